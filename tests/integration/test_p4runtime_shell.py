@@ -1,0 +1,215 @@
+"""Drive a running softswitch with p4runtime-shell's own API, as a user would.
+
+The switch is started as a separate process (`softswitch run`), exactly as
+`make run` starts it; the test talks to it only over P4Runtime.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import p4runtime_sh.shell as sh
+import pytest
+from p4runtime_sh.context import P4Type
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "tests" / "p4programs" / "p4rt_basic.p4"
+CPU_PORT = 64
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_grpc(address: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"softswitch exited early with status {proc.returncode}")
+        channel = grpc.insecure_channel(address)
+        try:
+            grpc.channel_ready_future(channel).result(timeout=0.5)
+            return
+        except grpc.FutureTimeoutError:
+            pass
+        finally:
+            channel.close()
+    raise RuntimeError(f"softswitch did not answer on {address} within {timeout_s}s")
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    out = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [sys.executable, "-m", "softswitch", "compile", str(PROGRAM), "-o", str(out)],
+        check=True,
+    )
+    return out / "p4rt_basic.p4info.txtpb", out / "p4rt_basic.json"
+
+
+@pytest.fixture(scope="module")
+def shell(compiled: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    address = f"127.0.0.1:{_free_port()}"
+    log = (tmp_path_factory.mktemp("log") / "switch.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "softswitch",
+            "run",
+            "--no-p4",
+            "--device-id",
+            "1",
+            "--cpu-port",
+            str(CPU_PORT),
+            "--grpc-server-addr",
+            address,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_grpc(address, proc)
+        p4info, config = compiled
+        sh.setup(
+            device_id=1,
+            grpc_addr=address,
+            election_id=(0, 1),
+            config=sh.FwdPipeConfig(str(p4info), str(config)),
+            verbose=False,
+        )
+        yield
+        sh.teardown()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _read_all(table: str) -> list[sh.TableEntry]:
+    return list(sh.TableEntry(table).read())
+
+
+def test_exact_entry_insert_and_read_back(shell: None) -> None:
+    te = sh.TableEntry("BasicIngress.dmac")(action="BasicIngress.set_egress")
+    te.match["dst_addr"] = "00:11:22:33:44:55"
+    te.action["port"] = "3"
+    te.insert()
+    try:
+        entries = _read_all("BasicIngress.dmac")
+        assert len(entries) == 1
+        got = entries[0]
+        assert got.match["dst_addr"].exact.value == bytes.fromhex("001122334455")
+        assert got.action["port"].value == b"\x03"
+    finally:
+        te.delete()
+    assert _read_all("BasicIngress.dmac") == []
+
+
+def test_ternary_entry_with_priority_read_back(shell: None) -> None:
+    te = sh.TableEntry("BasicIngress.acl")(action="BasicIngress.send_to_cpu")
+    te.match["src_addr"] = "10.0.0.0&&&255.0.0.0"
+    te.match["protocol"] = "17&&&0xff"
+    te.action["reason"] = "5"
+    te.priority = 10
+    te.insert()
+    try:
+        (got,) = _read_all("BasicIngress.acl")
+        assert got.priority == 10
+        assert got.match["src_addr"].ternary.value == bytes([10, 0, 0, 0])
+        assert got.match["src_addr"].ternary.mask == bytes([255, 0, 0, 0])
+        assert got.match["protocol"].ternary.value == b"\x11"
+        # dst_addr was a don't-care: it is omitted from the entry.
+        dst_id = sh.context.get_mf_id("BasicIngress.acl", "dst_addr")
+        assert dst_id not in {m.field_id for m in got.msg().match}
+    finally:
+        te.delete()
+
+
+def test_lpm_entry_read_back(shell: None) -> None:
+    te = sh.TableEntry("BasicIngress.routes")(action="BasicIngress.set_egress")
+    te.match["dst_addr"] = "192.168.0.0/16"
+    te.action["port"] = "2"
+    te.insert()
+    try:
+        (got,) = _read_all("BasicIngress.routes")
+        assert got.match["dst_addr"].lpm.value == bytes([192, 168, 0, 0])
+        assert got.match["dst_addr"].lpm.prefix_len == 16
+    finally:
+        te.delete()
+
+
+def test_duplicate_insert_is_already_exists(shell: None) -> None:
+    te = sh.TableEntry("BasicIngress.dmac")(action="BasicIngress.drop")
+    te.match["dst_addr"] = "00:00:00:00:00:01"
+    te.insert()
+    try:
+        with pytest.raises(sh.P4RuntimeWriteException) as err:
+            te.insert()
+        assert "ALREADY_EXISTS" in str(err.value)
+    finally:
+        te.delete()
+
+
+def _udp_frame(src: str, dst: str) -> bytes:
+    return bytes(
+        Ether(dst="00:00:00:00:00:02", src="00:00:00:00:00:01")
+        / IP(src=src, dst=dst)
+        / UDP(sport=1234, dport=53)
+        / b"payload"
+    )
+
+
+def test_packet_out_runs_pipeline_and_acl_sends_packet_in(shell: None) -> None:
+    acl = sh.TableEntry("BasicIngress.acl")(action="BasicIngress.send_to_cpu")
+    acl.match["src_addr"] = "10.0.0.0&&&255.0.0.0"
+    acl.action["reason"] = "5"
+    acl.priority = 1
+    acl.insert()
+    frame = _udp_frame("10.1.2.3", "172.16.0.9")
+    try:
+        packet_in = sh.PacketIn()
+        out = sh.PacketOut()
+        out.payload = frame
+        out.metadata["egress_port"] = "0"
+        out.send()
+        received = list(packet_in.sniff(timeout=5))
+        assert len(received) == 1
+        msg = received[0].packet
+        assert msg.payload == frame
+        meta = {m.metadata_id: m.value for m in msg.metadata}
+        header = sh.context.get_obj(P4Type.controller_packet_metadata, "packet_in")
+        ids = {m.name: m.id for m in header.metadata}
+        assert meta[ids["ingress_port"]] == CPU_PORT.to_bytes(1, "big")
+        assert meta[ids["reason"]] == b"\x05"
+        # The direct counter of the matching ACL entry counted the packet.
+        (counted,) = list(sh.DirectCounterEntry("BasicIngress.acl_counter").read())
+        assert counted.packet_count == 1
+        assert counted.byte_count == len(frame)
+    finally:
+        acl.delete()
+
+
+def test_packet_out_to_cpu_port_returns_as_packet_in(shell: None) -> None:
+    frame = _udp_frame("192.0.2.1", "192.0.2.2")
+    packet_in = sh.PacketIn()
+    out = sh.PacketOut()
+    out.payload = frame
+    out.metadata["egress_port"] = str(CPU_PORT)
+    out.send()
+    received = list(packet_in.sniff(timeout=5))
+    assert [r.packet.payload for r in received] == [frame]
