@@ -1,0 +1,83 @@
+# p4-nids-offload: build, run and test the P4 program on softswitch or BMv2.
+# `make help` lists the targets. Targets that touch veths need root.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+PROG      ?= p4src/main.p4
+NAME      := $(basename $(notdir $(PROG)))
+BUILD     ?= build
+RUNDIR    ?= run
+TOPO      := scripts/topology.py
+# Read lazily from bmv2_configs/topology.json (the PTF runner uses the same file).
+GRPC_ADDR  = $(shell python3 $(TOPO) get grpc_addr)
+DEVICE_ID  = $(shell python3 $(TOPO) get device_id)
+CPU_PORT   = $(shell python3 $(TOPO) get cpu_port)
+SWITCH_ENV = GRPC_ADDR=$(GRPC_ADDR) DEVICE_ID=$(DEVICE_ID) CPU_PORT=$(CPU_PORT) VENV=$(VENV)
+
+.PHONY: help setup build run stop test bench lint clean
+
+help:
+	@echo "make setup   create $(VENV) from requirements.lock, then build and smoke-run (fresh machine)"
+	@echo "make build   compile $(PROG) into $(BUILD)/ (p4c-bm2-ss if on PATH, else softswitch compile)"
+	@echo "make run     veths + switch (simple_switch_grpc if on PATH, else softswitch) on $(GRPC_ADDR), pipeline pushed"
+	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
+	@echo "make test    ruff, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
+	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
+	@echo "make lint    ruff check + format check, shellcheck when installed"
+	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
+
+setup:
+	scripts/setup.sh
+
+build:
+	@mkdir -p $(BUILD)
+	if command -v p4c-bm2-ss >/dev/null 2>&1; then \
+	    p4c-bm2-ss --arch v1model --p4runtime-files $(BUILD)/$(NAME).p4info.txtpb \
+	        -o $(BUILD)/$(NAME).json $(PROG); \
+	else \
+	    $(VENV)/bin/softswitch compile $(PROG) -o $(BUILD)/; \
+	fi
+	@echo "built $(BUILD)/$(NAME).json and $(BUILD)/$(NAME).p4info.txtpb"
+
+run:
+	@test -f $(BUILD)/$(NAME).json || { echo "make run: no $(BUILD)/$(NAME).json; run 'make build' first" >&2; exit 1; }
+	@if [ "$$(id -u)" = 0 ] && [ -z "$${NO_PORTS:-}" ]; then \
+	    bmv2_configs/veth_setup.sh; intf=$$(python3 $(TOPO) switch-args); \
+	else \
+	    echo "make run: not root (or NO_PORTS set): starting the switch without ports" >&2; intf=; \
+	fi; \
+	$(SWITCH_ENV) scripts/switchctl.sh start $(RUNDIR)/switch.pid $(RUNDIR)/switch.log $$intf
+	$(PY) scripts/push_pipeline.py --addr $(GRPC_ADDR) --device-id $(DEVICE_ID) \
+	    --p4info $(BUILD)/$(NAME).p4info.txtpb --config $(BUILD)/$(NAME).json \
+	    || { $(MAKE) --no-print-directory stop; exit 1; }
+	@echo "switch running: pid $$(cat $(RUNDIR)/switch.pid), log $(RUNDIR)/switch.log, P4Runtime $(GRPC_ADDR)"
+
+stop:
+	scripts/switchctl.sh stop $(RUNDIR)/switch.pid
+	if [ "$$(id -u)" = 0 ]; then bmv2_configs/veth_teardown.sh; fi
+
+test:
+	@rc=0; \
+	$(VENV)/bin/ruff check . || rc=1; \
+	$(VENV)/bin/pytest || rc=1; \
+	VENV=$(VENV) ptf_tests/run.sh || rc=1; \
+	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
+	exit $$rc
+
+bench:
+	$(PY) -m bench.l2fwd
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	if command -v shellcheck >/dev/null 2>&1; then \
+	    shellcheck scripts/*.sh bmv2_configs/*.sh ptf_tests/*.sh .ci/run; \
+	else echo "shellcheck not installed: shell scripts not checked"; fi
+
+clean:
+	rm -rf $(BUILD) $(RUNDIR) .pytest_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

@@ -1,0 +1,7 @@
+"""`python -m softswitch` is the `softswitch` command."""
+
+import sys
+
+from softswitch.cli import main
+
+sys.exit(main())

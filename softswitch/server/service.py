@@ -1,0 +1,1066 @@
+"""The P4Runtime gRPC servicer over a `Switch` (see DESIGN-softswitch.md).
+
+Error reporting follows the P4Runtime spec: a Write with any failed update
+ends with gRPC status UNKNOWN whose `grpc-status-details-bin` trailer is a
+google.rpc.Status holding one p4.v1.Error per update, in order (canonical_code
+0 for the ones that succeeded). Whole-RPC problems (not primary, no pipeline,
+wrong device) are plain gRPC statuses.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple, NoReturn, Protocol
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, status_pb2
+from p4.config.v1 import p4info_pb2
+from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+from softswitch.runtime.digests import DigestConfig
+from softswitch.runtime.errors import Code, RuntimeStateError
+from softswitch.runtime.externs import MeterState
+from softswitch.runtime.pre import CloneSession
+from softswitch.runtime.state import DeviceState
+from softswitch.runtime.tables import Entry, Table
+from softswitch.server import convert
+from softswitch.server.arbitration import Arbiter, Client, election_id_of
+
+Update = p4runtime_pb2.Update
+WriteRequest = p4runtime_pb2.WriteRequest
+FwdReq = p4runtime_pb2.SetForwardingPipelineConfigRequest
+GetReq = p4runtime_pb2.GetForwardingPipelineConfigRequest
+
+_GRPC_CODE = {sc.value[0]: sc for sc in grpc.StatusCode}
+
+
+def _api_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("p4runtime")
+    except Exception:
+        return "1.4.1"
+
+
+class SwitchLike(Protocol):
+    """What the server needs of softswitch.device.Switch."""
+
+    device_id: int
+    cpu_port: int | None
+    lock: Any  # threading.RLock
+    p4info: p4info_pb2.P4Info | None
+    device_config: bytes | None
+    state: DeviceState | None
+
+    def prepare_pipeline(self, p4info: p4info_pb2.P4Info, device_config: bytes) -> Any: ...
+    def commit_pipeline(self, prepared: Any) -> None: ...
+    def packet_out(self, data: bytes) -> None: ...
+    def add_packet_in_listener(self, fn: Callable[[bytes], None]) -> None: ...
+
+
+class _RpcStatus(NamedTuple):
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, bytes], ...]
+
+
+class _GrpcStatus(_RpcStatus, grpc.Status):
+    """A grpc.Status carrying google.rpc.Status details (what grpcio-status builds)."""
+
+
+def _is_pipeline_config_error(e: BaseException) -> bool:
+    # softswitch.device imports this package, so we match its error by name
+    # instead of importing it (no import cycle)
+    return any(c.__name__ == "PipelineConfigError" for c in type(e).__mro__)
+
+
+@dataclass
+class _PipelineView:
+    """Things derived once per committed pipeline."""
+
+    state: DeviceState
+    packet_in: convert.ControllerHeader | None
+    packet_out: convert.ControllerHeader | None
+    table_infos: dict[int, p4info_pb2.Table]
+
+
+class _Stream:
+    """One StreamChannel: an outgoing queue and its arbitration record."""
+
+    def __init__(self) -> None:
+        self.out: queue.Queue[p4runtime_pb2.StreamMessageResponse | grpc.Status | None] = (
+            queue.Queue()
+        )
+        self.client = Client(send=self.out.put)
+
+    def close(self, status: grpc.Status | None = None) -> None:
+        if status is not None:
+            self.out.put(status)
+        self.out.put(None)
+
+
+def _err(code: Code, msg: str) -> RuntimeStateError:
+    return RuntimeStateError(code, msg)
+
+
+class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
+    """P4Runtime service for one switch."""
+
+    def __init__(self, switch: SwitchLike, *, enable_register_access: bool = False) -> None:
+        self.switch = switch
+        self.enable_register_access = enable_register_access
+        self.arbiter = Arbiter(switch.device_id)
+        self.cookie: int | None = None
+        self._saved: tuple[p4runtime_pb2.ForwardingPipelineConfig, Any] | None = None
+        self._view: _PipelineView | None = None
+        self._streams: set[_Stream] = set()
+        self._streams_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._digest_thread = threading.Thread(
+            target=self._digest_loop, name="p4rt-digests", daemon=True
+        )
+        switch.add_packet_in_listener(self._on_packet_in)
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Start the digest sender."""
+        self._digest_thread.start()
+
+    def close(self) -> None:
+        """End every stream and the digest sender."""
+        self._stopping.set()
+        self._wake.set()
+        with self._streams_lock:
+            streams = list(self._streams)
+        for s in streams:
+            s.close()
+
+    # --------------------------------------------------------------- helpers
+
+    def _abort(self, context: grpc.ServicerContext, code: Code, msg: str) -> NoReturn:
+        context.abort(_GRPC_CODE[int(code)], msg)
+        raise AssertionError("unreachable")  # context.abort raises
+
+    def _check_device(self, device_id: int, context: grpc.ServicerContext) -> None:
+        if device_id != self.switch.device_id:
+            self._abort(context, Code.NOT_FOUND, f"no device with id {device_id}")
+
+    def _pipeline(self) -> _PipelineView | None:
+        state = self.switch.state
+        if state is None:
+            return None
+        v = self._view
+        if v is None or v.state is not state:
+            p4info = state.p4info
+            v = _PipelineView(
+                state,
+                convert.ControllerHeader.from_p4info(p4info, "packet_in"),
+                convert.ControllerHeader.from_p4info(p4info, "packet_out"),
+                {t.preamble.id: t for t in p4info.tables},
+            )
+            self._view = v
+            state.digests.on_ready = self._wake.set
+        return v
+
+    # ----------------------------------------------------------- Capabilities
+
+    def Capabilities(
+        self, request: p4runtime_pb2.CapabilitiesRequest, context: grpc.ServicerContext
+    ) -> p4runtime_pb2.CapabilitiesResponse:
+        return p4runtime_pb2.CapabilitiesResponse(p4runtime_api_version=_api_version())
+
+    # --------------------------------------------------- pipeline configuration
+
+    def SetForwardingPipelineConfig(
+        self,
+        request: p4runtime_pb2.SetForwardingPipelineConfigRequest,
+        context: grpc.ServicerContext,
+    ) -> p4runtime_pb2.SetForwardingPipelineConfigResponse:
+        self._check_device(request.device_id, context)
+        eid = election_id_of(request.election_id) if request.HasField("election_id") else None
+        if eid is None or not self.arbiter.is_primary(request.role, eid):
+            self._abort(
+                context, Code.PERMISSION_DENIED, "only the primary client may set the pipeline"
+            )
+        action = request.action
+        if action == FwdReq.COMMIT:
+            if self._saved is None:
+                self._abort(context, Code.FAILED_PRECONDITION, "COMMIT without a saved config")
+            config, prepared = self._saved
+            self._commit(config, prepared, reconcile=False)
+            return p4runtime_pb2.SetForwardingPipelineConfigResponse()
+        if action not in (
+            FwdReq.VERIFY,
+            FwdReq.VERIFY_AND_SAVE,
+            FwdReq.VERIFY_AND_COMMIT,
+            FwdReq.RECONCILE_AND_COMMIT,
+        ):
+            self._abort(context, Code.INVALID_ARGUMENT, f"unsupported action {action}")
+        config = request.config
+        if not request.HasField("config") or not config.HasField("p4info"):
+            self._abort(context, Code.INVALID_ARGUMENT, "the request carries no P4Info")
+        try:
+            prepared = self.switch.prepare_pipeline(config.p4info, config.p4_device_config)
+        except Exception as e:
+            code = Code.INVALID_ARGUMENT if _is_pipeline_config_error(e) else Code.INTERNAL
+            self._abort(context, code, f"pipeline config refused: {e}")
+        if action in (FwdReq.VERIFY, FwdReq.VERIFY_AND_SAVE):
+            self._saved = (config, prepared)
+        else:
+            self._commit(config, prepared, reconcile=action == FwdReq.RECONCILE_AND_COMMIT)
+        return p4runtime_pb2.SetForwardingPipelineConfigResponse()
+
+    def _commit(
+        self, config: p4runtime_pb2.ForwardingPipelineConfig, prepared: Any, *, reconcile: bool
+    ) -> None:
+        with self.switch.lock:
+            old_state = self.switch.state
+            old_p4info = self.switch.p4info
+            self.switch.commit_pipeline(prepared)
+            new_state = self.switch.state
+            if reconcile and old_state is not None and old_p4info is not None and new_state:
+                _reconcile(old_p4info, old_state, config.p4info, new_state)
+            self.cookie = config.cookie.cookie if config.HasField("cookie") else None
+            self._saved = None
+            self._view = None
+            self._pipeline()
+        self._wake.set()
+
+    def GetForwardingPipelineConfig(
+        self,
+        request: p4runtime_pb2.GetForwardingPipelineConfigRequest,
+        context: grpc.ServicerContext,
+    ) -> p4runtime_pb2.GetForwardingPipelineConfigResponse:
+        self._check_device(request.device_id, context)
+        with self.switch.lock:
+            p4info = self.switch.p4info
+            dev = self.switch.device_config
+        if p4info is None:
+            self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+        resp = p4runtime_pb2.GetForwardingPipelineConfigResponse()
+        rt = request.response_type
+        if rt in (GetReq.ALL, GetReq.P4INFO_AND_COOKIE):
+            resp.config.p4info.CopyFrom(p4info)
+        if rt in (GetReq.ALL, GetReq.DEVICE_CONFIG_AND_COOKIE):
+            resp.config.p4_device_config = dev or b""
+        if self.cookie is not None:
+            resp.config.cookie.cookie = self.cookie
+        return resp
+
+    # ------------------------------------------------------------------ Write
+
+    def Write(
+        self, request: p4runtime_pb2.WriteRequest, context: grpc.ServicerContext
+    ) -> p4runtime_pb2.WriteResponse:
+        self._check_device(request.device_id, context)
+        eid = election_id_of(request.election_id) if request.HasField("election_id") else None
+        if eid is None or not self.arbiter.is_primary(request.role, eid):
+            self._abort(context, Code.PERMISSION_DENIED, "only the primary client may write")
+        with self.switch.lock:
+            view = self._pipeline()
+            if view is None:
+                self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+            errors = self._apply_batch(view, request.updates, request.atomicity)
+        if any(e.canonical_code != code_pb2.OK for e in errors):
+            st = status_pb2.Status(code=code_pb2.UNKNOWN, message="Write failure.")
+            for e in errors:
+                a = any_pb2.Any()
+                a.Pack(e)
+                st.details.append(a)
+            context.abort_with_status(
+                _GrpcStatus(
+                    grpc.StatusCode.UNKNOWN,
+                    "Write failure.",
+                    (("grpc-status-details-bin", st.SerializeToString()),),
+                )
+            )
+        return p4runtime_pb2.WriteResponse()
+
+    def _apply_batch(
+        self, view: _PipelineView, updates: Any, atomicity: int
+    ) -> list[p4runtime_pb2.Error]:
+        atomic = atomicity in (WriteRequest.ROLLBACK_ON_ERROR, WriteRequest.DATAPLANE_ATOMIC)
+        undo: list[Callable[[], None]] = []
+        errors: list[p4runtime_pb2.Error] = []
+        failed = False
+        for upd in updates:
+            if atomic and failed:
+                errors.append(
+                    p4runtime_pb2.Error(
+                        canonical_code=code_pb2.ABORTED, message="not applied: batch failed"
+                    )
+                )
+                continue
+            mark = len(undo)
+            try:
+                self._apply_update(view, upd, undo)
+                errors.append(p4runtime_pb2.Error(canonical_code=code_pb2.OK))
+            except RuntimeStateError as e:
+                # an update that failed half-way leaves nothing behind
+                for fn in reversed(undo[mark:]):
+                    fn()
+                del undo[mark:]
+                failed = True
+                errors.append(p4runtime_pb2.Error(canonical_code=int(e.code), message=e.message))
+        if atomic and failed:
+            for fn in reversed(undo):
+                fn()
+            for err in errors:
+                if err.canonical_code == code_pb2.OK:
+                    err.canonical_code = code_pb2.ABORTED
+                    err.message = "rolled back: batch failed"
+        return errors
+
+    def _apply_update(
+        self, view: _PipelineView, upd: p4runtime_pb2.Update, undo: list[Callable[[], None]]
+    ) -> None:
+        typ = upd.type
+        if typ not in (Update.INSERT, Update.MODIFY, Update.DELETE):
+            raise _err(Code.INVALID_ARGUMENT, "update type must be INSERT, MODIFY or DELETE")
+        ent = upd.entity
+        which = ent.WhichOneof("entity")
+        state = view.state
+        if which == "table_entry":
+            self._write_table_entry(view, typ, ent.table_entry, undo)
+        elif which == "counter_entry":
+            self._write_counter(state, typ, ent.counter_entry, undo)
+        elif which == "direct_counter_entry":
+            self._write_direct_counter(state, typ, ent.direct_counter_entry, undo)
+        elif which == "meter_entry":
+            self._write_meter(state, typ, ent.meter_entry, undo)
+        elif which == "direct_meter_entry":
+            self._write_direct_meter(state, typ, ent.direct_meter_entry, undo)
+        elif which == "register_entry":
+            self._write_register(state, typ, ent.register_entry, undo)
+        elif which == "packet_replication_engine_entry":
+            self._write_pre(state, typ, ent.packet_replication_engine_entry, undo)
+        elif which == "digest_entry":
+            self._write_digest(state, typ, ent.digest_entry, undo)
+        elif which is None:
+            raise _err(Code.INVALID_ARGUMENT, "update without an entity")
+        else:
+            raise _err(Code.UNIMPLEMENTED, f"{which} is not supported")
+
+    # -- table entries
+
+    def _table(self, view: _PipelineView, table_id: int) -> Table:
+        t = view.state.tables_by_id.get(table_id)
+        if t is None:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid table id {table_id}")
+        return t
+
+    def _write_table_entry(
+        self,
+        view: _PipelineView,
+        typ: int,
+        te: p4runtime_pb2.TableEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        state = view.state
+        table = self._table(view, te.table_id)
+        if view.table_infos[table.id].implementation_id:
+            raise _err(Code.UNIMPLEMENTED, f"table {table.name} uses an action profile")
+        if te.is_default_action:
+            if typ != Update.MODIFY:
+                raise _err(Code.INVALID_ARGUMENT, "the default entry can only be MODIFY'd")
+            if len(te.match) or te.priority:
+                raise _err(Code.INVALID_ARGUMENT, "the default entry has no match and no priority")
+            old = table.default_action
+            if te.HasField("action"):
+                table.set_default_action(convert.table_action_from_proto(state, te.action))
+            else:
+                table.reset_default_action()
+            undo.append(lambda: setattr(table, "default_action", old))
+            return
+        if table.is_const:
+            raise _err(Code.PERMISSION_DENIED, f"table {table.name} is const")
+        matches = convert.matches_from_proto(table, te.match)
+        priority = te.priority
+        if typ == Update.DELETE:
+            gone = table.delete(matches, priority)
+            undo.append(lambda: table.restore(gone))
+            return
+        if not te.HasField("action"):
+            raise _err(Code.INVALID_ARGUMENT, "table entry has no action")
+        action = convert.table_action_from_proto(state, te.action)
+        if te.HasField("counter_data") and not table.has_direct_counter:
+            raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct counter")
+        meter_cfg = None
+        if te.HasField("meter_config"):
+            if table.direct_meter_unit is None:
+                raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct meter")
+            meter_cfg = convert.meter_config_from_proto(te.meter_config)
+        if typ == Update.INSERT:
+            meter = None
+            if table.direct_meter_unit is not None:
+                meter = MeterState(table.direct_meter_unit)
+                meter.configure(meter_cfg)
+            table.insert(
+                matches,
+                priority,
+                action,
+                controller_metadata=te.controller_metadata,
+                metadata=te.metadata,
+                idle_timeout_ns=te.idle_timeout_ns,
+                meter=meter,
+                direct_packets=te.counter_data.packet_count,
+                direct_bytes=te.counter_data.byte_count,
+            )
+
+            def undo_insert() -> None:
+                table.delete(matches, priority)
+
+            undo.append(undo_insert)
+            return
+        # MODIFY
+        cur = table.get(matches, priority)
+        if cur is None:
+            raise _err(Code.NOT_FOUND, f"no such entry in {table.name}")
+        saved = _save_entry(cur)
+        table.modify(
+            matches,
+            priority,
+            action,
+            controller_metadata=te.controller_metadata,
+            metadata=te.metadata,
+            idle_timeout_ns=te.idle_timeout_ns,
+        )
+        try:
+            if meter_cfg is not None and cur.meter is not None:
+                cur.meter.configure(meter_cfg)
+        except RuntimeStateError:
+            _restore_entry(cur, saved)
+            raise
+        if te.HasField("counter_data"):
+            cur.direct_packets = te.counter_data.packet_count
+            cur.direct_bytes = te.counter_data.byte_count
+        undo.append(lambda: _restore_entry(cur, saved))
+
+    def _entry_of(self, state: DeviceState, te: p4runtime_pb2.TableEntry) -> tuple[Table, Entry]:
+        table = state.tables_by_id.get(te.table_id)
+        if table is None:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid table id {te.table_id}")
+        if te.is_default_action:
+            raise _err(Code.UNIMPLEMENTED, "direct resources of the default entry")
+        e = table.get(convert.matches_from_proto(table, te.match), te.priority)
+        if e is None:
+            raise _err(Code.NOT_FOUND, f"no such entry in {table.name}")
+        return table, e
+
+    # -- counters
+
+    def _write_counter(
+        self,
+        state: DeviceState,
+        typ: int,
+        ce: p4runtime_pb2.CounterEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "counter entries can only be MODIFY'd")
+        c = state.counters_by_id.get(ce.counter_id)
+        if c is None:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid counter id {ce.counter_id}")
+        idx = _indexes(ce, c.size, c.name)
+        old = [c.read(i) for i in idx]
+        for i in idx:
+            c.write(i, ce.data.byte_count, ce.data.packet_count)
+
+        def restore() -> None:
+            for i, (b, p) in zip(idx, old, strict=True):
+                c.write(i, b, p)
+
+        undo.append(restore)
+
+    def _write_direct_counter(
+        self,
+        state: DeviceState,
+        typ: int,
+        dce: p4runtime_pb2.DirectCounterEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "direct counter entries can only be MODIFY'd")
+        table, e = self._entry_of(state, dce.table_entry)
+        if not table.has_direct_counter:
+            raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct counter")
+        old = (e.direct_packets, e.direct_bytes)
+        e.direct_packets, e.direct_bytes = dce.data.packet_count, dce.data.byte_count
+
+        def restore() -> None:
+            e.direct_packets, e.direct_bytes = old
+
+        undo.append(restore)
+
+    # -- meters
+
+    def _write_meter(
+        self,
+        state: DeviceState,
+        typ: int,
+        me: p4runtime_pb2.MeterEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "meter entries can only be MODIFY'd")
+        m = state.meters_by_id.get(me.meter_id)
+        if m is None:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid meter id {me.meter_id}")
+        cfg = convert.meter_config_from_proto(me.config) if me.HasField("config") else None
+        idx = _indexes(me, m.size, m.name)
+        old = [m.cells[i].config for i in idx]
+        done: list[int] = []
+
+        def restore() -> None:
+            for i, c in zip(done, old, strict=False):
+                m.cells[i].configure(c)
+
+        try:
+            for i in idx:
+                m.cells[i].configure(cfg)
+                done.append(i)
+        except RuntimeStateError:
+            restore()
+            raise
+        undo.append(restore)
+
+    def _write_direct_meter(
+        self,
+        state: DeviceState,
+        typ: int,
+        dme: p4runtime_pb2.DirectMeterEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "direct meter entries can only be MODIFY'd")
+        table, e = self._entry_of(state, dme.table_entry)
+        if e.meter is None:
+            raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct meter")
+        cfg = convert.meter_config_from_proto(dme.config) if dme.HasField("config") else None
+        old = e.meter.config
+        meter = e.meter
+        meter.configure(cfg)
+        undo.append(lambda: meter.configure(old))
+
+    # -- registers
+
+    def _write_register(
+        self,
+        state: DeviceState,
+        typ: int,
+        re: p4runtime_pb2.RegisterEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if not self.enable_register_access:
+            # what simple_switch_grpc answers
+            raise _err(Code.UNIMPLEMENTED, "register writes are not supported")
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "register entries can only be MODIFY'd")
+        r = state.registers_by_id.get(re.register_id)
+        if r is None:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid register id {re.register_id}")
+        v = convert.p4data_to_int(re.data, r.bitwidth, r.name)
+        idx = _indexes(re, r.size, r.name)
+        old = [r.values[i] for i in idx]
+        for i in idx:
+            r.values[i] = v
+
+        def restore() -> None:
+            for i, o in zip(idx, old, strict=True):
+                r.values[i] = o
+
+        undo.append(restore)
+
+    # -- packet replication engine
+
+    def _write_pre(
+        self,
+        state: DeviceState,
+        typ: int,
+        pe: p4runtime_pb2.PacketReplicationEngineEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        pre = state.pre
+        which = pe.WhichOneof("type")
+        if which == "multicast_group_entry":
+            g = pe.multicast_group_entry
+            gid = g.multicast_group_id
+            old_g = pre.groups.get(gid)
+            if typ == Update.INSERT:
+                pre.insert_group(gid, _replicas(g.replicas))
+            elif typ == Update.MODIFY:
+                pre.modify_group(gid, _replicas(g.replicas))
+            else:
+                pre.delete_group(gid)
+
+            def restore_group() -> None:
+                if old_g is None:
+                    pre.groups.pop(gid, None)
+                else:
+                    pre.groups[gid] = old_g
+
+            undo.append(restore_group)
+        elif which == "clone_session_entry":
+            c = pe.clone_session_entry
+            sid = c.session_id
+            old_s = pre.sessions.get(sid)
+            s = CloneSession(sid, _replicas(c.replicas), c.class_of_service, c.packet_length_bytes)
+            if typ == Update.INSERT:
+                pre.insert_session(s)
+            elif typ == Update.MODIFY:
+                pre.modify_session(s)
+            else:
+                pre.delete_session(sid)
+
+            def restore_session() -> None:
+                if old_s is None:
+                    pre.sessions.pop(sid, None)
+                else:
+                    pre.sessions[sid] = old_s
+
+            undo.append(restore_session)
+        else:
+            raise _err(Code.INVALID_ARGUMENT, "empty PacketReplicationEngineEntry")
+
+    # -- digests
+
+    def _write_digest(
+        self,
+        state: DeviceState,
+        typ: int,
+        de: p4runtime_pb2.DigestEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        if de.digest_id not in state.digest_infos:
+            raise _err(Code.INVALID_ARGUMENT, f"invalid digest id {de.digest_id}")
+        q = state.digests
+        old = q.config(de.digest_id)
+        if typ == Update.DELETE:
+            if old is None:
+                raise _err(Code.NOT_FOUND, f"digest {de.digest_id} is not configured")
+            q.set_config(de.digest_id, None)
+        else:
+            if typ == Update.INSERT and old is not None:
+                raise _err(Code.ALREADY_EXISTS, f"digest {de.digest_id} is already configured")
+            if typ == Update.MODIFY and old is None:
+                raise _err(Code.NOT_FOUND, f"digest {de.digest_id} is not configured")
+            if not de.HasField("config"):
+                raise _err(Code.INVALID_ARGUMENT, "DigestEntry without config")
+            c = de.config
+            q.set_config(
+                de.digest_id, DigestConfig(c.max_timeout_ns, c.max_list_size, c.ack_timeout_ns)
+            )
+        undo.append(lambda: q.set_config(de.digest_id, old))
+
+    # ------------------------------------------------------------------- Read
+
+    def Read(
+        self, request: p4runtime_pb2.ReadRequest, context: grpc.ServicerContext
+    ) -> Iterator[p4runtime_pb2.ReadResponse]:
+        self._check_device(request.device_id, context)
+        resp = p4runtime_pb2.ReadResponse()
+        with self.switch.lock:
+            view = self._pipeline()
+            if view is None:
+                self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+            try:
+                for ent in request.entities:
+                    self._read_entity(view, ent, resp)
+            except RuntimeStateError as e:
+                self._abort(context, e.code, e.message)
+        yield resp
+
+    def _read_entity(
+        self, view: _PipelineView, ent: p4runtime_pb2.Entity, resp: p4runtime_pb2.ReadResponse
+    ) -> None:
+        state = view.state
+        which = ent.WhichOneof("entity")
+        if which == "table_entry":
+            self._read_table(view, ent.table_entry, resp)
+        elif which == "counter_entry":
+            ce = ent.counter_entry
+            ctrs = (
+                list(state.counters_by_id.values())
+                if ce.counter_id == 0
+                else [state.counters_by_id.get(ce.counter_id)]
+            )
+            for c in ctrs:
+                if c is None:
+                    raise _err(Code.INVALID_ARGUMENT, f"invalid counter id {ce.counter_id}")
+                for i in _indexes(ce, c.size, c.name):
+                    b, p = c.read(i)
+                    out = resp.entities.add().counter_entry
+                    out.counter_id = c.id
+                    out.index.index = i
+                    out.data.CopyFrom(convert.counter_data(b, p))
+        elif which == "direct_counter_entry":
+            for table, e in self._direct_targets(view, ent.direct_counter_entry.table_entry):
+                if not table.has_direct_counter:
+                    continue
+                out = resp.entities.add().direct_counter_entry
+                out.table_entry.CopyFrom(convert.entry_key_proto(table, e))
+                out.data.CopyFrom(convert.counter_data(e.direct_bytes, e.direct_packets))
+        elif which == "meter_entry":
+            me = ent.meter_entry
+            meters = (
+                list(state.meters_by_id.values())
+                if me.meter_id == 0
+                else [state.meters_by_id.get(me.meter_id)]
+            )
+            for m in meters:
+                if m is None:
+                    raise _err(Code.INVALID_ARGUMENT, f"invalid meter id {me.meter_id}")
+                for i in _indexes(me, m.size, m.name):
+                    out = resp.entities.add().meter_entry
+                    out.meter_id = m.id
+                    out.index.index = i
+                    cfg = m.cells[i].config
+                    if cfg is not None:
+                        out.config.CopyFrom(convert.meter_config_to_proto(cfg))
+        elif which == "direct_meter_entry":
+            for table, e in self._direct_targets(view, ent.direct_meter_entry.table_entry):
+                if e.meter is None:
+                    continue
+                out = resp.entities.add().direct_meter_entry
+                out.table_entry.CopyFrom(convert.entry_key_proto(table, e))
+                if e.meter.config is not None:
+                    out.config.CopyFrom(convert.meter_config_to_proto(e.meter.config))
+        elif which == "register_entry":
+            if not self.enable_register_access:
+                raise _err(Code.UNIMPLEMENTED, "register reads are not supported")
+            re = ent.register_entry
+            regs = (
+                list(state.registers_by_id.values())
+                if re.register_id == 0
+                else [state.registers_by_id.get(re.register_id)]
+            )
+            for r in regs:
+                if r is None:
+                    raise _err(Code.INVALID_ARGUMENT, f"invalid register id {re.register_id}")
+                for i in _indexes(re, r.size, r.name):
+                    out = resp.entities.add().register_entry
+                    out.register_id = r.id
+                    out.index.index = i
+                    out.data.CopyFrom(convert.bitstring(r.values[i]))
+        elif which == "packet_replication_engine_entry":
+            self._read_pre(state, ent.packet_replication_engine_entry, resp)
+        elif which == "digest_entry":
+            did = ent.digest_entry.digest_id
+            if did and did not in state.digest_infos:
+                raise _err(Code.INVALID_ARGUMENT, f"invalid digest id {did}")
+            for d, dcfg in sorted(state.digests.configs().items()):
+                if did in (0, d):
+                    out = resp.entities.add().digest_entry
+                    out.digest_id = d
+                    out.config.max_timeout_ns = dcfg.max_timeout_ns
+                    out.config.max_list_size = dcfg.max_list_size
+                    out.config.ack_timeout_ns = dcfg.ack_timeout_ns
+        elif which is None:
+            raise _err(Code.INVALID_ARGUMENT, "empty entity in ReadRequest")
+        else:
+            raise _err(Code.UNIMPLEMENTED, f"reading {which} is not supported")
+
+    def _read_table(
+        self, view: _PipelineView, te: p4runtime_pb2.TableEntry, resp: p4runtime_pb2.ReadResponse
+    ) -> None:
+        state = view.state
+        tables = (
+            list(state.tables_by_id.values())
+            if te.table_id == 0
+            else [self._table(view, te.table_id)]
+        )
+        with_counter = te.HasField("counter_data")
+        with_meter = te.HasField("meter_config")
+        for t in tables:
+            if te.is_default_action:
+                resp.entities.add().table_entry.CopyFrom(convert.default_entry_to_proto(state, t))
+                continue
+            if len(te.match):
+                e = t.get(convert.matches_from_proto(t, te.match), te.priority)
+                entries = [e] if e is not None else []
+            else:
+                entries = list(t.entries())
+            for e in entries:
+                resp.entities.add().table_entry.CopyFrom(
+                    convert.table_entry_to_proto(
+                        state, t, e, with_counter=with_counter, with_meter=with_meter
+                    )
+                )
+
+    def _direct_targets(
+        self, view: _PipelineView, te: p4runtime_pb2.TableEntry
+    ) -> list[tuple[Table, Entry]]:
+        state = view.state
+        if te.table_id == 0:
+            return [(t, e) for t in state.tables_by_id.values() for e in t.entries()]
+        t = self._table(view, te.table_id)
+        if len(te.match) or te.priority:
+            e = t.get(convert.matches_from_proto(t, te.match), te.priority)
+            if e is None:
+                raise _err(Code.NOT_FOUND, f"no such entry in {t.name}")
+            return [(t, e)]
+        return [(t, e) for e in t.entries()]
+
+    def _read_pre(
+        self,
+        state: DeviceState,
+        pe: p4runtime_pb2.PacketReplicationEngineEntry,
+        resp: p4runtime_pb2.ReadResponse,
+    ) -> None:
+        which = pe.WhichOneof("type")
+        pre = state.pre
+        if which == "multicast_group_entry":
+            gid = pe.multicast_group_entry.multicast_group_id
+            if gid and gid not in pre.groups:
+                raise _err(Code.NOT_FOUND, f"no multicast group {gid}")
+            for g, reps in sorted(pre.groups.items()):
+                if gid in (0, g):
+                    out = resp.entities.add().packet_replication_engine_entry.multicast_group_entry
+                    out.multicast_group_id = g
+                    for port, inst in reps:
+                        out.replicas.add(egress_port=port, instance=inst)
+        elif which == "clone_session_entry":
+            sid = pe.clone_session_entry.session_id
+            if sid and sid not in pre.sessions:
+                raise _err(Code.NOT_FOUND, f"no clone session {sid}")
+            for s_id, s in sorted(pre.sessions.items()):
+                if sid in (0, s_id):
+                    out = resp.entities.add().packet_replication_engine_entry.clone_session_entry
+                    out.session_id = s_id
+                    out.class_of_service = s.class_of_service
+                    out.packet_length_bytes = s.packet_length_bytes
+                    for port, inst in s.replicas:
+                        out.replicas.add(egress_port=port, instance=inst)
+        else:
+            raise _err(Code.INVALID_ARGUMENT, "empty PacketReplicationEngineEntry")
+
+    # ---------------------------------------------------------- StreamChannel
+
+    def StreamChannel(
+        self,
+        request_iterator: Iterator[p4runtime_pb2.StreamMessageRequest],
+        context: grpc.ServicerContext,
+    ) -> Iterator[p4runtime_pb2.StreamMessageResponse]:
+        stream = _Stream()
+        with self._streams_lock:
+            self._streams.add(stream)
+
+        def read() -> None:
+            try:
+                for req in request_iterator:
+                    status = self._on_stream_message(stream, req)
+                    if status is not None:
+                        stream.close(status)
+                        return
+            except Exception:
+                pass
+            stream.close()
+
+        context.add_callback(stream.close)
+        threading.Thread(target=read, name="p4rt-stream-reader", daemon=True).start()
+        try:
+            while True:
+                msg = stream.out.get()
+                if msg is None:
+                    break
+                if isinstance(msg, grpc.Status):
+                    context.abort_with_status(msg)
+                yield msg
+        finally:
+            with self._streams_lock:
+                self._streams.discard(stream)
+            self.arbiter.remove(stream.client)
+
+    def _on_stream_message(
+        self, stream: _Stream, req: p4runtime_pb2.StreamMessageRequest
+    ) -> grpc.Status | None:
+        which = req.WhichOneof("update")
+        if which == "arbitration":
+            try:
+                self.arbiter.arbitrate(stream.client, req.arbitration)
+            except RuntimeStateError as e:
+                return _GrpcStatus(_GRPC_CODE[int(e.code)], e.message, ())
+            return None
+        if which == "packet":
+            self._packet_out(stream, req.packet)
+        elif which == "digest_ack":
+            if self.arbiter.is_primary_client(stream.client):
+                view = self._pipeline()
+                if view is not None:
+                    view.state.digests.ack(req.digest_ack.digest_id, req.digest_ack.list_id)
+        else:
+            stream.client.send(_stream_error(Code.UNIMPLEMENTED, f"stream message {which}"))
+        return None
+
+    def _packet_out(self, stream: _Stream, pkt: p4runtime_pb2.PacketOut) -> None:
+        def refuse(code: Code, msg: str) -> None:
+            err = _stream_error(code, msg)
+            err.error.packet_out.packet_out.CopyFrom(pkt)
+            stream.client.send(err)
+
+        if not self.arbiter.is_primary_client(stream.client):
+            refuse(Code.PERMISSION_DENIED, "only the primary client may send packets")
+            return
+        view = self._pipeline()
+        if view is None:
+            refuse(Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+            return
+        try:
+            header = view.packet_out.encode(pkt.metadata) if view.packet_out else b""
+        except RuntimeStateError as e:
+            refuse(e.code, e.message)
+            return
+        self.switch.packet_out(header + pkt.payload)
+
+    def _on_packet_in(self, data: bytes) -> None:
+        """Called by the switch for every packet sent to the CPU port."""
+        view = self._pipeline()
+        if view is None:
+            return
+        primary = self.arbiter.primary("")
+        if primary is None:
+            return
+        msg = p4runtime_pb2.StreamMessageResponse()
+        if view.packet_in is not None:
+            try:
+                md, payload = view.packet_in.decode(data)
+            except RuntimeStateError:
+                return  # runt packet: BMv2 drops it too
+            msg.packet.metadata.extend(md)
+            msg.packet.payload = payload
+        else:
+            msg.packet.payload = data
+        primary.send(msg)
+
+    # ----------------------------------------------------------------- digests
+
+    def _digest_loop(self) -> None:
+        while not self._stopping.is_set():
+            timeout = 0.1
+            view = self._pipeline()
+            if view is not None:
+                q = view.state.digests
+                for batch in q.poll():
+                    info = view.state.digest_infos.get(batch.digest_id)
+                    primary = self.arbiter.primary("")
+                    if info is None or primary is None:
+                        continue
+                    msg = p4runtime_pb2.StreamMessageResponse()
+                    msg.digest.CopyFrom(convert.digest_list_to_proto(info, batch))
+                    primary.send(msg)
+                deadline = q.next_deadline_ns()
+                if deadline is not None:
+                    timeout = min(timeout, max(0.0005, (deadline - time.monotonic_ns()) / 1e9))
+            self._wake.wait(timeout)
+            self._wake.clear()
+
+
+def _stream_error(code: Code, msg: str) -> p4runtime_pb2.StreamMessageResponse:
+    r = p4runtime_pb2.StreamMessageResponse()
+    r.error.canonical_code = int(code)
+    r.error.message = msg
+    return r
+
+
+def _indexes(entry: Any, size: int, name: str) -> list[int]:
+    """Indexes an entity addresses: its index, or every cell if unset."""
+    if not entry.HasField("index"):
+        return list(range(size))
+    i = entry.index.index
+    if not 0 <= i < size:
+        raise _err(Code.INVALID_ARGUMENT, f"index {i} out of range for {name} (size {size})")
+    return [i]
+
+
+def _replicas(reps: Any) -> list[tuple[int, int]]:
+    out = []
+    for r in reps:
+        if r.WhichOneof("port_kind") == "port":
+            port = int.from_bytes(r.port, "big")
+        else:
+            port = r.egress_port
+        out.append((port, r.instance))
+    return out
+
+
+_EntrySnapshot = tuple[Any, ...]
+
+
+def _save_entry(e: Entry) -> _EntrySnapshot:
+    return (
+        e.action,
+        e.controller_metadata,
+        e.metadata,
+        e.idle_timeout_ns,
+        e.direct_packets,
+        e.direct_bytes,
+        e.meter.config if e.meter is not None else None,
+    )
+
+
+def _restore_entry(e: Entry, s: _EntrySnapshot) -> None:
+    (
+        e.action,
+        e.controller_metadata,
+        e.metadata,
+        e.idle_timeout_ns,
+        e.direct_packets,
+        e.direct_bytes,
+        cfg,
+    ) = s
+    if e.meter is not None:
+        e.meter.configure(cfg)
+
+
+def _reconcile(
+    old_p4info: p4info_pb2.P4Info,
+    old: DeviceState,
+    new_p4info: p4info_pb2.P4Info,
+    new: DeviceState,
+) -> None:
+    """RECONCILE_AND_COMMIT: carry over what the new program defines identically.
+
+    Entries move for every table whose P4Info definition (and that of each of
+    its actions and direct resources) is unchanged; multicast groups, clone
+    sessions and digest configs of unchanged digests move as they are. Other
+    state starts empty, as after VERIFY_AND_COMMIT.
+    """
+    old_actions = {a.preamble.id: a for a in old_p4info.actions}
+    new_actions = {a.preamble.id: a for a in new_p4info.actions}
+    old_tables = {t.preamble.id: t for t in old_p4info.tables}
+    old_direct = {
+        d.preamble.id: d for d in [*old_p4info.direct_counters, *old_p4info.direct_meters]
+    }
+    new_direct = {
+        d.preamble.id: d for d in [*new_p4info.direct_counters, *new_p4info.direct_meters]
+    }
+    for nt in new_p4info.tables:
+        ot = old_tables.get(nt.preamble.id)
+        if ot is None or ot != nt or nt.is_const_table:
+            continue
+        if any(old_actions.get(r.id) != new_actions.get(r.id) for r in nt.action_refs):
+            continue
+        if any(old_direct.get(r) != new_direct.get(r) for r in nt.direct_resource_ids):
+            continue
+        src = old.tables_by_id[nt.preamble.id]
+        dst = new.tables_by_id[nt.preamble.id]
+        dst.default_action = src.default_action
+        for e in src.entries():
+            if not e.is_const:
+                dst.adopt(e)
+    new.pre.groups.update(old.pre.groups)
+    new.pre.sessions.update(old.pre.sessions)
+    old_digests = {d.preamble.id: d for d in old_p4info.digests}
+    for nd in new_p4info.digests:
+        if old_digests.get(nd.preamble.id) == nd:
+            cfg = old.digests.config(nd.preamble.id)
+            if cfg is not None:
+                new.digests.set_config(nd.preamble.id, cfg)
