@@ -7,7 +7,8 @@
 
 /* EtherType of the feedback header; the header carries the original one. */
 const bit<16> ETHERTYPE_FEEDBACK = 0x88b5;
-const bit<16> ETHERTYPE_NONE = 0x0000;  /* records-only frame */
+/* orig_ethertype of a records-only frame (no original packet follows). */
+const bit<16> ETHERTYPE_NONE = 0x0000;
 const bit<8> FEEDBACK_VERSION = 1;
 const bit<16> FEEDBACK_FIXED_BYTES = 16;
 
@@ -26,12 +27,12 @@ header feedback_h {
 /* TLV COUNTER_REPORT: type 1, 52 bytes (defined). */
 const bit<8> FB_TLV_COUNTER_REPORT = 1;
 const bit<8> FB_TLV_COUNTER_REPORT_BYTES = 52;
-/* A group's counters at the end of a reporting interval. Attached to the next packet of the group once the rule's interval has passed (or sent records-only); the group's counting restarts with the next interval. */
+/* A group's counters at the end of a reporting interval (or when its state is reclaimed). Attached to the next packet of the group once the rule's interval has passed; the group's counting restarts with the next interval. */
 header fb_counter_report_h {
     bit<8>  tlv_type;
     bit<8>  tlv_length;
     bit<8>  rule_slot;
-    bit<8>  reserved;
+    bit<8>  report_reason;
     bit<16> key_ingress_port;
     bit<8>  key_ip_proto;
     bit<8>  key_tcp_flags;
@@ -44,7 +45,7 @@ header fb_counter_report_h {
     bit<48> interval_start;
     bit<48> interval_end;
     bit<48> history;
-    bit<16> reserved2;
+    bit<16> rule_id;
 }
 
 /* TLV THRESHOLD_ALERT: type 2, 44 bytes (defined). */
@@ -66,19 +67,18 @@ header fb_threshold_alert_h {
     bit<64> value;
     bit<64> threshold;
     bit<48> interval_start;
-    bit<16> reserved2;
+    bit<16> rule_id;
 }
 
-/* TLV COLLISION: type 3, 24 bytes (defined). */
+/* TLV COLLISION: type 3, 28 bytes (defined). */
 const bit<8> FB_TLV_COLLISION = 3;
-const bit<8> FB_TLV_COLLISION_BYTES = 24;
+const bit<8> FB_TLV_COLLISION_BYTES = 28;
 /* A packet's group hashed to a slot that holds another group's key; the packet was not counted there (never silently merged). */
 header fb_collision_h {
     bit<8>  tlv_type;
     bit<8>  tlv_length;
     bit<8>  rule_slot;
     bit<8>  reserved;
-    bit<32> hash_index;
     bit<16> key_ingress_port;
     bit<8>  key_ip_proto;
     bit<8>  key_tcp_flags;
@@ -86,6 +86,9 @@ header fb_collision_h {
     bit<32> key_ipv4_dst;
     bit<16> key_l4_src_port;
     bit<16> key_l4_dst_port;
+    bit<32> hash_index;
+    bit<16> rule_id;
+    bit<16> reserved2;
 }
 
 /* TLV SYN_SUMMARY: type 4, 32 bytes (defined). */
@@ -156,6 +159,48 @@ header fb_prefilter_match_h {
     bit<32> stream_offset;
 }
 
+/* Capacity: how many records of each type one packet can carry. A build may
+ * override them (-D FEEDBACK_MAX_COUNTER_REPORT=8) or in size.p4 before this file. */
+#ifndef FEEDBACK_MAX_COUNTER_REPORT
+#define FEEDBACK_MAX_COUNTER_REPORT 4
+#endif
+#ifndef FEEDBACK_MAX_THRESHOLD_ALERT
+#define FEEDBACK_MAX_THRESHOLD_ALERT 8
+#endif
+#ifndef FEEDBACK_MAX_COLLISION
+#define FEEDBACK_MAX_COLLISION 4
+#endif
+#ifndef FEEDBACK_MAX_SYN_SUMMARY
+#define FEEDBACK_MAX_SYN_SUMMARY 1
+#endif
+#ifndef FEEDBACK_MAX_NOT_OFFLOADED
+#define FEEDBACK_MAX_NOT_OFFLOADED 2
+#endif
+#ifndef FEEDBACK_MAX_FLOW_ID_OFFSET
+#define FEEDBACK_MAX_FLOW_ID_OFFSET 1
+#endif
+#ifndef FEEDBACK_MAX_REASSEMBLY_STATE
+#define FEEDBACK_MAX_REASSEMBLY_STATE 1
+#endif
+#ifndef FEEDBACK_MAX_PREFILTER_MATCH
+#define FEEDBACK_MAX_PREFILTER_MATCH 1
+#endif
+
+/* Every feedback header of one packet, in the order `emit` writes them: the
+ * fixed part, then the valid TLVs type by type. Set fixed.length and
+ * fixed.tlv_count to match the TLVs made valid. */
+struct feedback_headers_t {
+    feedback_h fixed;
+    fb_counter_report_h[FEEDBACK_MAX_COUNTER_REPORT] counter_report;
+    fb_threshold_alert_h[FEEDBACK_MAX_THRESHOLD_ALERT] threshold_alert;
+    fb_collision_h[FEEDBACK_MAX_COLLISION] collision;
+    fb_syn_summary_h[FEEDBACK_MAX_SYN_SUMMARY] syn_summary;
+    fb_not_offloaded_h[FEEDBACK_MAX_NOT_OFFLOADED] not_offloaded;
+    fb_flow_id_offset_h[FEEDBACK_MAX_FLOW_ID_OFFSET] flow_id_offset;
+    fb_reassembly_state_h[FEEDBACK_MAX_REASSEMBLY_STATE] reassembly_state;
+    fb_prefilter_match_h[FEEDBACK_MAX_PREFILTER_MATCH] prefilter_match;
+}
+
 /* Enumerations (docs/feedback-header.md, section Enumerations). */
 /* FeedbackFlags: Bits of the fixed part's flags field; undefined bits are sent as 0 and ignored. */
 const bit<8> FB_FEEDBACK_FLAGS_REGENERATED = 0x01;
@@ -185,6 +230,10 @@ const bit<8> FB_SYN_SUMMARY_REASON_REGENERATED_BEFORE_RESPONSE = 1;
 const bit<8> FB_SYN_SUMMARY_REASON_EXPIRED_BY_SWEEP = 2;
 const bit<8> FB_SYN_SUMMARY_REASON_EXPIRED_BY_TRAFFIC = 3;
 const bit<8> FB_SYN_SUMMARY_REASON_EVICTED = 4;
+
+/* ReportReason: Why a counter report was sent. */
+const bit<8> FB_REPORT_REASON_INTERVAL = 1;
+const bit<8> FB_REPORT_REASON_EVICTED = 2;
 
 /* ThresholdKind: Which counter crossed its threshold. */
 const bit<8> FB_THRESHOLD_KIND_PACKETS = 1;
