@@ -10,7 +10,6 @@ adding: other modules are written against it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 # --------------------------------------------------------------------------- locations
 
@@ -207,33 +206,33 @@ class FunctionT:
     ret: Type
 
 
-Type = Union[
-    BitT,
-    VarbitT,
-    InfIntT,
-    BoolT,
-    StringT,
-    VoidT,
-    ErrorT,
-    MatchKindT,
-    DontCareT,
-    HeaderT,
-    HeaderUnionT,
-    StructT,
-    StackT,
-    EnumT,
-    NewTypeT,
-    TupleT,
-    ExternT,
-    ParserT,
-    ControlT,
-    PackageT,
-    TableT,
-    ApplyResultT,
-    ActionEnumT,
-    TypeVarT,
-    FunctionT,
-]
+Type = (
+    BitT
+    | VarbitT
+    | InfIntT
+    | BoolT
+    | StringT
+    | VoidT
+    | ErrorT
+    | MatchKindT
+    | DontCareT
+    | HeaderT
+    | HeaderUnionT
+    | StructT
+    | StackT
+    | EnumT
+    | NewTypeT
+    | TupleT
+    | ExternT
+    | ParserT
+    | ControlT
+    | PackageT
+    | TableT
+    | ApplyResultT
+    | ActionEnumT
+    | TypeVarT
+    | FunctionT
+)
 
 
 def type_width(t: Type) -> int:
@@ -653,6 +652,16 @@ class ActionDecl(Declaration):
 
 
 @dataclass(eq=False, slots=True)
+class BuiltinMethod(Declaration):
+    """Callee (Call.callee) of a built-in method: "isValid", "setValid",
+    "setInvalid", "push_front", "pop_front", "minSizeInBits", "minSizeInBytes"
+    (on headers, stacks and types). Tables' and parser/control instances'
+    `apply` have the TableDecl / ParserDecl / ControlDecl as callee instead."""
+
+    target: object | None = None  # the header/stack Type the method belongs to
+
+
+@dataclass(eq=False, slots=True)
 class ActionRef:
     """An entry of a table's `actions` list or default_action/entry action."""
 
@@ -776,7 +785,9 @@ class ControlDecl(Declaration):
     type_params: list[str] = field(default_factory=list)
     params: list[Param] = field(default_factory=list)
     ctor_params: list[Param] = field(default_factory=list)
-    locals: list[Declaration] = field(default_factory=list)  # actions, tables, vars, consts, instances
+    locals: list[Declaration] = field(
+        default_factory=list
+    )  # actions, tables, vars, consts, instances
     body: Block | None = None
 
 
@@ -867,7 +878,9 @@ class Elaborated:
     # "compute_checksum", "deparser"
     blocks: dict[str, BlockInstance]
     tables: list[TableInstance] = field(default_factory=list)
-    actions: list[ActionInstance] = field(default_factory=list)  # every action instance, deduplicated by qualname
+    actions: list[ActionInstance] = field(
+        default_factory=list
+    )  # every action instance, deduplicated by qualname
     externs: list[ExternInstance] = field(default_factory=list)
     value_sets: list[ValueSetInstance] = field(default_factory=list)
     digests: list[DigestInstance] = field(default_factory=list)
