@@ -1,100 +1,78 @@
-/* p4-nids-offload: the project's P4 program (v1model).
+/* p4-nids-offload: the switch program in front of a network monitor.
  *
- * For now a two-port L2 forwarder, the skeleton the offload stages (stats, SYN offload,
- * reassembly, prefilters, feedback header) will be added to. A frame whose destination MAC
- * is in `dmac` goes to that entry's port; any other frame goes to the peer port
- * (0 <-> 1), so the switch is a transparent wire in front of the monitor until rules exist.
- */
+ * Pipeline (../shared/guide/ARCHITECTURE.md): stats on every raw packet, then
+ * forwarding to the monitor port, and in egress the feedback header carrying
+ * what the stages produced. SYN offload, reassembly and prefilters come later. */
 #include <core.p4>
 #include <v1model.p4>
 
-typedef bit<48> mac_addr_t;
-typedef bit<9>  port_t;
+#include "include/size.p4"
+#include "include/define.p4"
+#include "include/header.p4"
+#include "include/parser.p4"
+#include "include/control/stats.p4"
+#include "include/control/forward.p4"
+#include "include/control/feedback.p4"
 
-header ethernet_h {
-    mac_addr_t dst_addr;
-    mac_addr_t src_addr;
-    bit<16>    ether_type;
-}
-
-struct headers_t {
-    ethernet_h ethernet;
-}
-
-struct metadata_t {
-}
-
-parser IngressParser(packet_in packet,
-                     out headers_t hdr,
-                     inout metadata_t meta,
-                     inout standard_metadata_t standard_metadata) {
-    state start {
-        packet.extract(hdr.ethernet);
-        transition accept;
-    }
-}
-
-control IngressVerifyChecksum(inout headers_t hdr, inout metadata_t meta) {
-    apply { }
-}
-
-control Ingress(inout headers_t hdr,
-                inout metadata_t meta,
-                inout standard_metadata_t standard_metadata) {
-    action set_egress_port(port_t port) {
-        standard_metadata.egress_spec = port;
-    }
-
-    /* Ports come in pairs (0,1), (2,3), ...: forward to the other port of the pair. */
-    action send_to_peer() {
-        standard_metadata.egress_spec = standard_metadata.ingress_port ^ 1;
-    }
-
-    action drop() {
-        mark_to_drop(standard_metadata);
-    }
-
-    table dmac {
-        key = {
-            hdr.ethernet.dst_addr : exact @name("dst_addr");
-        }
-        actions = {
-            set_egress_port;
-            send_to_peer;
-            drop;
-        }
-        default_action = send_to_peer();
-        size = 1024;
-    }
+control NidsIngress(inout headers_t hdr, inout metadata_t meta,
+                    inout standard_metadata_t standard_metadata) {
+    Stats() stats;
+    Forward() forward;
 
     apply {
-        if (hdr.ethernet.isValid()) {
-            dmac.apply();
-        } else {
-            drop();
+        if (hdr.packet_out.isValid()) {
+            if (hdr.packet_out.egress_port != 0) {
+                // Sent by the controller to a port as it is.
+                standard_metadata.egress_spec = hdr.packet_out.egress_port;
+                hdr.packet_out.setInvalid();
+                exit;
+            }
+            hdr.packet_out.setInvalid();
+        }
+
+        meta.flow.ingress_port = standard_metadata.ingress_port;
+        if (hdr.ipv4.isValid()) {
+            meta.flow.is_ipv4 = 1;
+            meta.flow.src_addr = hdr.ipv4.src_addr;
+            meta.flow.dst_addr = hdr.ipv4.dst_addr;
+            meta.flow.protocol = hdr.ipv4.protocol;
+            if (hdr.ipv4.frag_offset != 0 || (hdr.ipv4.flags & 3w1) != 0) {
+                meta.flow.is_fragment = 1;
+            }
+            bit<16> ip_header_bytes = (bit<16>)hdr.ipv4.ihl << 2;
+            if (hdr.tcp.isValid()) {
+                meta.flow.src_port = hdr.tcp.src_port;
+                meta.flow.dst_port = hdr.tcp.dst_port;
+                meta.flow.tcp_flags = hdr.tcp.flags;
+                meta.flow.l4_payload_length = hdr.ipv4.total_len - ip_header_bytes
+                    - ((bit<16>)hdr.tcp.data_offset << 2);
+            } else if (hdr.udp.isValid()) {
+                meta.flow.src_port = hdr.udp.src_port;
+                meta.flow.dst_port = hdr.udp.dst_port;
+                meta.flow.l4_payload_length = hdr.udp.length - 8;
+            }
+        }
+
+        stats.apply(meta.flow, standard_metadata.ingress_global_timestamp,
+                    standard_metadata.packet_length, meta.stats);
+        forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
+    }
+}
+
+control NidsEgress(inout headers_t hdr, inout metadata_t meta,
+                   inout standard_metadata_t standard_metadata) {
+    Feedback() feedback;
+
+    apply {
+        if (standard_metadata.egress_port == CPU_PORT) {
+            hdr.packet_in.setValid();
+            hdr.packet_in.ingress_port = standard_metadata.ingress_port;
+            hdr.packet_in._pad = 0;
+        } else if (meta.has_monitor && standard_metadata.egress_port == meta.monitor_port) {
+            feedback.apply(hdr, meta, standard_metadata.ingress_global_timestamp);
         }
     }
 }
 
-control Egress(inout headers_t hdr,
-               inout metadata_t meta,
-               inout standard_metadata_t standard_metadata) {
-    apply { }
-}
-
-control EgressComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
-    apply { }
-}
-
-control EgressDeparser(packet_out packet, in headers_t hdr) {
-    apply {
-        packet.emit(hdr.ethernet);
-    }
-}
-
-V1Switch(IngressParser(),
-         IngressVerifyChecksum(),
-         Ingress(),
-         Egress(),
-         EgressComputeChecksum(),
-         EgressDeparser()) main;
+V1Switch(NidsParser(), NidsVerifyChecksum(), NidsIngress(), NidsEgress(),
+         NidsComputeChecksum(), NidsDeparser()) main;

@@ -34,7 +34,7 @@ const bit<32> OUTCOME_REPORT    = 2;
 const bit<32> OUTCOME_ALERT     = 3;
 
 // Adds a history letter unless this direction has recorded it already.
-function void append_letter(inout bit<12> seen, inout bit<48> codes, in bit<4> code) {
+void append_letter(inout bit<12> seen, inout bit<48> codes, in bit<4> code) {
     bit<12> bit_of_code = (bit<12>)1 << (code - 1);
     if ((seen & bit_of_code) == 0) {
         seen = seen | bit_of_code;

@@ -1,0 +1,230 @@
+"""Command line: `python -m controlplane {install,check,watch,status} ...`.
+
+Argument parsing and error reporting only; each command lives in its own module.
+User mistakes and an unreachable switch end with a message and an exit status,
+never a traceback: 2 rules file, 3 pipeline cannot carry the rules, 4 write refused,
+1 anything else (switch unreachable, not primary, no pipeline, bad file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from controlplane import state as state_mod
+from controlplane.errors import ControllerError
+
+ADDRESS = "127.0.0.1:9559"
+
+INSTALL_EPILOG = """\
+examples:
+  python -m controlplane install rules.yaml
+  python -m controlplane install rules.yaml --dry-run          # show the diff, send nothing
+  python -m controlplane install rules.yaml --p4info build/main.p4info.txtpb \\
+      --config build/main.json                                 # push the pipeline first
+  python -m controlplane install rules.yaml --software-fallback run/software-rules.yaml
+
+exit status: 0 installed (or nothing to do), 2 mistakes in the rules file,
+3 the running pipeline cannot carry the rules, 4 the switch refused the write (undone),
+1 switch unreachable or other trouble.
+"""
+
+CHECK_EPILOG = """\
+examples:
+  python -m controlplane check rules.yaml
+  python -m controlplane check rules.yaml --p4info build/main.p4info.txtpb --entries
+"""
+
+WATCH_EPILOG = """\
+examples:
+  python -m controlplane watch --interface veth3
+  python -m controlplane watch --pcap out/port1.pcap --json-out run/records.jsonl \\
+      --strip-pcap run/for-zeek.pcap
+  python -m controlplane watch --interface veth3 --software-rules run/software-rules.yaml
+
+Each feedback record becomes one JSON line: the record's fields, "ts" (packet time,
+seconds), "rule" (the rule's name, from the last install) and "header" (fixed part).
+Software-counted rules add lines with "source": "software".
+"""
+
+STATUS_EPILOG = """\
+examples:
+  python -m controlplane status
+  python -m controlplane status --json
+  python -m controlplane status --all-groups      # also groups with no traffic
+"""
+
+
+def _common_switch(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--address", default=ADDRESS, help=f"P4Runtime server (default {ADDRESS})")
+    p.add_argument("--device-id", type=int, default=1, help="P4Runtime device id (default 1)")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the switch")
+    p.add_argument(
+        "--state",
+        type=Path,
+        default=state_mod.DEFAULT_STATE,
+        help=f"controller state file (default {state_mod.DEFAULT_STATE})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and --help)."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    ap = argparse.ArgumentParser(
+        prog="python -m controlplane",
+        description="Controller of the NIDS offload switch: install stats rules, "
+        "decode the feedback header, read counters.",
+        formatter_class=fmt,
+    )
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "install",
+        help="validate rules.yaml and install it on the switch (one batch, as a diff)",
+        description="Validate the rules file, check it against the running pipeline, and "
+        "install it as a diff in one Write batch (undone if the switch refuses part of it).",
+        epilog=INSTALL_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("rules", help="the rules file (rules.yaml)")
+    _common_switch(p)
+    p.add_argument("--election-id", type=int, default=1, help="arbitration election id (default 1)")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    p.add_argument(
+        "--p4info", type=Path, help="push this P4Info (text format) first, with --config"
+    )
+    p.add_argument("--config", type=Path, help="device config to push with --p4info")
+    p.add_argument(
+        "--software-fallback",
+        type=Path,
+        metavar="FILE",
+        help="write rules the switch cannot carry to FILE (for watch --software-rules)",
+    )
+
+    p = sub.add_parser(
+        "check",
+        help="validate rules.yaml without a switch",
+        description="Validate the rules file and show the slot placement; with --p4info, also "
+        "check it against that pipeline and compile it.",
+        epilog=CHECK_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("rules")
+    p.add_argument("--p4info", type=Path, help="P4Info (text format) to check against")
+    p.add_argument("--entries", action="store_true", help="print the compiled entries")
+
+    p = sub.add_parser(
+        "watch",
+        help="decode feedback headers from an interface or a pcap, one JSON line per record",
+        description="Read the monitor's traffic, decode the feedback header of each packet "
+        "and print one JSON line per record.",
+        epilog=WATCH_EPILOG,
+        formatter_class=fmt,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--interface", "-i", metavar="IFACE", help="capture on IFACE (AF_PACKET)")
+    src.add_argument("--pcap", "-r", type=Path, metavar="FILE", help="read a pcap/pcapng file")
+    p.add_argument(
+        "--json-out", type=Path, metavar="FILE", help="write JSON lines to FILE, not stdout"
+    )
+    p.add_argument(
+        "--strip-pcap",
+        type=Path,
+        metavar="FILE",
+        help="write the packets without the header to FILE",
+    )
+    p.add_argument(
+        "--software-rules", type=Path, metavar="FILE", help="count these rules in software too"
+    )
+    p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
+    p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
+    p.add_argument(
+        "--state",
+        type=Path,
+        default=state_mod.DEFAULT_STATE,
+        help=f"controller state file (default {state_mod.DEFAULT_STATE})",
+    )
+
+    p = sub.add_parser(
+        "status",
+        help="show per-rule and per-group counters read from the switch",
+        description="Read the stats stage's counters over P4Runtime: per rule (direct "
+        "counters), per group (group_totals) and per slot (outcomes).",
+        epilog=STATUS_EPILOG,
+        formatter_class=fmt,
+    )
+    _common_switch(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.add_argument("--all-groups", action="store_true", help="list groups with zero counts too")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "install":
+            from controlplane.deploy import InstallOptions, run_install
+
+            if (args.p4info is None) != (args.config is None):
+                print("install: --p4info and --config go together", file=sys.stderr)
+                return 1
+            opts = InstallOptions(
+                rules_path=args.rules,
+                address=args.address,
+                device_id=args.device_id,
+                election_id=args.election_id,
+                dry_run=args.dry_run,
+                p4info=args.p4info,
+                config=args.config,
+                software_fallback=args.software_fallback,
+                state_path=args.state,
+                timeout_s=args.timeout,
+            )
+            return run_install(opts, sys.stdout)
+        if args.command == "check":
+            from controlplane.check import run_check
+
+            return run_check(args.rules, args.p4info, args.entries, sys.stdout)
+        if args.command == "watch":
+            from controlplane.watch import WatchOptions, run_watch
+
+            return run_watch(
+                WatchOptions(
+                    interface=args.interface,
+                    pcap=args.pcap,
+                    json_out=args.json_out,
+                    strip_pcap=args.strip_pcap,
+                    software_rules=args.software_rules,
+                    count=args.count,
+                    timeout_s=args.timeout,
+                    state_path=args.state,
+                ),
+                sys.stdout,
+                sys.stderr,
+            )
+        if args.command == "status":
+            from controlplane.status import run_status
+
+            return run_status(
+                args.address,
+                args.device_id,
+                args.timeout,
+                args.state,
+                args.json,
+                args.all_groups,
+                sys.stdout,
+            )
+    except ControllerError as e:
+        print(str(e), file=sys.stderr)
+        return e.exit_status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # the reader (head, less) went away: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return 1

@@ -1,0 +1,245 @@
+"""The `install` command: validate, discover, place, compile, diff, apply.
+
+1. Validate the whole rules file (every mistake, file:line:col), including slot
+   placement against the documented stage (4 slots x 64 rules): exit 2.
+2. Connect; optionally push a pipeline (--p4info/--config); read the running
+   pipeline's P4Info and refuse what it cannot carry (exit 3), or, with
+   --software-fallback FILE, hand those rules to `watch --software-rules FILE`.
+3. Compile to entries, read what the switch holds, diff, write ONE batch, undo on
+   refusal (install.apply). A second run with the same file sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from google.protobuf import text_format
+from p4.config.v1 import p4info_pb2
+
+from controlplane import state as state_mod
+from controlplane.capabilities import check_monitor, discover, rule_gaps, software_ok
+from controlplane.compile import compile_rules, managed_tables
+from controlplane.errors import CapabilityError, Problem, RulesError, SwitchError
+from controlplane.install import apply, diff, snapshot, summary
+from controlplane.model import STATS_RULES_PER_SLOT, STATS_SLOTS, RuleSet, StatsRule
+from controlplane.p4info import P4Schema
+from controlplane.p4rt import P4RuntimeSwitch
+from controlplane.rules import dump_rules, load_rules
+from controlplane.slots import SlotPlan, assign
+
+
+@dataclass
+class InstallOptions:
+    """Command-line settings of `install`."""
+
+    rules_path: str
+    address: str = "127.0.0.1:9559"
+    device_id: int = 1
+    election_id: int = 1
+    dry_run: bool = False
+    p4info: Path | None = None
+    config: Path | None = None
+    software_fallback: Path | None = None
+    state_path: Path = state_mod.DEFAULT_STATE
+    timeout_s: float = 5.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def fallback_hint(path: str) -> str:
+    """The offer of the paper's software fallback."""
+    return (
+        "The switch cannot count these rules, but software can (paper §3.2): rerun with "
+        "--software-fallback FILE to install the others and write these to FILE, then count "
+        f"them from the monitor stream with `python -m controlplane watch --software-rules FILE`. "
+        f"(Or make them disjoint, or pin fewer rules with slot:, in {path}.)"
+    )
+
+
+def validate(
+    path: str,
+    allow_fallback: bool,
+    prefer: dict[str, int] | None = None,
+    n_slots: int = STATS_SLOTS,
+    capacity: int = STATS_RULES_PER_SLOT,
+) -> tuple[RuleSet, SlotPlan]:
+    """Load and check `path`; RulesError lists every mistake."""
+    rules, problems = load_rules(path)
+    plan = assign(rules.stats, n_slots, capacity, prefer=prefer)
+    hint = ""
+    if plan.unplaced and not allow_fallback:
+        for r in plan.unplaced:
+            assert r.where is not None
+            problems.append(
+                Problem(
+                    r.where,
+                    f"stats[{r.index}]",
+                    f"more overlapping rules than the switch's {n_slots} slots: "
+                    f"'{r.name}' does not fit because {plan.reasons[r.name]}",
+                )
+            )
+        hint = fallback_hint(path)
+    if problems:
+        raise RulesError(problems, hint)
+    return rules, plan
+
+
+def _describe_plan(rules: RuleSet, plan: SlotPlan) -> list[str]:
+    out = []
+    for s in range(plan.n_slots):
+        names = [r.name for r in plan.slot_rules(rules.stats, s)]
+        out.append(f"  slot {s}: {', '.join(names) if names else '(empty)'}")
+    return out
+
+
+def _fit_pipeline(
+    rules: RuleSet, plan: SlotPlan, schema: P4Schema, opts: InstallOptions
+) -> tuple[SlotPlan, list[StatsRule], list[str]]:
+    """Re-place the rules for the pipeline as it is: (plan, software rules, notes)."""
+    caps = discover(schema)
+    messages = [f"the pipeline departs from docs/stats-stage.md: {p}" for p in caps.problems]
+    if caps.n_slots == 0:
+        raise CapabilityError(
+            ["the running pipeline has no stats stage (no table NidsIngress.stats.slot0.rules)"]
+        )
+    messages += check_monitor(rules, caps, schema)
+    software: list[StatsRule] = []
+    hardware: list[StatsRule] = []
+    refused: list[StatsRule] = []
+    for r in rules.stats:
+        gaps = rule_gaps(r, caps)
+        if not gaps:
+            hardware.append(r)
+        elif opts.software_fallback and software_ok(r):
+            software.append(r)
+        else:
+            refused.append(r)
+            messages += [f"{r.label} {g}" for g in gaps]
+    notes: list[str] = []
+    if (caps.n_slots, caps.capacity) != (plan.n_slots, plan.capacity) or software:
+        notes.append(f"the pipeline has {caps.n_slots} slots of {caps.capacity} rules")
+        plan = assign(hardware, caps.n_slots, caps.capacity, prefer=plan_slots(plan))
+    for r in plan.unplaced:
+        if opts.software_fallback and software_ok(r):
+            software.append(r)
+        else:
+            refused.append(r)
+            messages.append(f"{r.label} does not fit: {plan.reasons[r.name]}")
+    if messages:
+        can_fallback = not opts.software_fallback and any(software_ok(r) for r in refused)
+        raise CapabilityError(messages, fallback_hint(opts.rules_path) if can_fallback else "")
+    return plan, sorted(software, key=lambda r: r.index), notes
+
+
+def plan_slots(plan: SlotPlan) -> dict[str, int]:
+    """Slot per placed rule name."""
+    return {name: slot for name, (slot, _) in plan.placed.items()}
+
+
+def run_install(opts: InstallOptions, out: TextIO) -> int:
+    """The install command; returns the exit status (0), raises ControllerError."""
+    previous = state_mod.load(opts.state_path)
+    rules, plan = validate(
+        opts.rules_path, bool(opts.software_fallback), prefer=previous.slots_by_name()
+    )
+    n_monitor = len(rules.monitor)
+    print(
+        f"{opts.rules_path}: {len(rules.stats)} stats rules, {n_monitor} monitor "
+        f"port{'s' if n_monitor != 1 else ''}: valid",
+        file=out,
+    )
+    with P4RuntimeSwitch(opts.address, opts.device_id, opts.election_id, opts.timeout_s) as sw:
+        if opts.p4info is not None and opts.config is not None:
+            p4info = p4info_pb2.P4Info()
+            try:
+                text_format.Parse(opts.p4info.read_text(encoding="utf-8"), p4info)
+                device_config = opts.config.read_bytes()
+            except (OSError, text_format.ParseError) as e:
+                raise SwitchError(f"cannot read the pipeline to push: {e}") from None
+            if opts.dry_run:
+                print(f"dry run: would push {opts.config} first (not done)", file=out)
+            else:
+                sw.become_primary()
+                sw.set_pipeline(p4info, device_config)
+                print(f"pushed the pipeline {opts.config} to device {opts.device_id}", file=out)
+        running = sw.get_p4info()
+        if running is None:
+            raise SwitchError(
+                f"the switch at {opts.address} has no pipeline yet: push one with --p4info "
+                "build/main.p4info.txtpb --config build/main.json (make run does this)"
+            )
+        schema = P4Schema(running)
+        plan, software, notes = _fit_pipeline(rules, plan, schema, opts)
+        for n in notes:
+            print(n, file=out)
+        for w in plan.warnings:
+            print(f"warning: {w}", file=out)
+        print("placement:", file=out)
+        for line in _describe_plan(rules, plan):
+            print(line, file=out)
+        if software:
+            names = ", ".join(r.name for r in software)
+            print(f"counted in software (not on the switch): {names}", file=out)
+        desired = compile_rules(rules, plan, schema)
+        tables = {name: schema.table(name).id for name in managed_tables(schema, plan.n_slots)}
+        before = snapshot(sw, tables)
+        changes = diff(desired, before)
+        counts = summary(changes)
+        for table in tables:
+            c = counts.get(table)
+            if c:
+                print(
+                    f"  {table}: {c['added']} added, {c['modified']} modified, "
+                    f"{c['deleted']} deleted",
+                    file=out,
+                )
+        if opts.dry_run:
+            for ch in changes:
+                print(f"  would {ch.describe()}", file=out)
+            print(f"dry run: {len(changes)} updates not sent", file=out)
+            return 0
+        if changes:
+            if not sw.is_primary:
+                sw.become_primary()
+            apply(sw, changes, before, tables)
+            total = {
+                k: sum(c[k] for c in counts.values()) for k in ("added", "modified", "deleted")
+            }
+            print(
+                f"installed in one Write: {total['added']} added, {total['modified']} modified, "
+                f"{total['deleted']} deleted",
+                file=out,
+            )
+        else:
+            print("no changes: the switch already holds these rules", file=out)
+    if opts.software_fallback is not None:
+        header = (
+            f"Rules from {opts.rules_path} the switch cannot count (written by install).\n"
+            f"Count them in software: python -m controlplane watch --software-rules "
+            f"{opts.software_fallback} ..."
+        )
+        opts.software_fallback.parent.mkdir(parents=True, exist_ok=True)
+        opts.software_fallback.write_text(dump_rules(software, header), encoding="utf-8")
+        print(f"wrote {len(software)} software rules to {opts.software_fallback}", file=out)
+    new_state = state_mod.State(
+        address=opts.address,
+        device_id=opts.device_id,
+        rules_file=opts.rules_path,
+        rules=[
+            state_mod.InstalledRule(
+                r.name,
+                r.rule_id,
+                plan.placed[r.name][0],
+                plan.placed[r.name][1],
+                dict(r.group_by),
+                r.description,
+            )
+            for r in rules.stats
+            if r.name in plan.placed
+        ],
+        software_rules_file=str(opts.software_fallback or ""),
+        group_keys=previous.group_keys,
+    )
+    state_mod.save(new_state, opts.state_path)
+    return 0

@@ -1,0 +1,255 @@
+"""The controller's P4Runtime connection: arbitration, pipeline, Read and Write.
+
+Plain gRPC with the p4runtime protos rather than p4runtime-shell's client, because
+that client exits the process (sys.exit) when it cannot connect or is not primary,
+and its error iterator loops forever on a batch whose details include OK entries.
+Reads and GetForwardingPipelineConfig need no arbitration; Write and
+SetForwardingPipelineConfig need this client to be primary (`become_primary`),
+which holds a StreamChannel open until `close`.
+
+Errors come out as `SwitchUnreachable` (nothing answers), `SwitchError` (the switch
+refused: not primary, no pipeline, ...) or `WriteFailed` with one `UpdateError` per
+refused update.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+
+import grpc
+from google.rpc import code_pb2, status_pb2
+from p4.config.v1 import p4info_pb2
+from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
+
+from controlplane.errors import SwitchError, SwitchUnreachable, UpdateError, WriteFailed
+
+_CLOSE = object()
+
+
+def code_name(code: int) -> str:
+    """google.rpc.Code number -> name (`RESOURCE_EXHAUSTED`)."""
+    try:
+        return str(code_pb2.Code.Name(code))
+    except ValueError:
+        return f"code {code}"
+
+
+def update_errors(err: grpc.RpcError) -> list[UpdateError]:
+    """The per-update p4.v1.Error details of a failed Write (empty if there are none)."""
+    out: list[UpdateError] = []
+    for key, value in err.trailing_metadata() or ():
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status()
+        status.ParseFromString(value)
+        for i, detail in enumerate(status.details):
+            p4err = p4runtime_pb2.Error()
+            if detail.Unpack(p4err) and p4err.canonical_code != code_pb2.OK:
+                out.append(UpdateError(i, code_name(p4err.canonical_code), p4err.message))
+    return out
+
+
+class P4RuntimeSwitch:
+    """One P4Runtime server (`address`, `device_id`); use as a context manager."""
+
+    def __init__(
+        self,
+        address: str,
+        device_id: int = 1,
+        election_id: int = 1,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.address = address
+        self.device_id = device_id
+        self.election_id = election_id
+        self.timeout_s = timeout_s
+        self._channel = grpc.insecure_channel(address)
+        self._stub = p4runtime_pb2_grpc.P4RuntimeStub(self._channel)
+        self._requests: queue.Queue[object] | None = None
+        self._replies: queue.Queue[object] = queue.Queue()
+        self._stream: grpc.Future | None = None
+        self._reader: threading.Thread | None = None
+        self.is_primary = False
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def connect(self) -> P4RuntimeSwitch:
+        """Wait until the server answers; raise SwitchUnreachable after `timeout_s`."""
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=self.timeout_s)
+        except grpc.FutureTimeoutError:
+            raise SwitchUnreachable(
+                self.address, f"no answer within {self.timeout_s:g} s"
+            ) from None
+        return self
+
+    def __enter__(self) -> P4RuntimeSwitch:
+        return self.connect()
+
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the stream (giving up primary) and the channel."""
+        if self._requests is not None:
+            self._requests.put(_CLOSE)
+            self._requests = None
+        if self._stream is not None:
+            self._stream.cancel()
+            self._stream = None
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+            self._reader = None
+        self._channel.close()
+
+    def _rpc_error(self, e: grpc.RpcError, what: str) -> Exception:
+        code = e.code()
+        details = e.details() or code.name
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return SwitchUnreachable(self.address, details)
+        return SwitchError(f"{what}: the switch at {self.address} answered {code.name}: {details}")
+
+    # --- arbitration ----------------------------------------------------------------
+
+    def _election(self) -> p4runtime_pb2.Uint128:
+        return p4runtime_pb2.Uint128(
+            high=self.election_id >> 64, low=self.election_id & (2**64 - 1)
+        )
+
+    def become_primary(self) -> None:
+        """Open the StreamChannel and win arbitration, or raise SwitchError."""
+        requests: queue.Queue[object] = queue.Queue()
+
+        def outgoing() -> Iterator[p4runtime_pb2.StreamMessageRequest]:
+            while (item := requests.get()) is not _CLOSE:
+                yield item
+
+        stream = self._stub.StreamChannel(outgoing())
+
+        def incoming() -> None:
+            try:
+                for reply in stream:
+                    self._replies.put(reply)
+            except grpc.RpcError as e:
+                self._replies.put(e)
+
+        self._requests, self._stream = requests, stream
+        self._reader = threading.Thread(target=incoming, name="p4rt-stream", daemon=True)
+        self._reader.start()
+        req = p4runtime_pb2.StreamMessageRequest()
+        req.arbitration.device_id = self.device_id
+        req.arbitration.election_id.CopyFrom(self._election())
+        requests.put(req)
+        while True:
+            try:
+                reply = self._replies.get(timeout=self.timeout_s)
+            except queue.Empty:
+                raise SwitchError(
+                    f"the switch at {self.address} did not answer arbitration within "
+                    f"{self.timeout_s:g} s"
+                ) from None
+            if isinstance(reply, grpc.RpcError):
+                raise self._rpc_error(reply, "arbitration")
+            assert isinstance(reply, p4runtime_pb2.StreamMessageResponse)
+            if not reply.HasField("arbitration"):
+                continue
+            if reply.arbitration.status.code != code_pb2.OK:
+                raise SwitchError(
+                    f"another controller is primary for device {self.device_id} at "
+                    f"{self.address} (election id {self.election_id} is not the highest); "
+                    "rerun with a larger --election-id"
+                )
+            self.is_primary = True
+            return
+
+    # --- pipeline -------------------------------------------------------------------
+
+    def get_p4info(self) -> p4info_pb2.P4Info | None:
+        """The running pipeline's P4Info, or None when the switch has no pipeline."""
+        req = p4runtime_pb2.GetForwardingPipelineConfigRequest(
+            device_id=self.device_id,
+            response_type=p4runtime_pb2.GetForwardingPipelineConfigRequest.P4INFO_AND_COOKIE,
+        )
+        try:
+            reply = self._stub.GetForwardingPipelineConfig(req, timeout=self.timeout_s)
+        except grpc.RpcError as e:
+            if e.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                return None
+            raise self._rpc_error(e, "GetForwardingPipelineConfig") from None
+        if not reply.config.HasField("p4info") or not reply.config.p4info.tables:
+            return None
+        return reply.config.p4info
+
+    def set_pipeline(self, p4info: p4info_pb2.P4Info, device_config: bytes) -> None:
+        """SetForwardingPipelineConfig(VERIFY_AND_COMMIT); needs `become_primary` first."""
+        req = p4runtime_pb2.SetForwardingPipelineConfigRequest(
+            device_id=self.device_id,
+            election_id=self._election(),
+            action=p4runtime_pb2.SetForwardingPipelineConfigRequest.VERIFY_AND_COMMIT,
+        )
+        req.config.p4info.CopyFrom(p4info)
+        req.config.p4_device_config = device_config
+        try:
+            self._stub.SetForwardingPipelineConfig(req, timeout=max(self.timeout_s, 120))
+        except grpc.RpcError as e:
+            raise self._rpc_error(e, "SetForwardingPipelineConfig") from None
+
+    # --- read / write ---------------------------------------------------------------
+
+    def read(self, entities: Sequence[p4runtime_pb2.Entity]) -> list[p4runtime_pb2.Entity]:
+        """Every entity the server returns for the (wildcard) `entities`."""
+        req = p4runtime_pb2.ReadRequest(device_id=self.device_id, entities=list(entities))
+        out: list[p4runtime_pb2.Entity] = []
+        try:
+            for reply in self._stub.Read(req, timeout=self.timeout_s):
+                out.extend(reply.entities)
+        except grpc.RpcError as e:
+            raise self._rpc_error(e, "Read") from None
+        return out
+
+    def read_table(
+        self, table_id: int, with_counters: bool = False
+    ) -> list[p4runtime_pb2.TableEntry]:
+        """Entries of table `table_id` (not the default), with direct counters if asked."""
+        ent = p4runtime_pb2.Entity()
+        ent.table_entry.table_id = table_id
+        if with_counters:
+            ent.table_entry.counter_data.SetInParent()
+        return [e.table_entry for e in self.read([ent]) if not e.table_entry.is_default_action]
+
+    def read_counter(self, counter_id: int) -> list[p4runtime_pb2.CounterEntry]:
+        """Every index of indexed counter `counter_id`."""
+        ent = p4runtime_pb2.Entity()
+        ent.counter_entry.counter_id = counter_id
+        return [e.counter_entry for e in self.read([ent])]
+
+    def write(self, updates: Sequence[p4runtime_pb2.Update]) -> None:
+        """Send `updates` as one Write (CONTINUE_ON_ERROR, what BMv2 supports).
+
+        Raises WriteFailed with the per-update errors if any update was refused.
+        """
+        if not updates:
+            return
+        req = p4runtime_pb2.WriteRequest(
+            device_id=self.device_id,
+            election_id=self._election(),
+            updates=list(updates),
+            atomicity=p4runtime_pb2.WriteRequest.CONTINUE_ON_ERROR,
+        )
+        try:
+            self._stub.Write(req, timeout=max(self.timeout_s, 60))
+        except grpc.RpcError as e:
+            code = e.code()
+            if code == grpc.StatusCode.UNAVAILABLE:
+                raise self._rpc_error(e, "Write") from None
+            errors = update_errors(e)
+            if not errors:
+                errors = [UpdateError(-1, code.name, e.details() or "")]
+            raise WriteFailed(
+                f"the switch refused {len(errors)} of {len(updates)} updates", errors
+            ) from None

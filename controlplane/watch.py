@@ -1,0 +1,194 @@
+"""The `watch` command: decode the feedback header on the monitor's traffic.
+
+Frames come from an interface (AF_PACKET, softswitch.ports.afpacket) or a capture
+file (softswitch.ports.pcap). Each TLV record becomes one JSON line (the codec's
+`record_to_dict`, plus "ts", "rule" and "header"); `--strip-pcap` writes every frame
+without its feedback header, as an unmodified monitor expects it; `--software-rules`
+counts the software-fallback rules on the stripped frames. Group keys seen in reports
+are remembered in the state file so `status` can name group_totals indexes.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from controlplane import state as state_mod
+from controlplane.errors import ControllerError, RulesError
+from controlplane.groups import group_index
+from controlplane.rules import load_rules
+from controlplane.software_stats import SoftwareStats
+from feedback_header.codec import (
+    FeedbackDecodeError,
+    header_to_dict,
+    record_to_dict,
+    strip,
+    try_decode,
+)
+from softswitch.ports.pcap import PcapError, PcapWriter, open_capture
+
+
+@dataclass
+class WatchOptions:
+    """Command-line settings of `watch`."""
+
+    interface: str | None = None
+    pcap: Path | None = None
+    json_out: Path | None = None
+    strip_pcap: Path | None = None
+    software_rules: Path | None = None
+    count: int | None = None
+    timeout_s: float | None = None
+    state_path: Path = state_mod.DEFAULT_STATE
+
+
+@dataclass
+class Watcher:
+    """Turns frames into JSON-able events; `emit` receives each one."""
+
+    emit: Callable[[dict[str, Any]], None]
+    names: dict[int, str] = field(default_factory=dict)  # rule_id -> rule name
+    software: SoftwareStats | None = None
+    strip_writer: PcapWriter | None = None
+    frames: int = 0
+    with_header: int = 0
+    records: int = 0
+    errors: list[str] = field(default_factory=list)
+    group_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def feed(self, ts_ns: int, frame: bytes, orig_len: int | None = None) -> None:
+        """Handle one captured frame."""
+        self.frames += 1
+        ts = round(ts_ns / 1e9, 6)
+        try:
+            decoded = try_decode(frame)
+        except FeedbackDecodeError as e:
+            self.with_header += 1
+            self.errors.append(f"frame {self.frames} (ts {ts}): malformed feedback header: {e}")
+            decoded = None
+        if decoded is not None:
+            self.with_header += 1
+            head = header_to_dict(decoded.header)
+            for rec in decoded.records:
+                d = record_to_dict(rec)
+                rid = d.get("rule_id")
+                event = {
+                    "ts": ts,
+                    **d,
+                    "rule": self.names.get(rid) if isinstance(rid, int) else None,
+                }
+                event["header"] = head
+                self.records += 1
+                self.emit(event)
+                if isinstance(rid, int) and isinstance(d.get("key"), dict) and "rule_slot" in d:
+                    idx = group_index(rid, d["key"])
+                    self.group_keys[f"{d['rule_slot']}/{idx}"] = {
+                        "rule": event["rule"],
+                        "rule_id": rid,
+                        "key": d["key"],
+                    }
+        try:
+            plain = strip(frame)
+        except FeedbackDecodeError:
+            plain = b""  # length field unusable: nothing sound to hand to the monitor
+        if not plain:
+            return
+        cut = orig_len - (len(frame) - len(plain)) if orig_len is not None else None
+        if self.strip_writer is not None:
+            self.strip_writer.write(plain, ts_ns, cut)
+        if self.software is not None:
+            for ev in self.software.process(plain, ts_ns // 1000, cut):
+                self.emit({"ts": ts, **ev})
+
+
+def pcap_frames(path: Path) -> Iterator[tuple[int, bytes, int]]:
+    """(ts_ns, frame, orig_len) of every record of a pcap/pcapng file."""
+    try:
+        with open_capture(path) as cap:
+            for rec in cap:
+                yield rec.ts_ns, rec.data, rec.orig_len
+    except (OSError, PcapError) as e:
+        raise ControllerError(f"watch: cannot read {path}: {e}") from None
+
+
+def interface_frames(name: str, timeout_s: float | None) -> Iterator[tuple[int, bytes, int]]:
+    """Frames received on interface `name` until `timeout_s` passes (forever if None)."""
+    from softswitch.ports.afpacket import AfPacketPort
+
+    try:
+        port = AfPacketPort(name)
+    except PermissionError:
+        raise ControllerError(f"watch: capturing on {name} needs root (CAP_NET_RAW)") from None
+    except OSError as e:
+        raise ControllerError(f"watch: cannot capture on {name}: {e.strerror or e}") from None
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        while True:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                return
+            ready, _, _ = select.select([port.fileno()], [], [], wait)
+            if not ready:
+                continue
+            while (data := port.recv()) is not None:
+                yield time.time_ns(), data, len(data)
+    finally:
+        port.close()
+
+
+def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
+    """The watch command; returns the exit status."""
+    st = state_mod.load(opts.state_path)
+    software = None
+    if opts.software_rules is not None:
+        rules, problems = load_rules(opts.software_rules)
+        if problems:
+            raise RulesError(problems)
+        software = SoftwareStats(list(rules.stats))
+    sink: TextIO = out
+    json_file = None
+    if opts.json_out is not None and str(opts.json_out) != "-":
+        opts.json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_file = sink = opts.json_out.open("w", encoding="utf-8")
+
+    def emit(event: dict[str, Any]) -> None:
+        sink.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+    writer = PcapWriter(opts.strip_pcap) if opts.strip_pcap is not None else None
+    watcher = Watcher(emit, {r.rule_id: r.name for r in st.rules}, software, writer)
+    frames = (
+        pcap_frames(opts.pcap)
+        if opts.pcap is not None
+        else interface_frames(str(opts.interface), opts.timeout_s)
+    )
+    try:
+        for ts_ns, data, orig_len in frames:
+            watcher.feed(ts_ns, data, orig_len)
+            if opts.count is not None and watcher.frames >= opts.count:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if writer is not None:
+            writer.close()
+        if json_file is not None:
+            json_file.close()
+        else:
+            out.flush()
+    for e in watcher.errors:
+        print(f"watch: {e}", file=err)
+    print(
+        f"watch: {watcher.frames} packets, {watcher.with_header} with a feedback header, "
+        f"{watcher.records} records, {len(watcher.errors)} malformed",
+        file=err,
+    )
+    if watcher.group_keys and opts.state_path.exists():
+        st = state_mod.load(opts.state_path)
+        st.group_keys.update(watcher.group_keys)
+        state_mod.save(st, opts.state_path)
+    return 0

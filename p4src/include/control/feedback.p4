@@ -1,0 +1,160 @@
+/* Turns what the stages produced for a packet into feedback TLVs and inserts
+ * the feedback header after Ethernet/VLAN (docs/feedback-header.md). Runs in
+ * egress, only on packets leaving on the monitor port. */
+#ifndef NIDS_CONTROL_FEEDBACK_P4
+#define NIDS_CONTROL_FEEDBACK_P4
+
+// The records one stats slot contributes.
+control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
+                          inout fb_counter_report_h report,
+                          inout fb_threshold_alert_h packet_alert,
+                          inout fb_threshold_alert_h byte_alert,
+                          inout fb_collision_h collision,
+                          inout bit<8> tlv_count, inout bit<16> length) {
+    apply {
+        if (res.do_report) {
+            report.setValid();
+            report.tlv_type = FB_TLV_COUNTER_REPORT;
+            report.tlv_length = FB_TLV_COUNTER_REPORT_BYTES;
+            report.rule_slot = slot;
+            report.report_reason = res.report_reason;
+            report.key_ingress_port = (bit<16>)res.report_key.ingress_port;
+            report.key_ip_proto = res.report_key.protocol;
+            report.key_tcp_flags = res.report_key.tcp_flags;
+            report.key_ipv4_src = res.report_key.src_addr;
+            report.key_ipv4_dst = res.report_key.dst_addr;
+            report.key_l4_src_port = res.report_key.src_port;
+            report.key_l4_dst_port = res.report_key.dst_port;
+            report.packets = res.report_packets;
+            report.bytes = res.report_bytes;
+            report.interval_start = res.report_start;
+            report.interval_end = res.report_end;
+            report.history = res.report_history;
+            report.rule_id = res.report_key.rule_id;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_COUNTER_REPORT_BYTES;
+        }
+        if (res.is_packet_alert) {
+            packet_alert.setValid();
+            packet_alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
+            packet_alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
+            packet_alert.rule_slot = slot;
+            packet_alert.threshold_kind = FB_THRESHOLD_KIND_PACKETS;
+            packet_alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
+            packet_alert.key_ip_proto = res.alert_key.protocol;
+            packet_alert.key_tcp_flags = res.alert_key.tcp_flags;
+            packet_alert.key_ipv4_src = res.alert_key.src_addr;
+            packet_alert.key_ipv4_dst = res.alert_key.dst_addr;
+            packet_alert.key_l4_src_port = res.alert_key.src_port;
+            packet_alert.key_l4_dst_port = res.alert_key.dst_port;
+            packet_alert.value = (bit<64>)res.alert_packets;
+            packet_alert.threshold = (bit<64>)res.packet_threshold;
+            packet_alert.interval_start = res.alert_start;
+            packet_alert.rule_id = res.alert_key.rule_id;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+        }
+        if (res.is_byte_alert) {
+            byte_alert.setValid();
+            byte_alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
+            byte_alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
+            byte_alert.rule_slot = slot;
+            byte_alert.threshold_kind = FB_THRESHOLD_KIND_BYTES;
+            byte_alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
+            byte_alert.key_ip_proto = res.alert_key.protocol;
+            byte_alert.key_tcp_flags = res.alert_key.tcp_flags;
+            byte_alert.key_ipv4_src = res.alert_key.src_addr;
+            byte_alert.key_ipv4_dst = res.alert_key.dst_addr;
+            byte_alert.key_l4_src_port = res.alert_key.src_port;
+            byte_alert.key_l4_dst_port = res.alert_key.dst_port;
+            byte_alert.value = res.alert_bytes;
+            byte_alert.threshold = (bit<64>)res.byte_threshold;
+            byte_alert.interval_start = res.alert_start;
+            byte_alert.rule_id = res.alert_key.rule_id;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+        }
+        if (res.is_collision) {
+            collision.setValid();
+            collision.tlv_type = FB_TLV_COLLISION;
+            collision.tlv_length = FB_TLV_COLLISION_BYTES;
+            collision.rule_slot = slot;
+            collision.reserved = 0;
+            collision.key_ingress_port = (bit<16>)res.collision_key.ingress_port;
+            collision.key_ip_proto = res.collision_key.protocol;
+            collision.key_tcp_flags = res.collision_key.tcp_flags;
+            collision.key_ipv4_src = res.collision_key.src_addr;
+            collision.key_ipv4_dst = res.collision_key.dst_addr;
+            collision.key_l4_src_port = res.collision_key.src_port;
+            collision.key_l4_dst_port = res.collision_key.dst_port;
+            collision.hash_index = res.group_index;
+            collision.rule_id = res.collision_key.rule_id;
+            collision.reserved2 = 0;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_COLLISION_BYTES;
+        }
+    }
+}
+
+control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
+    FeedbackStatsSlot() stats_slot0;
+    FeedbackStatsSlot() stats_slot1;
+    FeedbackStatsSlot() stats_slot2;
+    FeedbackStatsSlot() stats_slot3;
+
+    bit<16> device = 1;
+
+    // Keyless: the controller sets the device id with a default-action write.
+    action set_device_id(bit<16> device_id) {
+        device = device_id;
+    }
+
+    table config {
+        key = { }
+        actions = { set_device_id; }
+        default_action = set_device_id(1);
+        size = 1;
+    }
+
+    apply {
+        bit<8> tlv_count = 0;
+        bit<16> length = FEEDBACK_FIXED_BYTES;
+        stats_slot0.apply(meta.stats.slot0, 0, hdr.feedback.counter_report[0],
+                          hdr.feedback.threshold_alert[0], hdr.feedback.threshold_alert[1],
+                          hdr.feedback.collision[0], tlv_count, length);
+        stats_slot1.apply(meta.stats.slot1, 1, hdr.feedback.counter_report[1],
+                          hdr.feedback.threshold_alert[2], hdr.feedback.threshold_alert[3],
+                          hdr.feedback.collision[1], tlv_count, length);
+        stats_slot2.apply(meta.stats.slot2, 2, hdr.feedback.counter_report[2],
+                          hdr.feedback.threshold_alert[4], hdr.feedback.threshold_alert[5],
+                          hdr.feedback.collision[2], tlv_count, length);
+        stats_slot3.apply(meta.stats.slot3, 3, hdr.feedback.counter_report[3],
+                          hdr.feedback.threshold_alert[6], hdr.feedback.threshold_alert[7],
+                          hdr.feedback.collision[3], tlv_count, length);
+
+        if (tlv_count != 0) {
+            config.apply();
+            hdr.feedback.fixed.setValid();
+            hdr.feedback.fixed.version = FEEDBACK_VERSION;
+            hdr.feedback.fixed.flags = 0;
+            hdr.feedback.fixed.length = length;
+            hdr.feedback.fixed.device_id = device;
+            hdr.feedback.fixed.tlv_count = tlv_count;
+            hdr.feedback.fixed.reserved = 0;
+            hdr.feedback.fixed.timestamp = now;
+            // The header goes after the last tag and keeps the EtherType it displaced.
+            if (hdr.vlan[1].isValid()) {
+                hdr.feedback.fixed.orig_ethertype = hdr.vlan[1].ether_type;
+                hdr.vlan[1].ether_type = ETHERTYPE_FEEDBACK;
+            } else if (hdr.vlan[0].isValid()) {
+                hdr.feedback.fixed.orig_ethertype = hdr.vlan[0].ether_type;
+                hdr.vlan[0].ether_type = ETHERTYPE_FEEDBACK;
+            } else {
+                hdr.feedback.fixed.orig_ethertype = hdr.ethernet.ether_type;
+                hdr.ethernet.ether_type = ETHERTYPE_FEEDBACK;
+            }
+        }
+    }
+}
+
+#endif  // NIDS_CONTROL_FEEDBACK_P4
