@@ -17,6 +17,7 @@ import grpc
 import p4runtime_sh.shell as sh
 import pytest
 from p4runtime_sh.context import P4Type
+from p4runtime_sh.p4runtime import P4RuntimeWriteException
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
@@ -163,7 +164,7 @@ def test_duplicate_insert_is_already_exists(shell: None) -> None:
     te.match["dst_addr"] = "00:00:00:00:00:01"
     te.insert()
     try:
-        with pytest.raises(sh.P4RuntimeWriteException) as err:
+        with pytest.raises(P4RuntimeWriteException) as err:
             te.insert()
         assert "ALREADY_EXISTS" in str(err.value)
     finally:
@@ -179,7 +180,14 @@ def _udp_frame(src: str, dst: str) -> bytes:
     )
 
 
-def test_packet_out_runs_pipeline_and_acl_sends_packet_in(shell: None) -> None:
+@pytest.fixture(scope="module")
+def packet_in(shell: None) -> sh.PacketIn:
+    # One listener for the whole module: every sh.PacketIn starts a thread that
+    # consumes packet-ins from the shared stream.
+    return sh.PacketIn()
+
+
+def test_packet_out_runs_pipeline_and_acl_sends_packet_in(packet_in: sh.PacketIn) -> None:
     acl = sh.TableEntry("BasicIngress.acl")(action="BasicIngress.send_to_cpu")
     acl.match["src_addr"] = "10.0.0.0&&&255.0.0.0"
     acl.action["reason"] = "5"
@@ -187,7 +195,6 @@ def test_packet_out_runs_pipeline_and_acl_sends_packet_in(shell: None) -> None:
     acl.insert()
     frame = _udp_frame("10.1.2.3", "172.16.0.9")
     try:
-        packet_in = sh.PacketIn()
         out = sh.PacketOut()
         out.payload = frame
         out.metadata["egress_port"] = "0"
@@ -204,14 +211,15 @@ def test_packet_out_runs_pipeline_and_acl_sends_packet_in(shell: None) -> None:
         # The direct counter of the matching ACL entry counted the packet.
         (counted,) = list(sh.DirectCounterEntry("BasicIngress.acl_counter").read())
         assert counted.packet_count == 1
-        assert counted.byte_count == len(frame)
+        # Like BMv2, the switch counts the bytes it received on the CPU port,
+        # packet_out header (2 bytes) included.
+        assert counted.byte_count == len(frame) + 2
     finally:
         acl.delete()
 
 
-def test_packet_out_to_cpu_port_returns_as_packet_in(shell: None) -> None:
+def test_packet_out_to_cpu_port_returns_as_packet_in(packet_in: sh.PacketIn) -> None:
     frame = _udp_frame("192.0.2.1", "192.0.2.2")
-    packet_in = sh.PacketIn()
     out = sh.PacketOut()
     out.payload = frame
     out.metadata["egress_port"] = str(CPU_PORT)
