@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from softswitch.frontend import ast
 from softswitch.frontend.errors import P4Error, Unsupported
-from softswitch.frontend.typecheck import TypeChecker, iter_calls, iter_exprs, type_str
+from softswitch.frontend.typecheck import (
+    TypeChecker,
+    args_in_param_order,
+    iter_calls,
+    iter_exprs,
+    type_str,
+)
 
 V1MODEL_ROLES = {
     "p": "parser",
@@ -126,16 +132,15 @@ def _arg_value(e: ast.Expr | None, env: dict[str, object] | None) -> object:
 
 
 def _fold_args(
-    args: list[ast.Arg], params: list[ast.Param], env: dict[str, object] | None = None
+    args: list[ast.Arg],
+    params: list[ast.Param],
+    env: dict[str, object] | None = None,
+    loc: ast.Loc = ast.NOLOC,
+    what: str = "constructor",
 ) -> dict[str, object]:
     out: dict[str, object] = {}
-    named = any(a.name for a in args)
-    for i, p in enumerate(params):
-        arg = (
-            next((a for a in args if a.name == p.name), None)
-            if named
-            else (args[i] if i < len(args) else None)
-        )
+    ordered = args_in_param_order(args, params, loc, what)
+    for p, arg in zip(params, ordered, strict=True):
         if arg is None or arg.expr is None:
             out[p.name] = p.default.const if p.default is not None else None
         else:
@@ -180,18 +185,20 @@ class Elaborator:
             ):
                 self.top_externs[id(d)] = self.extern_instance(qualify("", d), d)
         blocks: dict[str, ast.BlockInstance] = {}
-        for arg, param in zip(main.args, pkg.decl.params, strict=True):
-            assert arg.expr is not None
+        # parameter order, so `blocks` lists the roles the same way however main was written
+        ordered = args_in_param_order(main.args, pkg.decl.params, main.loc, "package V1Switch")
+        for arg, param in zip(ordered, pkg.decl.params, strict=True):
+            assert arg is not None and arg.expr is not None
             role = V1MODEL_ROLES.get(param.name, param.name)
             e = arg.expr
             if isinstance(e, ast.Call) and isinstance(e.callee, ast.ParserDecl | ast.ControlDecl):
                 decl = e.callee
-                ctor = _fold_args(e.args, decl.ctor_params)
+                ctor = _fold_args(e.args, decl.ctor_params, None, e.loc, decl.name)
             elif isinstance(e, ast.PathExpr) and isinstance(e.decl, ast.Instantiation):
                 t = e.decl.resolved
                 assert isinstance(t, ast.ParserT | ast.ControlT)
                 decl = t.decl  # type: ignore[assignment]
-                ctor = _fold_args(e.decl.args, decl.ctor_params)
+                ctor = _fold_args(e.decl.args, decl.ctor_params, None, e.decl.loc, decl.name)
             else:
                 raise Unsupported(arg.loc, "this kind of package argument")
             blocks[role] = self.block(decl, qualify("", decl), ctor)
@@ -239,9 +246,23 @@ class Elaborator:
         t = d.resolved
         assert isinstance(t, ast.ExternT)
         ctors = [m for m in t.decl.methods if m.ret is None]
-        ctor = next((c for c in ctors if len(c.params) == len(d.args)), ctors[0] if ctors else None)
-        args = [_arg_value(a.expr, env) for a in d.args]
-        del ctor
+        what = f"constructor of {t.name}"
+        args: list[object]
+        if ctors:
+            # The same overload the type checker picked; arguments go into its
+            # parameter order, with defaults for the ones left out, so that
+            # ctor_args lines up with ctor.params whether or not they were named.
+            ctor = self.tc.pick_overload(ctors, d.args, d.loc, what)
+            assert isinstance(ctor, ast.MethodDecl)
+            ordered = args_in_param_order(d.args, ctor.params, d.loc, what)
+            args = []
+            for p, a in zip(ctor.params, ordered, strict=True):
+                if a is None:
+                    args.append(p.default.const if p.default is not None else None)
+                else:
+                    args.append(_arg_value(a.expr, env))
+        else:
+            args = [_arg_value(a.expr, env) for a in d.args]
         inst = ast.ExternInstance(qualname, d, t.decl, t.type_args, args)
         self.claim(qualname, inst, d.loc)
         return inst
@@ -263,7 +284,7 @@ class Elaborator:
                     b.children[d.name] = self.block(
                         child_decl,
                         qualify(qualname, d),
-                        _fold_args(d.args, child_decl.ctor_params, ctor),
+                        _fold_args(d.args, child_decl.ctor_params, ctor, d.loc, child_decl.name),
                     )
             elif isinstance(d, ast.ActionDecl):
                 ai = ast.ActionInstance(qualify(qualname, d), d, b)

@@ -802,16 +802,13 @@ class TypeChecker:
 
     def check_package(self, d: ast.Instantiation, t: PackageT, scope: Scope) -> PackageT:
         pkg = t.decl
-        if len(d.args) != len(pkg.params):
-            raise P4Error(
-                d.loc, f"package {pkg.name} takes {len(pkg.params)} arguments, {len(d.args)} given"
-            )
+        pairs = match_args(d.args, pkg.params, d.loc, f"package {pkg.name}")
         tv = self.tvars.get(id(pkg), {})
         subst: dict[TypeVarT, Type] = {}
         for name, arg in zip(tv.values(), t.type_args, strict=False):
             if not isinstance(arg, DontCareT):
                 subst[name] = arg
-        for a, p in zip(d.args, pkg.params, strict=True):
+        for a, p in pairs:
             if a.expr is None:
                 raise P4Error(a.loc, "package arguments cannot be '_'")
             at = self.block_instance_expr(a.expr, scope)
@@ -1610,6 +1607,15 @@ class TypeChecker:
             elif len(required) <= len(args) <= len(ps):
                 fits.append(c)
         if not fits:
+            if len(cands) == 1:
+                # bind_args/match_args then says exactly what is wrong with the arguments
+                return cands[0]
+            if named:
+                raise P4Error(
+                    loc,
+                    f"no overload of {name} has parameter(s) named "
+                    + ", ".join(f"'{n}'" for n in sorted(n for n in named if n)),
+                )
             counts = sorted({len(_params_of(c)) for c in cands})
             raise P4Error(
                 loc, f"{name} takes {' or '.join(map(str, counts))} argument(s), {len(args)} given"
@@ -1635,24 +1641,7 @@ class TypeChecker:
         subst = dict(subst or {})
         generic = generic or set()
         inferred: dict[TypeVarT, Type] = {}
-        if any(a.name for a in args):
-            if not all(a.name for a in args):
-                raise P4Error(loc, f"{what}: either all or no arguments must be named")
-            byname = {p.name: p for p in params}
-            pairs = []
-            for a in args:
-                if a.name not in byname:
-                    raise P4Error(a.loc, f"{what} has no parameter named '{a.name}'")
-                pairs.append((a, byname[a.name]))
-            given = {a.name for a in args}
-            for p in params:
-                if p.name not in given and p.default is None:
-                    raise P4Error(loc, f"{what}: missing argument for parameter '{p.name}'")
-        else:
-            required = [p for p in params if p.default is None]
-            if not (len(required) <= len(args) <= len(params)):
-                raise P4Error(loc, f"{what} takes {len(params)} argument(s), {len(args)} given")
-            pairs = list(zip(args, params, strict=False))
+        pairs = match_args(args, params, loc, what)
         # first the arguments whose types can bind generics, then the rest
         deferred: list[tuple[ast.Arg, ast.Param]] = []
         for a, p in pairs:
@@ -1985,6 +1974,52 @@ def _ret_of(d: object) -> Type:
     if isinstance(ret, ast.TypeRef) and ret.resolved is not None:
         return ret.resolved
     return VOID
+
+
+def match_args(
+    args: Sequence[ast.Arg], params: Sequence[ast.Param], loc: Loc, what: str
+) -> list[tuple[ast.Arg, ast.Param]]:
+    """Pair call arguments with parameters, in the order the arguments are written.
+
+    P4_16 allows either all-positional or all-named arguments; named ones match
+    parameters by name in any order. Parameters left out must have defaults.
+    """
+    if not any(a.name for a in args):
+        required = [p for p in params if p.default is None]
+        if not (len(required) <= len(args) <= len(params)):
+            raise P4Error(loc, f"{what} takes {len(params)} argument(s), {len(args)} given")
+        return list(zip(args, params, strict=False))
+    if not all(a.name for a in args):
+        bad = next(a for a in args if not a.name)
+        raise P4Error(
+            bad.loc, f"{what}: cannot mix named and positional arguments; name all or none"
+        )
+    byname = {p.name: p for p in params}
+    pairs: list[tuple[ast.Arg, ast.Param]] = []
+    seen: set[str] = set()
+    for a in args:
+        assert a.name is not None
+        if a.name not in byname:
+            raise P4Error(a.loc, f"{what} has no parameter named '{a.name}'")
+        if a.name in seen:
+            raise P4Error(a.loc, f"{what}: argument '{a.name}' is given twice")
+        seen.add(a.name)
+        pairs.append((a, byname[a.name]))
+    for p in params:
+        if p.name not in seen and p.default is None:
+            raise P4Error(loc, f"{what}: missing argument for parameter '{p.name}'")
+    return pairs
+
+
+def args_in_param_order(
+    args: Sequence[ast.Arg], params: Sequence[ast.Param], loc: Loc, what: str
+) -> list[ast.Arg | None]:
+    """Arguments rearranged into parameter order; None where a parameter was left out."""
+    slot = {id(p): i for i, p in enumerate(params)}
+    out: list[ast.Arg | None] = [None] * len(params)
+    for a, p in match_args(args, params, loc, what):
+        out[slot[id(p)]] = a
+    return out
 
 
 def _params_of(d: object) -> list[ast.Param]:

@@ -1,0 +1,596 @@
+"""Expression and statement code generation (P4 AST -> Python source text).
+
+Every generated expression string is an *atom* (parenthesized when it is
+not a name, attribute, call or literal), so callers can embed it anywhere.
+Scalar results are always reduced to their type's width; int<W> values are
+kept as W-bit two's-complement patterns and converted to Python's signed
+ints only where the sign matters (comparisons, >>, division, casts that
+widen, saturation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from softswitch.engine.values import base_type, is_aggregate, width_of
+from softswitch.frontend import ast as A
+
+if TYPE_CHECKING:
+    from softswitch.engine.codegen import Generator
+
+
+class UnsupportedError(Exception):
+    """A construct the engine refuses; str() is `file:line:col: <what> is not supported`."""
+
+    def __init__(self, loc: A.Loc | None, what: str) -> None:
+        self.loc = loc or A.NOLOC
+        self.what = what
+        super().__init__(f"{self.loc}: {what} is not supported")
+
+
+@dataclass
+class Fn:
+    """The function being generated: its body lines and its name bindings."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+    indent: int = 1
+    locals: dict[int, str] = field(default_factory=dict)  # id(decl) -> Python local
+    globals_assigned: set[str] = field(default_factory=set)
+    outs: list[str] = field(default_factory=list)  # scalar out/inout params returned
+    returns_value: bool = False
+    ntmp: int = 0
+
+    def emit(self, line: str) -> None:
+        self.lines.append("    " * self.indent + line)
+
+    def tmp(self, hint: str = "t") -> str:
+        self.ntmp += 1
+        return f"_{hint}{self.ntmp}"
+
+    def ret_stmt(self, value: str | None) -> str:
+        vals = ([value] if self.returns_value and value is not None else []) + self.outs
+        if not vals:
+            return "return"
+        if len(vals) == 1 and not (self.returns_value and self.outs):
+            return f"return {vals[0]}"
+        return f"return ({', '.join(vals)},)"
+
+    def source(self, header: str) -> list[str]:
+        out = [header]
+        if self.globals_assigned:
+            out.append("    global " + ", ".join(sorted(self.globals_assigned)))
+        body = self.lines or ["    pass"]
+        out.extend(body)
+        end = self.ret_stmt(None)
+        if end != "return":
+            out.append("    " + end)
+        out.append("")
+        return out
+
+
+def mask(w: int) -> int:
+    return (1 << w) - 1
+
+
+def const_of(v: object, t: A.Type | None) -> str:
+    """Python literal for a folded constant of type t."""
+    t = base_type(t)
+    if isinstance(v, bool):
+        if isinstance(t, A.BitT):
+            return str(int(v))
+        return "True" if v else "False"
+    if isinstance(v, int):
+        if isinstance(t, A.BitT):
+            return str(v & mask(t.width))
+        if isinstance(t, A.BoolT):
+            return "True" if v else "False"
+        return str(v)
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, tuple):
+        return "(" + "".join(f"{const_of(x, None)}, " for x in v) + ")"
+    raise TypeError(f"constant {v!r}")
+
+
+def signed(x: str, w: int) -> str:
+    """Signed value of a w-bit two's-complement pattern."""
+    s = 1 << (w - 1)
+    return f"(({x} ^ {s}) - {s})"
+
+
+class ExprMixin:
+    """Expression and statement generation; mixed into `Generator`."""
+
+    # ------------------------------------------------------------ helpers
+
+    def is_signed(self: Generator, t: A.Type | None) -> bool:
+        t = base_type(t)
+        return isinstance(t, A.BitT) and t.signed
+
+    def enum_value(self: Generator, e: A.Member) -> int:
+        t = base_type(e.type)
+        if isinstance(t, A.EnumT):
+            if t.underlying is not None and e.name in t.values:
+                return t.values[e.name]
+            return t.members.index(e.name)
+        if isinstance(t, A.ErrorT):
+            return self.error_code(e.name)
+        raise UnsupportedError(e.loc, f"enum member {e.name}")
+
+    def error_code(self: Generator, name: str) -> int:
+        try:
+            return self.e.program.errors.index(name)
+        except ValueError:
+            raise UnsupportedError(None, f"unknown error {name}") from None
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self: Generator, e: A.Expr, fn: Fn) -> str:
+        t = base_type(e.type)
+        if (
+            isinstance(e.const, bool | int)
+            and not isinstance(e, A.StringLit | A.ListExpr | A.StructInit)
+            and not is_aggregate(t)
+        ):
+            return const_of(e.const, t)
+        m = getattr(self, "x_" + type(e).__name__, None)
+        if m is None:
+            raise UnsupportedError(e.loc, f"expression {type(e).__name__}")
+        return m(e, fn)
+
+    def x_IntLit(self: Generator, e: A.IntLit, fn: Fn) -> str:
+        return const_of(e.value, e.type)
+
+    def x_BoolLit(self: Generator, e: A.BoolLit, fn: Fn) -> str:
+        return "True" if e.value else "False"
+
+    def x_StringLit(self: Generator, e: A.StringLit, fn: Fn) -> str:
+        return repr(e.value)
+
+    def x_TypeExpr(self: Generator, e: A.TypeExpr, fn: Fn) -> str:
+        raise UnsupportedError(e.loc, "a type used as a value")
+
+    def x_PathExpr(self: Generator, e: A.PathExpr, fn: Fn) -> str:
+        d = e.decl
+        name = fn.locals.get(id(d))
+        if name is not None:
+            return name
+        name = self.frame_names.get(id(d))
+        if name is not None:
+            return name
+        if isinstance(d, A.ConstDecl):
+            if d.value.const is None:
+                return self.expr(d.value, fn)
+            return const_of(d.value.const, e.type)
+        if isinstance(d, A.Instantiation):
+            raise UnsupportedError(e.loc, f"instance {e.name} used as a value")
+        raise UnsupportedError(e.loc, f"reference to {e.name}")
+
+    def x_Member(self: Generator, e: A.Member, fn: Fn) -> str:
+        k = e.kind
+        if k == "field":
+            base = self.expr(e.expr, fn)  # type: ignore[arg-type]
+            return f"{base}.{e.name}"
+        if k in ("enum_member", "error_member"):
+            return str(self.enum_value(e))
+        if k == "stack_next":
+            return f"_snext({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+        if k == "stack_last":
+            return f"_slast({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+        if k == "stack_size":
+            st = base_type(e.expr.type)  # type: ignore[union-attr]
+            assert isinstance(st, A.StackT)
+            return str(st.size)
+        if k == "stack_lastIndex":
+            return f"(({self.expr(e.expr, fn)}.n - 1) & 0xffffffff)"  # type: ignore[arg-type]
+        if k in ("hit", "miss"):
+            call = e.expr
+            if not isinstance(call, A.Call):
+                raise UnsupportedError(e.loc, f".{k} of something other than apply()")
+            hit = self.table_apply_expr(call, fn)
+            return hit if k == "hit" else f"(not {hit})"
+        if k == "action_run":
+            raise UnsupportedError(e.loc, "action_run outside switch")
+        if k == "type_member" and e.const is not None:
+            return const_of(e.const, e.type)
+        raise UnsupportedError(e.loc, f"member .{e.name} ({k})")
+
+    def x_Index(self: Generator, e: A.Index, fn: Fn) -> str:
+        s = self.expr(e.expr, fn)  # type: ignore[arg-type]
+        st = base_type(e.expr.type)  # type: ignore[union-attr]
+        idx = e.index
+        assert idx is not None
+        if idx.const is not None and isinstance(idx.const, int):
+            if isinstance(st, A.StackT) and not 0 <= idx.const < st.size:
+                raise UnsupportedError(e.loc, "constant stack index out of bounds")
+            return f"{s}.h[{idx.const}]"
+        return f"_sidx({s}, {self.expr(idx, fn)})"
+
+    def x_Slice(self: Generator, e: A.Slice, fn: Fn) -> str:
+        hi, lo = int(e.hi.const), int(e.lo.const)  # type: ignore[union-attr,arg-type]
+        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+        m = mask(hi - lo + 1)
+        if lo == 0:
+            return f"({x} & {m:#x})"
+        return f"(({x} >> {lo}) & {m:#x})"
+
+    def x_Unary(self: Generator, e: A.Unary, fn: Fn) -> str:
+        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+        t = base_type(e.type)
+        if e.op == "!":
+            return f"(not {x})"
+        if e.op == "+":
+            return x
+        if isinstance(t, A.InfIntT):
+            return f"({e.op}{x})"
+        w = width_of(t)
+        if e.op == "-":
+            return f"((-{x}) & {mask(w):#x})"
+        if e.op == "~":
+            return f"({x} ^ {mask(w):#x})"
+        raise UnsupportedError(e.loc, f"operator {e.op}")
+
+    def x_Ternary(self: Generator, e: A.Ternary, fn: Fn) -> str:
+        c = self.expr(e.cond, fn)  # type: ignore[arg-type]
+        a = self.expr(e.then, fn)  # type: ignore[arg-type]
+        b = self.expr(e.other, fn)  # type: ignore[arg-type]
+        return f"({a} if {c} else {b})"
+
+    def x_Binary(self: Generator, e: A.Binary, fn: Fn) -> str:
+        op = e.op
+        lt, rt = base_type(e.left.type), base_type(e.right.type)  # type: ignore[union-attr]
+        a = self.expr(e.left, fn)  # type: ignore[arg-type]
+        b = self.expr(e.right, fn)  # type: ignore[arg-type]
+        if op == "&&":
+            return f"({a} and {b})"
+        if op == "||":
+            return f"({a} or {b})"
+        if op in ("==", "!="):
+            if is_aggregate(lt):
+                raise UnsupportedError(e.loc, "== on headers or structs")
+            return f"({a} {op} {b})"
+        if op in ("<", "<=", ">", ">="):
+            t = lt if not isinstance(lt, A.InfIntT) else rt
+            if self.is_signed(t):
+                w = width_of(t)
+                return f"({signed(a, w)} {op} {signed(b, w)})"
+            return f"({a} {op} {b})"
+        t = base_type(e.type)
+        if op == "++":
+            wb = width_of(rt)
+            return f"(({a} << {wb}) | {b})"
+        if isinstance(t, A.InfIntT):
+            pyop = {"/": "//"}.get(op, op)
+            return f"({a} {pyop} {b})"
+        w = width_of(t)
+        m = mask(w)
+        sg = self.is_signed(t)
+        if op in ("+", "-", "*"):
+            return f"(({a} {op} {b}) & {m:#x})"
+        if op in ("&", "|", "^"):
+            return f"({a} {op} {b})"
+        if op == "<<":
+            c = e.right.const  # type: ignore[union-attr]
+            if isinstance(c, int):
+                return "0" if c >= w else f"(({a} << {c}) & {m:#x})"
+            return f"_shl({a}, {b}, {w})"
+        if op == ">>":
+            if sg:
+                c = e.right.const  # type: ignore[union-attr]
+                if isinstance(c, int):
+                    c = min(c, w)
+                    return f"(({signed(a, w)} >> {c}) & {m:#x})"
+                return f"(({signed(a, w)} >> {b}) & {m:#x})"
+            return f"({a} >> {b})"
+        if op in ("/", "%"):
+            f = "_div" if op == "/" else "_mod"
+            if sg:
+                return f"({f}({signed(a, w)}, {signed(b, w)}) & {m:#x})"
+            return f"{f}({a}, {b})"
+        if op == "|+|":
+            if sg:
+                return f"_ssat({signed(a, w)} + {signed(b, w)}, {w})"
+            return f"min({a} + {b}, {m:#x})"
+        if op == "|-|":
+            if sg:
+                return f"_ssat({signed(a, w)} - {signed(b, w)}, {w})"
+            return f"max({a} - {b}, 0)"
+        raise UnsupportedError(e.loc, f"operator {op}")
+
+    def x_Cast(self: Generator, e: A.Cast, fn: Fn) -> str:
+        to = base_type(e.type)
+        src_e = e.expr
+        assert src_e is not None
+        fr = base_type(src_e.type)
+        x = self.expr(src_e, fn)
+        if isinstance(to, A.BoolT):
+            if isinstance(fr, A.BoolT):
+                return x
+            return f"({x} != 0)"
+        if isinstance(to, A.BitT | A.EnumT):
+            wt = width_of(to)
+            if isinstance(fr, A.BoolT):
+                return f"int({x})"
+            if isinstance(fr, A.InfIntT):
+                return f"({x} & {mask(wt):#x})"
+            if isinstance(fr, A.BitT | A.EnumT):
+                wf = width_of(fr)
+                if wt < wf:
+                    return f"({x} & {mask(wt):#x})"
+                if wt > wf and self.is_signed(fr):
+                    return f"({signed(x, wf)} & {mask(wt):#x})"
+                return x
+        if isinstance(to, A.InfIntT):
+            return x
+        if is_aggregate(to) and is_aggregate(fr):
+            return x
+        raise UnsupportedError(e.loc, f"cast from {type(fr).__name__} to {type(to).__name__}")
+
+    def x_Call(self: Generator, e: A.Call, fn: Fn) -> str:
+        r = self.call(e, fn, want_value=True)
+        if r is None:
+            raise UnsupportedError(e.loc, "call of a void function as a value")
+        return r
+
+    def x_ListExpr(self: Generator, e: A.ListExpr, fn: Fn) -> str:
+        return "(" + "".join(self.expr(i, fn) + ", " for i in e.items) + ")"
+
+    # ------------------------------------------------------------ aggregates
+
+    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int, str | None]]:
+        """The scalar leaves of an expression, in order: (python expr, width, validity guard).
+
+        The guard (a header object expression) is set for fields of headers: BMv2
+        leaves fields of invalid headers out of field lists (hash/checksum data).
+        """
+        t = base_type(e.type)
+        if isinstance(e, A.ListExpr):
+            out = []
+            for i in e.items:
+                out.extend(self.flat_scalars(i, fn))
+            return out
+        if isinstance(e, A.StructInit):
+            out = []
+            for _, fe in e.fields:
+                out.extend(self.flat_scalars(fe, fn))
+            return out
+        if isinstance(t, A.HeaderT | A.StructT):
+            obj = self.expr(e, fn)
+            return self._flat_obj(obj, t)
+        if isinstance(e, A.Member) and e.kind == "field":
+            bt = base_type(e.expr.type)  # type: ignore[union-attr]
+            x = self.expr(e, fn)
+            if isinstance(t, A.BoolT):
+                x = f"int({x})"
+            if isinstance(bt, A.HeaderT):
+                return [(x, width_of(t), self.expr(e.expr, fn))]  # type: ignore[arg-type]
+            return [(x, width_of(t), None)]
+        x = self.expr(e, fn)
+        if isinstance(t, A.BoolT):
+            x = f"int({x})"
+        if isinstance(t, A.InfIntT):
+            raise UnsupportedError(e.loc, "an unsized integer in a field list")
+        return [(x, width_of(t), None)]
+
+    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int, str | None]]:
+        out: list[tuple[str, int, str | None]] = []
+        for f, ft in t.fields:  # type: ignore[union-attr]
+            bt = base_type(ft)
+            if isinstance(bt, A.HeaderT | A.StructT):
+                out.extend(self._flat_obj(f"{obj}.{f}", bt))
+            elif isinstance(bt, A.StackT):
+                for i in range(bt.size):
+                    out.extend(self._flat_obj(f"{obj}.{f}.h[{i}]", bt.elem))
+            else:
+                x = f"{obj}.{f}"
+                if isinstance(bt, A.BoolT):
+                    x = f"int({x})"
+                out.append((x, width_of(bt), obj if isinstance(t, A.HeaderT) else None))
+        return out
+
+    def build_aggregate(self: Generator, t: A.Type, e: A.Expr, fn: Fn) -> str:
+        """A new object of aggregate type t from a list / struct initializer / value."""
+        t = base_type(t)  # type: ignore[assignment]
+        if isinstance(e, A.ListExpr | A.StructInit):
+            tmp = fn.tmp("agg")
+            fn.emit(f"{tmp} = {self.types.new(t)}")
+            if isinstance(e, A.ListExpr):
+                pairs = list(zip([f for f, _ in t.fields], e.items, strict=False))  # type: ignore[union-attr]
+            else:
+                pairs = list(e.fields)
+            ftypes = dict(t.fields)  # type: ignore[union-attr]
+            for fname, fe in pairs:
+                ft = base_type(ftypes[fname])
+                if is_aggregate(ft):
+                    sub = self.build_aggregate(ft, fe, fn)  # type: ignore[arg-type]
+                    fn.emit(self.types.assign(ft, f"{tmp}.{fname}", sub))
+                else:
+                    fn.emit(f"{tmp}.{fname} = {self.expr(fe, fn)}")
+            if isinstance(t, A.HeaderT):
+                fn.emit(f"{tmp}._v = True")
+            return tmp
+        return self.expr(e, fn)
+
+    # ------------------------------------------------------------ l-values
+
+    def assign(self: Generator, lhs: A.Expr, value: str, fn: Fn) -> None:
+        """Emit `lhs = value` for a scalar lhs (value is an already generated atom)."""
+        if isinstance(lhs, A.PathExpr):
+            d = lhs.decl
+            name = fn.locals.get(id(d))
+            if name is not None:
+                fn.emit(f"{name} = {value}")
+                return
+            name = self.frame_names.get(id(d))
+            if name is not None:
+                fn.globals_assigned.add(name)
+                fn.emit(f"{name} = {value}")
+                return
+            raise UnsupportedError(lhs.loc, f"assignment to {lhs.name}")
+        if isinstance(lhs, A.Member) and lhs.kind == "field":
+            base_t = base_type(lhs.expr.type)  # type: ignore[union-attr]
+            obj = self.expr(lhs.expr, fn)  # type: ignore[arg-type]
+            if isinstance(base_t, A.HeaderT):
+                if not _simple(obj):
+                    o = fn.tmp("h")
+                    fn.emit(f"{o} = {obj}")
+                    obj = o
+                fn.emit(f"{obj}.{lhs.name} = {value}; {obj}._raw = None")
+            else:
+                fn.emit(f"{obj}.{lhs.name} = {value}")
+            return
+        if isinstance(lhs, A.Slice):
+            hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
+            inner = lhs.expr
+            assert inner is not None
+            cur = self.expr(inner, fn)
+            m = mask(hi - lo + 1) << lo
+            wt = width_of(inner.type)
+            keep = mask(wt) & ~m
+            self.assign(inner, f"(({cur} & {keep:#x}) | (({value} << {lo}) & {m:#x}))", fn)
+            return
+        raise UnsupportedError(lhs.loc, f"assignment to {type(lhs).__name__}")
+
+    def s_Assign(self: Generator, s: A.Assign, fn: Fn) -> None:
+        lt = base_type(s.lhs.type)
+        if is_aggregate(lt):
+            if isinstance(lt, A.HeaderUnionT):
+                raise UnsupportedError(s.loc, "header unions")
+            src = self.build_aggregate(lt, s.rhs, fn)  # type: ignore[arg-type]
+            dst = self.expr(s.lhs, fn)
+            fn.emit(self.types.assign(lt, dst, src))
+            return
+        if isinstance(s.rhs, A.Call):
+            v = self.call(s.rhs, fn, want_value=True)
+            if v is None:
+                raise UnsupportedError(s.loc, "assignment from a void call")
+        else:
+            v = self.expr(s.rhs, fn)
+        v = self.fit(v, s.rhs.type, lt)
+        self.assign(s.lhs, v, fn)
+
+    def fit(self: Generator, v: str, frm: A.Type | None, to: A.Type | None) -> str:
+        """Reduce an unsized value to the destination width when needed."""
+        frm, to = base_type(frm), base_type(to)
+        if isinstance(frm, A.InfIntT) and isinstance(to, A.BitT):
+            return f"({v} & {mask(to.width):#x})"
+        return v
+
+    # ------------------------------------------------------------ statements
+
+    def stmt(self: Generator, s: A.Stmt | A.Declaration, fn: Fn) -> None:
+        if isinstance(s, A.VarDecl):
+            self.local_var(s, fn)
+            return
+        if isinstance(s, A.ConstDecl):
+            return
+        if isinstance(s, A.Declaration):
+            raise UnsupportedError(s.loc, f"declaration {type(s).__name__} in a block")
+        m = getattr(self, "s_" + type(s).__name__, None)
+        if m is None:
+            raise UnsupportedError(s.loc, f"statement {type(s).__name__}")
+        m(s, fn)
+
+    def local_var(self: Generator, d: A.VarDecl, fn: Fn) -> None:
+        t = base_type(d.type.resolved)
+        name = f"l{len(fn.locals)}_{d.name}"
+        fn.locals[id(d)] = name
+        if is_aggregate(t):
+            fn.emit(f"{name} = {self.types.new(t)}")
+            if d.init is not None:
+                src = self.build_aggregate(t, d.init, fn)  # type: ignore[arg-type]
+                fn.emit(self.types.assign(t, name, src))
+        elif d.init is not None:
+            if isinstance(d.init, A.Call):
+                v = self.call(d.init, fn, want_value=True)
+            else:
+                v = self.expr(d.init, fn)
+            fn.emit(f"{name} = {self.fit(v, d.init.type, t)}")  # type: ignore[arg-type]
+        else:
+            fn.emit(f"{name} = {self.types.new(t)}")
+
+    def block(self: Generator, stmts: list, fn: Fn) -> None:
+        start = len(fn.lines)
+        for s in stmts:
+            self.stmt(s, fn)
+        if len(fn.lines) == start:
+            fn.emit("pass")
+
+    def s_Block(self: Generator, s: A.Block, fn: Fn) -> None:
+        self.block(s.stmts, fn)
+
+    def s_Empty(self: Generator, s: A.Empty, fn: Fn) -> None:
+        fn.emit("pass")
+
+    def s_CallStmt(self: Generator, s: A.CallStmt, fn: Fn) -> None:
+        self.call(s.call, fn, want_value=False)
+
+    def s_If(self: Generator, s: A.If, fn: Fn) -> None:
+        c = self.expr(s.cond, fn)
+        fn.emit(f"if {c}:")
+        fn.indent += 1
+        self.stmt_as_block(s.then, fn)
+        fn.indent -= 1
+        if s.other is not None:
+            fn.emit("else:")
+            fn.indent += 1
+            self.stmt_as_block(s.other, fn)
+            fn.indent -= 1
+
+    def stmt_as_block(self: Generator, s: A.Stmt, fn: Fn) -> None:
+        start = len(fn.lines)
+        self.stmt(s, fn)
+        if len(fn.lines) == start:
+            fn.emit("pass")
+
+    def s_Exit(self: Generator, s: A.Exit, fn: Fn) -> None:
+        fn.emit("raise _Exit")
+
+    def s_Return(self: Generator, s: A.Return, fn: Fn) -> None:
+        v = None
+        if s.expr is not None:
+            v = self.expr(s.expr, fn)
+        fn.emit(fn.ret_stmt(v))
+
+    def s_Switch(self: Generator, s: A.Switch, fn: Fn) -> None:
+        x = s.expr
+        if isinstance(x, A.Member) and x.kind == "action_run":
+            call = x.expr
+            assert isinstance(call, A.Call)
+            self.table_apply_expr(call, fn, as_stmt=True)
+            sel = fn.tmp("run")
+            fn.emit(f"{sel} = _RUN")
+            action_label = True
+        else:
+            sel = fn.tmp("sw")
+            fn.emit(f"{sel} = {self.expr(x, fn)}")
+            action_label = False
+        first = True
+        pending: list[str] = []
+        for case in s.cases:
+            is_default = any(isinstance(lb, A.Default) for lb in case.labels)
+            for lb in case.labels:
+                if isinstance(lb, A.Default):
+                    continue
+                if action_label:
+                    pending.append(str(self.action_id_of_label(lb)))
+                else:
+                    pending.append(self.expr(lb, fn))
+            if case.body is None:
+                continue  # fall through: labels join the next case
+            if is_default:
+                fn.emit("else:" if not first else "if True:")
+            else:
+                cond = " or ".join(f"{sel} == {v}" for v in pending) or "False"
+                fn.emit(f"{'if' if first else 'elif'} {cond}:")
+            first = False
+            pending = []
+            fn.indent += 1
+            self.block(case.body.stmts, fn)
+            fn.indent -= 1
+
+
+def _simple(x: str) -> bool:
+    return all(c.isalnum() or c in "._" for c in x)

@@ -1,0 +1,438 @@
+"""Calls: extern functions and objects of core.p4/v1model.p4, header and stack
+methods, and user actions/functions with P4's copy-in/copy-out.
+
+Semantics follow BMv2 simple_switch (primitives.cpp, calculations.cpp):
+register/counter/meter indexes out of range read 0 and write nothing;
+hash() is `base + (h % max)` (max 0: `base + h`) truncated to the result width;
+only the last clone/resubmit/recirculate/digest call of a pass counts.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from softswitch.engine.exprs import Fn, UnsupportedError, mask
+from softswitch.engine.values import base_type, is_aggregate, width_of
+from softswitch.frontend import ast as A
+
+if TYPE_CHECKING:
+    from softswitch.engine.codegen import Generator
+
+_HASH_NAMES = {
+    "crc32": "crc32",
+    "crc32_custom": "crc32_custom",
+    "crc16": "crc16",
+    "crc16_custom": "crc16_custom",
+    "identity": "identity",
+    "csum16": "csum16",
+    "xor16": "xor16",
+    "random": "random",
+}
+
+
+def _args_by_param(params: list[A.Param], args: list[A.Arg], loc: A.Loc) -> list[A.Expr | None]:
+    """Arguments in parameter order (named arguments and defaults resolved)."""
+    out: list[A.Expr | None] = [None] * len(params)
+    pos = 0
+    for a in args:
+        if a.name is not None:
+            idx = next((i for i, p in enumerate(params) if p.name == a.name), None)
+            if idx is None:
+                raise UnsupportedError(loc, f"named argument {a.name}")
+            out[idx] = a.expr
+        else:
+            if pos >= len(params):
+                raise UnsupportedError(loc, "too many arguments")
+            out[pos] = a.expr
+            pos += 1
+    for i, p in enumerate(params):
+        if out[i] is None and p.default is not None:
+            out[i] = p.default
+    return out
+
+
+class CallMixin:
+    """Generation of every kind of call; mixed into `Generator`."""
+
+    def call(self: Generator, c: A.Call, fn: Fn, want_value: bool) -> str | None:
+        f = c.func
+        if isinstance(f, A.Member) and f.kind == "method":
+            return self.method_call(c, f, fn, want_value)
+        callee = c.callee
+        if callee is None and isinstance(f, A.PathExpr):
+            callee = f.decl
+        if isinstance(callee, A.ActionDecl):
+            return self.action_call(c, callee, fn)
+        if isinstance(callee, A.FunctionDecl):
+            return self.function_call(c, callee, fn, want_value)
+        if isinstance(callee, A.ExternFunctionDecl):
+            return self.extern_function(c, callee, fn)
+        name = f.name if isinstance(f, A.PathExpr) else type(f).__name__
+        raise UnsupportedError(c.loc, f"call of {name}")
+
+    # ------------------------------------------------------------ user calls
+
+    def user_call(
+        self: Generator,
+        target: str,
+        params: list[A.Param],
+        c: A.Call,
+        fn: Fn,
+        returns_value: bool,
+        extra_args: tuple[str, ...] = (),
+    ) -> str | None:
+        """Call a generated function with copy-in/copy-out of scalar out/inout args."""
+        argv = _args_by_param(params, c.args, c.loc)
+        pyargs: list[str] = list(extra_args)
+        backs: list[tuple[A.Expr, A.Type | None]] = []
+        for p, a in zip(params, argv, strict=True):
+            pt = base_type(p.resolved or (a.type if a is not None else None))
+            if a is None:
+                if p.direction in ("out",) or p.direction == "inout":
+                    pyargs.append(self.types.new(pt))
+                    if p.direction == "inout":
+                        raise UnsupportedError(c.loc, f"missing argument {p.name}")
+                    continue
+                raise UnsupportedError(c.loc, f"missing argument {p.name}")
+            if is_aggregate(pt):
+                if p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
+                    pyargs.append(self.expr(a, fn))
+                else:
+                    pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
+                continue
+            if p.direction == "out":
+                pyargs.append(self.types.new(pt))
+                backs.append((a, pt))
+            elif p.direction == "inout":
+                pyargs.append(self.expr(a, fn))
+                backs.append((a, pt))
+            else:
+                pyargs.append(self.fit(self.expr(a, fn), a.type, pt))
+        call = f"{target}({', '.join(pyargs)})"
+        if not backs:
+            if returns_value:
+                return call
+            fn.emit(call)
+            return None
+        r = fn.tmp("r")
+        fn.emit(f"{r} = {call}")
+        n = len(backs) + (1 if returns_value else 0)
+        vals = [r] if n == 1 else [f"{r}[{i}]" for i in range(n)]
+        ret = None
+        if returns_value:
+            ret = vals.pop(0)
+        for (a, _), v in zip(backs, vals, strict=True):
+            self.assign(a, v, fn)
+        if returns_value:
+            if ret == r:
+                return r
+            t2 = fn.tmp("rv")
+            fn.emit(f"{t2} = {ret}")
+            return t2
+        return None
+
+    def action_call(self: Generator, c: A.Call, d: A.ActionDecl, fn: Fn) -> None:
+        inst = self.action_for_decl(d, c.loc)
+        self.user_call(self.action_fn(inst), d.params, c, fn, returns_value=False)
+        return None
+
+    def function_call(
+        self: Generator, c: A.Call, d: A.FunctionDecl, fn: Fn, want_value: bool
+    ) -> str | None:
+        name = self.function_fn(d)
+        rt = base_type(d.ret.resolved) if d.ret is not None else None
+        returns = rt is not None and not isinstance(rt, A.VoidT)
+        return self.user_call(name, d.params, c, fn, returns_value=returns)
+
+    # ------------------------------------------------------------ methods
+
+    def method_call(
+        self: Generator, c: A.Call, f: A.Member, fn: Fn, want_value: bool
+    ) -> str | None:
+        obj = f.expr
+        ot = base_type(obj.type) if isinstance(obj, A.Expr) else None
+        m = f.name
+        if isinstance(ot, A.HeaderT):
+            h = self.expr(obj, fn)  # type: ignore[arg-type]
+            if m == "isValid":
+                return f"{h}._v"
+            if m == "setValid":
+                fn.emit(f"_set_valid({h})")
+                return None
+            if m == "setInvalid":
+                fn.emit(f"{h}._v = False")
+                return None
+            if m in ("minSizeInBits", "minSizeInBytes"):
+                w = ot.width()
+                return str(w if m == "minSizeInBits" else (w + 7) // 8)
+        if isinstance(ot, A.HeaderUnionT):
+            raise UnsupportedError(c.loc, "header unions")
+        if isinstance(ot, A.StackT):
+            s = self.expr(obj, fn)  # type: ignore[arg-type]
+            if m in ("push_front", "pop_front"):
+                n = self.expr(c.args[0].expr, fn)  # type: ignore[arg-type]
+                fn.emit(f"_{m}({s}, {n})")
+                return None
+        if isinstance(ot, A.TableT) or (
+            isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.TableDecl)
+        ):
+            return self.table_apply_expr(c, fn, as_stmt=not want_value)
+        if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Instantiation):
+            inst = obj.decl
+            child = self.cur_block.children.get(inst.name)
+            if child is not None and m == "apply":
+                return self.control_apply_call(child, c, fn)
+            ext = self.extern_by_decl.get(id(inst))
+            if ext is not None:
+                return self.extern_method(ext, m, c, fn)
+        if isinstance(ot, A.ExternT) and ot.name == "packet_in":
+            return self.packet_in_method(m, c, fn)
+        if isinstance(ot, A.ExternT) and ot.name == "packet_out" and m == "emit":
+            self.emit_call(c.args[0].expr, fn)  # type: ignore[arg-type]
+            return None
+        if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Param):
+            pt = base_type(obj.decl.resolved)
+            if isinstance(pt, A.ExternT) and pt.name == "packet_in":
+                return self.packet_in_method(m, c, fn)
+            if isinstance(pt, A.ExternT) and pt.name == "packet_out" and m == "emit":
+                self.emit_call(c.args[0].expr, fn)  # type: ignore[arg-type]
+                return None
+        raise UnsupportedError(c.loc, f"method {m}")
+
+    # ------------------------------------------------------------ extern objects
+
+    def extern_method(
+        self: Generator, ext: A.ExternInstance, m: str, c: A.Call, fn: Fn
+    ) -> str | None:
+        kind = ext.extern.name
+        args = [a.expr for a in c.args]
+        q = ext.qualname
+        if kind == "register":
+            r = self.bind(self.state.registers[q], "reg")
+            if m == "read":
+                if len(args) == 1:
+                    return f"{r}.read({self.expr(args[0], fn)})"  # type: ignore[arg-type]
+                self.assign(args[0], f"{r}.read({self.expr(args[1], fn)})", fn)  # type: ignore[arg-type]
+                return None
+            if m == "write":
+                fn.emit(f"{r}.write({self.expr(args[0], fn)}, {self.expr(args[1], fn)})")  # type: ignore[arg-type]
+                return None
+        if kind == "counter" and m == "count":
+            ctr = self.bind(self.state.counters[q], "ctr")
+            fn.emit(f"{ctr}.count({self.expr(args[0], fn)}, _ILEN)")  # type: ignore[arg-type]
+            return None
+        if kind == "meter" and m == "execute_meter":
+            mt = self.bind(self.state.meters[q], "mtr")
+            color = f"{mt}.execute({self.expr(args[0], fn)}, _ILEN, _NOW)"  # type: ignore[arg-type]
+            self.assign(args[1], self.fit(color, None, args[1].type), fn)  # type: ignore[arg-type,union-attr]
+            return None
+        if kind == "direct_counter" and m == "count":
+            return None  # BMv2 counts direct counters on every hit by itself
+        if kind == "direct_meter" and m == "read":
+            # BMv2 writes the colour only when the table hit (p4c moves the
+            # read into the table's direct-meter result field).
+            fn.emit("if _MHIT:")
+            fn.indent += 1
+            self.assign(args[0], "_MCOLOR", fn)  # type: ignore[arg-type]
+            fn.indent -= 1
+            return None
+        raise UnsupportedError(c.loc, f"{kind}.{m}")
+
+    # ------------------------------------------------------------ extern functions
+
+    def extern_function(self: Generator, c: A.Call, d: A.ExternFunctionDecl, fn: Fn) -> str | None:
+        name = d.name
+        args = [a.expr for a in c.args]
+        h = getattr(self, "xf_" + name, None)
+        if h is None:
+            raise UnsupportedError(c.loc, f"extern {name}")
+        return h(c, args, fn)
+
+    def xf_verify(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        cond = self.expr(args[0], fn)
+        err = self.expr(args[1], fn)
+        fn.emit(f"if not {cond}: raise _PErr({err})")
+
+    def xf_mark_to_drop(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        if not args:
+            raise UnsupportedError(c.loc, "mark_to_drop() without standard_metadata")
+        sm = self.expr(args[0], fn)
+        fn.emit(f"{sm}.egress_spec = 511; {sm}.mcast_grp = 0")
+
+    def xf_clone(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.globals_assigned.add("_CLONE")
+        fn.emit(f"_CLONE = ({self.expr(args[1], fn)}, 0)")
+
+    def xf_clone_preserving_field_list(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.globals_assigned.add("_CLONE")
+        fn.emit(f"_CLONE = ({self.expr(args[1], fn)}, {self.field_list_index(args[2])})")
+
+    def xf_resubmit_preserving_field_list(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.globals_assigned.add("_RESUB")
+        fn.emit(f"_RESUB = {self.field_list_index(args[0])}")
+
+    def xf_recirculate_preserving_field_list(
+        self: Generator, c: A.Call, args: list, fn: Fn
+    ) -> None:
+        fn.globals_assigned.add("_RECIRC")
+        fn.emit(f"_RECIRC = {self.field_list_index(args[0])}")
+
+    def field_list_index(self: Generator, e: A.Expr) -> int:
+        if not isinstance(e.const, int):
+            raise UnsupportedError(e.loc, "a field list index that is not a constant")
+        self.field_lists_used.add(e.const)
+        return e.const
+
+    def xf_truncate(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.globals_assigned.add("_TRUNC")
+        fn.emit(f"_TRUNC = {self.expr(args[0], fn)}")
+
+    def xf_digest(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        data = args[1]
+        t = base_type(data.type)
+        name = getattr(t, "name", None)
+        did = self.state.digest_ids.get(name) if name else None
+        if did is None:
+            for dg in self.e.digests:
+                if c in dg.calls:
+                    did = self.state.digest_ids.get(dg.name)
+        if did is None:
+            raise UnsupportedError(c.loc, f"digest of {name} (not in P4Info)")
+        vals = [v for v, _, _ in self.flat_scalars(data, fn)]
+        fn.globals_assigned.add("_DIGEST")
+        fn.emit(f"_DIGEST = ({did}, ({''.join(v + ', ' for v in vals)}))")
+
+    def xf_random(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        lo = self.expr(args[1], fn)
+        hi = self.expr(args[2], fn)
+        self.assign(args[0], f"_random({lo}, {hi})", fn)
+
+    def hash_algo(self: Generator, e: A.Expr) -> str:
+        if isinstance(e, A.Member) and e.kind == "enum_member":
+            algo = e.name
+        elif isinstance(e.const, str):
+            algo = e.const
+        else:
+            raise UnsupportedError(e.loc, "a hash algorithm that is not a constant")
+        if algo not in _HASH_NAMES:
+            raise UnsupportedError(e.loc, f"hash algorithm {algo}")
+        return algo
+
+    def data_bytes(self: Generator, data: A.Expr, fn: Fn, with_payload: bool = False) -> str:
+        """Emit code packing a field list like BMv2's BufBuilder; returns the bytes var."""
+        leaves = self.flat_scalars(data, fn)
+        v = fn.tmp("d")
+        n = fn.tmp("n")
+        guards = [g for _, _, g in leaves]
+        if all(g is None for g in guards):
+            total = sum(w for _, w, _ in leaves)
+            expr = "0"
+            for x, w, _ in leaves:
+                expr = f"({expr} << {w}) | ({x})" if expr != "0" else f"({x})"
+            fn.emit(f"{v} = _pack({expr}, {total})")
+        else:
+            fn.emit(f"{v} = 0; {n} = 0")
+            i = 0
+            while i < len(leaves):
+                g = leaves[i][2]
+                j = i
+                while j < len(leaves) and leaves[j][2] == g:
+                    j += 1
+                grp = leaves[i:j]
+                w = sum(x[1] for x in grp)
+                acc = v
+                for x, wx, _ in grp:
+                    acc = f"(({acc} << {wx}) | ({x}))"
+                if g is not None:
+                    fn.emit(f"if {g}._v: {v} = {acc}; {n} += {w}")
+                else:
+                    fn.emit(f"{v} = {acc}; {n} += {w}")
+                i = j
+            fn.emit(f"{v} = _pack({v}, {n})")
+        if with_payload:
+            fn.emit(f"{v} += _PAY")
+        return v
+
+    def xf_hash(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        algo = self.hash_algo(args[1])
+        base = self.expr(args[2], fn)
+        mx = self.expr(args[4], fn)
+        w = width_of(args[0].type)
+        if algo == "random":
+            h = "_rng_bits()"
+        else:
+            data = self.data_bytes(args[3], fn)
+            h = f"_ALG_{algo}({data})"
+        mxc = args[4].const
+        if isinstance(mxc, int) and mxc > 0:
+            val = f"(({base} + ({h} % {mxc})) & {mask(w):#x})"
+        elif isinstance(mxc, int):
+            val = f"(({base} + {h}) & {mask(w):#x})"
+        else:
+            val = f"_hash_offset({h}, {base}, {mx}, {w})"
+        self.assign(args[0], val, fn)
+
+    def _checksum(self: Generator, args: list, fn: Fn, update: bool, payload: bool) -> None:
+        algo = self.hash_algo(args[3])
+        if algo == "random":
+            raise UnsupportedError(args[3].loc, "random as a checksum algorithm")
+        cond = self.expr(args[0], fn)
+        w = width_of(args[2].type)
+        fn.emit(f"if {cond}:")
+        fn.indent += 1
+        data = self.data_bytes(args[1], fn, with_payload=payload)
+        val = f"(_ALG_{algo}({data}) & {mask(w):#x})"
+        if update:
+            self.assign(args[2], val, fn)
+        else:
+            fn.globals_assigned.add("_CKERR")
+            fn.emit(f"if {val} != {self.expr(args[2], fn)}: _CKERR = True")
+        fn.indent -= 1
+
+    def xf_verify_checksum(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        self._checksum(args, fn, update=False, payload=False)
+
+    def xf_verify_checksum_with_payload(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        self._checksum(args, fn, update=False, payload=True)
+
+    def xf_update_checksum(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        self._checksum(args, fn, update=True, payload=False)
+
+    def xf_update_checksum_with_payload(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        self._checksum(args, fn, update=True, payload=True)
+
+    def xf_log_msg(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        msg = args[0].const if isinstance(args[0].const, str) else getattr(args[0], "value", None)
+        if not isinstance(msg, str):
+            raise UnsupportedError(c.loc, "log_msg with a non-constant message")
+        vals: list[str] = []
+        if len(args) > 1:
+            vals = [v for v, _, _ in self.flat_scalars(args[1], fn)]
+        fn.emit(f"_log_msg({msg!r}, ({''.join(v + ', ' for v in vals)}))")
+
+    def xf_assert(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.emit(f"if not {self.expr(args[0], fn)}: _assert_fail('assert', {str(c.loc)!r})")
+
+    def xf_assume(self: Generator, c: A.Call, args: list, fn: Fn) -> None:
+        fn.emit(f"if not {self.expr(args[0], fn)}: _assert_fail('assume', {str(c.loc)!r})")
+
+    # ------------------------------------------------------------ packet_out
+
+    def emit_call(self: Generator, e: A.Expr, fn: Fn) -> None:
+        t = base_type(e.type)
+        x = self.expr(e, fn)
+        if isinstance(t, A.HeaderT):
+            c = self.types.cls(t)
+            fn.emit(f"if {x}._v: _out_append({x}._raw if {x}._raw is not None else _ser_{c}({x}))")
+        elif isinstance(t, A.StackT):
+            c = self.types.cls(t.elem)
+            fn.emit(f"for _eh in {x}.h:")
+            fn.emit(
+                f"    if _eh._v: _out_append(_eh._raw if _eh._raw is not None else _ser_{c}(_eh))"
+            )
+        elif isinstance(t, A.StructT):
+            for f, ft in t.fields:
+                sub = A.Member(e.loc, expr=e, name=f, kind="field", type=ft)
+                self.emit_call(sub, fn)
+        else:
+            raise UnsupportedError(e.loc, f"emit of {type(t).__name__}")

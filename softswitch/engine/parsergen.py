@@ -1,0 +1,246 @@
+"""Parser code generation: one Python function per parser state.
+
+A state function runs the state's statements and returns the next state's
+function (None for accept/reject). The packet is the module globals `_PD`
+(bytes), `_PL` (length) and `_PO` (byte offset). Parser errors raise `_PErr`;
+the driver catches it, records the error code and stops parsing, as BMv2
+does: headers extracted so far stay valid, the packet continues to ingress
+with `parser_error` set, and the unparsed bytes are the payload.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from softswitch.engine.exprs import Fn, UnsupportedError, const_of, mask
+from softswitch.engine.values import base_type, width_of
+from softswitch.frontend import ast as A
+
+if TYPE_CHECKING:
+    from softswitch.engine.codegen import Generator
+
+
+class ParserMixin:
+    """Parser states, select, extract/lookahead/advance; mixed into `Generator`."""
+
+    def gen_parser(self: Generator, b: A.BlockInstance) -> str:
+        d = b.decl
+        assert isinstance(d, A.ParserDecl)
+        if d.type_params or b.ctor_args:
+            pass
+        prefix = self.ident("P_" + b.qualname)
+        self.enter_block(b, prefix)
+        state_fns = {s.name: f"{prefix}_s_{s.name}" for s in d.states}
+        state_fns["accept"] = "None"
+        state_fns["reject"] = "None"
+        self._state_fns = state_fns
+        # the parser entry binds the frame first: the states refer to it
+        entry = Fn(prefix)
+        params = self.bind_params(d.params, entry)
+        self.init_frame_locals(d.locals, entry)
+        for s in d.states:
+            if s.name in ("accept", "reject"):
+                continue
+            fn = Fn(state_fns[s.name])
+            self.block(s.stmts, fn)
+            self.transition(s, fn)
+            self.out.extend(fn.source(f"def {fn.name}():"))
+        start = state_fns.get("start")
+        if start is None:
+            raise UnsupportedError(d.loc, "a parser without a start state")
+        entry.globals_assigned.update({"_PD", "_PL", "_PO"})
+        entry.emit("_PD = data; _PL = len(data); _PO = 0")
+        entry.emit(f"st = {start}")
+        entry.emit("try:")
+        entry.emit("    while st is not None:")
+        entry.emit("        st = st()")
+        entry.emit("except _PErr as exc:")
+        entry.emit("    return _PO, exc.code")
+        entry.emit("return _PO, 0")
+        self.out.extend(entry.source(f"def {prefix}(data, {', '.join(params)}):"))
+        self.leave_block()
+        return prefix
+
+    def transition(self: Generator, s: A.ParserState, fn: Fn) -> None:
+        tr = s.transition
+        if tr is None:
+            fn.emit("return None")
+            return
+        if tr.select is None:
+            fn.emit(f"return {self._state_ref(tr.state, tr.loc)}")  # type: ignore[arg-type]
+            return
+        keys = [self.expr(k, fn) for k in tr.select]
+        ktypes = [base_type(k.type) for k in tr.select]
+        kv = []
+        for k in keys:
+            if k.isidentifier() or k.lstrip("-").isdigit():
+                kv.append(k)
+            else:
+                t = fn.tmp("k")
+                fn.emit(f"{t} = {k}")
+                kv.append(t)
+        # fast path: every case an exact constant (or default last) -> dict lookup
+        simple = True
+        table: list[tuple[object, str]] = []
+        default: str | None = None
+        for case in tr.cases:
+            items = (
+                case.keyset.items
+                if isinstance(case.keyset, A.ListExpr) and len(kv) > 1
+                else [case.keyset]
+            )
+            if len(items) == 1 and isinstance(items[0], A.Default):
+                if default is None:
+                    default = self._state_ref(case.state, case.loc)
+                break
+            if default is not None or len(items) != len(kv):
+                simple = False
+                break
+            vals = []
+            for it, t in zip(items, ktypes, strict=True):
+                if isinstance(it, A.Mask | A.Range | A.Default) or not isinstance(
+                    it.const, int | bool
+                ):
+                    simple = False
+                    break
+                vals.append(
+                    int(it.const) & (mask(width_of(t)) if not isinstance(t, A.InfIntT) else -1)
+                )
+            if not simple:
+                break
+            key = vals[0] if len(vals) == 1 else tuple(vals)
+            if all(k != key for k, _ in table):
+                table.append((key, self._state_ref(case.state, case.loc)))
+        if simple and len(table) >= 3:
+            name = self.ident(f"_SEL_{fn.name}")
+            entries = ", ".join(f"{k!r}: {v}" for k, v in table)
+            self.post.append(f"{name} = {{{entries}}}")
+            kx = kv[0] if len(kv) == 1 else "(" + ", ".join(kv) + ",)"
+            fn.emit(f"return {name}.get({kx}, {default or '_no_match'})")
+            return
+        for case in tr.cases:
+            cond = self.keyset_cond(case.keyset, kv, ktypes, fn)
+            target = self._state_ref(case.state, case.loc)
+            if cond == "True":
+                fn.emit(f"return {target}")
+                return
+            fn.emit(f"if {cond}: return {target}")
+        fn.emit(f"raise _PErr({self.error_code('NoMatch')})")
+
+    def _state_ref(self: Generator, name: str, loc: A.Loc) -> str:
+        r = self._state_fns.get(name)
+        if r is None:
+            raise UnsupportedError(loc, f"transition to unknown state {name}")
+        return r
+
+    def keyset_cond(self: Generator, ks: A.Expr, kv: list[str], ktypes: list, fn: Fn) -> str:
+        items = ks.items if len(kv) > 1 and isinstance(ks, A.ListExpr) else [ks]
+        if len(items) == 1 and isinstance(items[0], A.Default):
+            return "True"
+        if len(items) != len(kv):
+            raise UnsupportedError(ks.loc, "keyset size differs from the select key")
+        conds = []
+        for it, k, t in zip(items, kv, ktypes, strict=True):
+            c = self.keyset_item(it, k, t, fn)
+            if c != "True":
+                conds.append(c)
+        return " and ".join(conds) if conds else "True"
+
+    def keyset_item(self: Generator, it: A.Expr, k: str, t: A.Type | None, fn: Fn) -> str:
+        if isinstance(it, A.Default):
+            return "True"
+        if isinstance(it, A.Mask):
+            v = self.expr(it.value, fn)  # type: ignore[arg-type]
+            m = self.expr(it.mask, fn)  # type: ignore[arg-type]
+            return f"({k} & {m}) == ({v} & {m})"
+        if isinstance(it, A.Range):
+            lo = self.expr(it.lo, fn)  # type: ignore[arg-type]
+            hi = self.expr(it.hi, fn)  # type: ignore[arg-type]
+            return f"{lo} <= {k} <= {hi}"
+        if isinstance(it, A.PathExpr) and isinstance(it.decl, A.ValueSetDecl):
+            vs = self.value_set_fn(it.decl)
+            return f"{vs}({k})"
+        if isinstance(it.const, int | bool) and isinstance(t, A.BitT):
+            return f"{k} == {const_of(it.const, t)}"
+        return f"{k} == {self.expr(it, fn)}"
+
+    # ------------------------------------------------------------ packet_in
+
+    def packet_in_method(self: Generator, m: str, c: A.Call, fn: Fn) -> str | None:
+        args = [a.expr for a in c.args]
+        pts = self.error_code("PacketTooShort")
+        fn.globals_assigned.add("_PO")
+        if m == "extract":
+            if len(args) != 1:
+                raise UnsupportedError(c.loc, "extract with a variable-size field")
+            target = args[0]
+            t = base_type(target.type)
+            if not isinstance(t, A.HeaderT):
+                raise UnsupportedError(c.loc, "extract into a non-header")
+            cls = self.types.cls(t)
+            nb = (t.width() + 7) // 8
+            if isinstance(target, A.Member) and target.kind == "stack_next":
+                s = self.expr(target.expr, fn)  # type: ignore[arg-type]
+                st = base_type(target.expr.type)  # type: ignore[union-attr]
+                assert isinstance(st, A.StackT)
+                sv = fn.tmp("s")
+                fn.emit(f"{sv} = {s}")
+                fn.emit(
+                    f"if {sv}.n >= {st.size}: raise _PErr({self.error_code('StackOutOfBounds')})"
+                )
+                h = f"{sv}.h[{sv}.n]"
+                post = f"; {sv}.n += 1"
+            else:
+                h = self.expr(target, fn)
+                post = ""
+            fn.emit(f"_e = _PO + {nb}")
+            fn.emit(f"if _e > _PL: raise _PErr({pts})")
+            fn.emit(f"_ex_{cls}({h}, _PD[_PO:_e]){post}")
+            fn.emit("_PO = _e")
+            return None
+        if m == "lookahead":
+            t = base_type(c.type)
+            if isinstance(t, A.HeaderT):
+                cls = self.types.cls(t)
+                nb = (t.width() + 7) // 8
+                tmp = fn.tmp("la")
+                fn.emit(f"if _PO + {nb} > _PL: raise _PErr({pts})")
+                fn.emit(
+                    f"{tmp} = {cls}(); _ex_{cls}({tmp}, _PD[_PO:_PO + {nb}]); {tmp}._raw = None"
+                )
+                return tmp
+            w = width_of(t)
+            nb = (w + 7) // 8
+            if isinstance(t, A.BoolT):
+                return f"(_lookahead({w}, {nb}) == 1)"
+            return f"_lookahead({w}, {nb})"
+        if m == "advance":
+            n = args[0]
+            if isinstance(n.const, int):
+                if n.const % 8:
+                    raise UnsupportedError(
+                        c.loc, "advance by a number of bits that is not a multiple of 8"
+                    )
+                fn.emit(f"_e = _PO + {n.const // 8}")
+            else:
+                fn.emit(f"_e = _PO + ({self.expr(n, fn)} >> 3)")
+            fn.emit(f"if _e > _PL: raise _PErr({pts})")
+            fn.emit("_PO = _e")
+            return None
+        if m == "length":
+            return "_PL"
+        raise UnsupportedError(c.loc, f"packet_in.{m}")
+
+    def value_set_fn(self: Generator, d: A.ValueSetDecl) -> str:
+        for vs in self.e.value_sets:
+            if vs.decl is d:
+                sets = getattr(self.state, "value_sets", {})
+                obj = sets.get(vs.qualname)
+                if obj is None:
+                    return self.bind(_never, "vs")
+                return self.bind(obj.matches, "vs")
+        raise UnsupportedError(d.loc, f"value set {d.name}")
+
+
+def _never(_key: object) -> bool:
+    return False

@@ -1,0 +1,282 @@
+"""How P4 values live in the generated code: header, struct and stack classes.
+
+* bit<W>/int<W>: Python ints, unsigned, reduced to W bits (int<W> is stored as
+  its two's-complement bit pattern). bool: Python bool. enum/error: int.
+* A header type becomes a class whose fields are class attributes defaulting
+  to 0, so creating one costs no per-field work; `_v` is validity and `_raw`
+  the bytes it was extracted from, kept until a field is written so the
+  deparser can emit them without re-serializing.
+* A struct becomes a class whose scalar fields default to 0 and whose nested
+  headers/structs/stacks are created in `__init__`.
+* A header stack is a `Stack`: `h` (list of header objects) and `n` (nextIndex).
+
+Generated helpers per type: `_cp_X(src)` (deep copy), `_as_X(dst, src)`
+(in-place assignment), `_ser_X(h)` (header to bytes), `_ex_X(h, b)` (bytes
+to header).
+"""
+
+from __future__ import annotations
+
+from softswitch.frontend import ast as A
+
+
+class Stack:
+    """A header stack instance."""
+
+    __slots__ = ("h", "n")
+
+    def __init__(self, h: list) -> None:
+        self.h = h
+        self.n = 0
+
+
+def base_type(t: A.Type | None) -> A.Type | None:
+    """The type under any `type` (new type) wrappers."""
+    while isinstance(t, A.NewTypeT):
+        t = t.base
+    return t
+
+
+def is_aggregate(t: A.Type | None) -> bool:
+    """Header, struct, union or stack: values held by reference in the generated code."""
+    return isinstance(base_type(t), A.HeaderT | A.StructT | A.HeaderUnionT | A.StackT)
+
+
+def width_of(t: A.Type | None) -> int:
+    """Bit width of a scalar type (bool and bit<1> are 1)."""
+    t = base_type(t)
+    if isinstance(t, A.BitT):
+        return t.width
+    if isinstance(t, A.BoolT):
+        return 1
+    if isinstance(t, A.EnumT) and t.underlying is not None:
+        return t.underlying.width
+    if isinstance(t, A.ErrorT):
+        return 32
+    if t is None:
+        raise TypeError("expression has no type")
+    return A.type_width(t)
+
+
+class TypeRegistry:
+    """Generates one Python class (and helpers) per header/struct type used."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._names: dict[int, str] = {}
+        self._used: set[str] = set()
+
+    def _fresh(self, prefix: str, name: str) -> str:
+        base = prefix + "".join(c if c.isalnum() else "_" for c in name)
+        n = base
+        i = 1
+        while n in self._used:
+            i += 1
+            n = f"{base}_{i}"
+        self._used.add(n)
+        return n
+
+    def cls(self, t: A.Type) -> str:
+        """Class name of a header/struct type, generating it on first use."""
+        t = base_type(t)  # type: ignore[assignment]
+        key = id(t.decl) if getattr(t, "decl", None) is not None else id(t)
+        name = self._names.get(key)
+        if name is not None:
+            return name
+        if isinstance(t, A.HeaderT):
+            name = self._fresh("H_", t.name)
+            self._names[key] = name
+            self._gen_header(name, t)
+        elif isinstance(t, A.StructT):
+            name = self._fresh("S_", t.name)
+            self._names[key] = name
+            self._gen_struct(name, t)
+        elif isinstance(t, A.HeaderUnionT):
+            raise NotImplementedError("header unions")
+        else:
+            raise TypeError(f"no class for {t!r}")
+        return name
+
+    # ---------------------------------------------------------------- values
+
+    def new(self, t: A.Type | None) -> str:
+        """Python expression for a fresh (zero / invalid) value of type t."""
+        t = base_type(t)
+        if isinstance(t, A.HeaderT | A.StructT):
+            return f"{self.cls(t)}()"
+        if isinstance(t, A.StackT):
+            return f"_Stack([{self.cls(t.elem)}() for _ in range({t.size})])"
+        if isinstance(t, A.BoolT):
+            return "False"
+        return "0"
+
+    def copy(self, t: A.Type | None, src: str) -> str:
+        """Python expression for a copy of value `src` of type t."""
+        t = base_type(t)
+        if isinstance(t, A.HeaderT | A.StructT):
+            return f"_cp_{self.cls(t)}({src})"
+        if isinstance(t, A.StackT):
+            c = self.cls(t.elem)
+            return f"_cp_stack({src}, _cp_{c})"
+        return src
+
+    def assign(self, t: A.Type | None, dst: str, src: str) -> str:
+        """Statement assigning aggregate `src` into the existing object `dst`."""
+        t = base_type(t)
+        if isinstance(t, A.HeaderT | A.StructT):
+            return f"_as_{self.cls(t)}({dst}, {src})"
+        if isinstance(t, A.StackT):
+            c = self.cls(t.elem)
+            return f"_as_stack({dst}, {src}, _as_{c})"
+        raise TypeError(f"not an aggregate: {t!r}")
+
+    # ------------------------------------------------------------ generation
+
+    def _gen_header(self, name: str, t: A.HeaderT) -> None:
+        fields = [(f, width_of(ft), base_type(ft)) for f, ft in t.fields]
+        for f, _, ft in fields:
+            if isinstance(ft, A.VarbitT):
+                raise NotImplementedError(f"varbit field {t.name}.{f}")
+        total = sum(w for _, w, _ in fields)
+        L = self.lines
+        L.append(f"class {name}:")
+        L.append(f"    _W = {total}")
+        L.append("    _v = False")
+        L.append("    _raw = None")
+        for f, _, ft in fields:
+            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        L.append("")
+        # copy / assign
+        L.append(f"def _cp_{name}(s):")
+        L.append(f"    n = {name}()")
+        L.append("    n.__dict__.update(s.__dict__)")
+        L.append("    return n")
+        L.append(f"def _as_{name}(d, s):")
+        L.append("    if d is not s:")
+        L.append("        dd = d.__dict__")
+        L.append("        dd.clear()")
+        L.append("        dd.update(s.__dict__)")
+        # serialize
+        parts = []
+        shift = total
+        for f, w, ft in fields:
+            shift -= w
+            v = f"int(h.{f})" if isinstance(ft, A.BoolT) else f"h.{f}"
+            parts.append(f"({v} << {shift})" if shift else v)
+        nbytes = (total + 7) // 8
+        pad = nbytes * 8 - total
+        body = " | ".join(parts) if parts else "0"
+        if pad:
+            body = f"(({body}) << {pad})"
+        L.append(f"def _ser_{name}(h):")
+        L.append(f"    return ({body}).to_bytes({nbytes}, 'big')")
+        # extract from exactly nbytes bytes
+        L.append(f"def _ex_{name}(h, b):")
+        L.append("    v = int.from_bytes(b, 'big')")
+        if pad:
+            L.append(f"    v >>= {pad}")
+        shift = total
+        for f, w, ft in fields:
+            shift -= w
+            m = (1 << w) - 1
+            if shift == 0 and w == total:
+                e = "v"
+            elif shift == 0:
+                e = f"v & {m:#x}"
+            elif shift + w == total:
+                e = f"v >> {shift}"
+            else:
+                e = f"(v >> {shift}) & {m:#x}"
+            if isinstance(ft, A.BoolT):
+                e = f"({e}) == 1"
+            L.append(f"    h.{f} = {e}")
+        L.append("    h._v = True")
+        L.append("    h._raw = b")
+        L.append("")
+
+    def _gen_struct(self, name: str, t: A.StructT) -> None:
+        L = self.lines
+        nested: list[tuple[str, A.Type]] = []
+        scalars: list[tuple[str, A.Type | None]] = []
+        for f, ft in t.fields:
+            bt = base_type(ft)
+            if is_aggregate(bt):
+                nested.append((f, bt))  # type: ignore[arg-type]
+            else:
+                scalars.append((f, bt))
+        # make sure nested classes exist before this one refers to them
+        for _, ft in nested:
+            if isinstance(ft, A.StackT):
+                self.cls(ft.elem)
+            else:
+                self.cls(ft)
+        L.append(f"class {name}:")
+        L.append("    _v = True")
+        for f, ft in scalars:
+            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        if nested:
+            L.append("    def __init__(self):")
+            for f, ft in nested:
+                L.append(f"        self.{f} = {self.new(ft)}")
+        else:
+            L.append("    pass")
+        L.append("")
+        L.append(f"def _cp_{name}(s):")
+        L.append(f"    n = {name}.__new__({name})")
+        L.append("    d = n.__dict__")
+        L.append("    d.update(s.__dict__)")
+        for f, ft in nested:
+            L.append(f"    d[{f!r}] = {self.copy(ft, f's.{f}')}")
+        L.append("    return n")
+        L.append(f"def _as_{name}(d, s):")
+        L.append("    if d is s:")
+        L.append("        return")
+        for f, _ in scalars:
+            L.append(f"    d.{f} = s.{f}")
+        for f, ft in nested:
+            L.append(f"    {self.assign(ft, f'd.{f}', f's.{f}')}")
+        L.append("")
+
+
+def cp_stack(s: Stack, cp: object) -> Stack:
+    """Deep copy of a header stack (cp copies one element)."""
+    n = Stack([cp(h) for h in s.h])  # type: ignore[operator]
+    n.n = s.n
+    return n
+
+
+def as_stack(d: Stack, s: Stack, asg: object) -> None:
+    """In-place assignment of a whole header stack."""
+    if d is s:
+        return
+    for dh, sh in zip(d.h, s.h, strict=True):
+        asg(dh, sh)  # type: ignore[operator]
+    d.n = s.n
+
+
+def push_front(s: Stack, k: int) -> None:
+    """P4 push_front(k): shift right by k, the first k elements become invalid."""
+    h = s.h
+    size = len(h)
+    for i in range(size - 1, -1, -1):
+        if i >= k:
+            dd = h[i].__dict__
+            dd.clear()
+            dd.update(h[i - k].__dict__)
+        else:
+            h[i].__dict__.clear()
+    s.n = min(s.n + k, size)
+
+
+def pop_front(s: Stack, k: int) -> None:
+    """P4 pop_front(k): shift left by k, the last k elements become invalid."""
+    h = s.h
+    size = len(h)
+    for i in range(size):
+        if i + k < size:
+            dd = h[i].__dict__
+            dd.clear()
+            dd.update(h[i + k].__dict__)
+        else:
+            h[i].__dict__.clear()
+    s.n = max(s.n - k, 0)
