@@ -70,6 +70,7 @@ test:
 
 bench:
 	$(PY) -m bench.l2fwd
+	$(PY) -m bench.feedback_decode
 
 lint:
 	$(VENV)/bin/ruff check .
