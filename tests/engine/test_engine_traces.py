@@ -9,7 +9,7 @@ import pytest
 from engine_harness import Switch, load
 from scapy.utils import PcapReader
 
-TRACES = Path("/work/shared/traces/zeek")
+TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces" / "zeek"
 FILES = sorted((TRACES / "trunc").glob("*")) + sorted((TRACES / "chksums").glob("*"))
 
 
