@@ -20,7 +20,8 @@ packet_length, egress_global_timestamp; then: E2E clone (headers as egress
 left them, metadata reset except the field list, instance_type EGRESS_CLONE),
 drop if egress_spec == 511, compute_checksum + deparser, recirculate (the
 deparsed packet re-enters ingress, metadata reset except the field list,
-instance_type RECIRC), else output (truncated if truncate() was called).
+instance_type RECIRC), else output (truncated if truncate() was called in
+ingress or egress).
 
 As in BMv2, resetting metadata also clears standard_metadata.ingress_port of
 resubmitted and recirculated packets unless the program preserves it.
@@ -131,7 +132,7 @@ def _i2e_clone(data, iport, meta, clone, ilen, out, depth):
         _egress_pass(hdr, m, s, data[off:], eport, ilen, ctrunc, out, depth + 1)
 
 def _egress_pass(hdr, meta, sm, payload, port, ilen, trunc, out, depth):
-    global _ILEN, _PAY, _CLONE, _RECIRC, _out_append
+    global _ILEN, _PAY, _CLONE, _RECIRC, _TRUNC, _out_append
     _ILEN = ilen
     sm.egress_port = port
     sm.egress_spec = 0
@@ -139,10 +140,13 @@ def _egress_pass(hdr, meta, sm, payload, port, ilen, trunc, out, depth):
     sm.egress_global_timestamp = _NOW
 $PRIORITY_CHECK
     _CLONE = _RECIRC = None
+    # truncate() is a property of the packet: set in ingress or in egress.
+    _TRUNC = trunc
     try:
         $EGRESS(hdr, meta, sm)
     except _Exit:
         pass
+    trunc = _TRUNC
     clone = _CLONE
     recirc = _RECIRC
     later = None

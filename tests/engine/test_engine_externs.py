@@ -105,6 +105,11 @@ def test_truncate(sw: Switch) -> None:
     assert out == [(1, (t_hdr() + pkt(6))[:10])]
 
 
+def test_truncate_in_egress(sw: Switch) -> None:
+    out = sw.run(0, pkt(10))
+    assert out == [(1, (t_hdr() + pkt(10))[:12])]
+
+
 def test_recirculate(sw: Switch) -> None:
     out = sw.run(0, pkt(7))
     assert len(out) == 1

@@ -71,6 +71,7 @@ control E(inout headers_t hdr, inout meta_t m, inout standard_metadata_t sm) {
         hdr.t.iinst = m.iinst;
         if (hdr.h.op == 7 && sm.instance_type == 0) { recirculate_preserving_field_list(1); }
         if (hdr.h.op == 8 && sm.instance_type == 0) { clone_preserving_field_list(CloneType.E2E, 5, 1); }
+        if (hdr.h.op == 10) { truncate(12); }
     }
 }
 control CC(inout headers_t hdr, inout meta_t m) {
