@@ -75,8 +75,8 @@ class NotOffloadedReason(IntEnum):
 class SynSummaryReason(IntEnum):
     """Why the SYN-offload stage emitted a SYN summary (and a regenerated SYN)."""
 
-    #: The responder answered (SYN-ACK or RST); the SYN was regenerated just before the
-    #: response.
+    #: Another packet of the connection arrived (normally the responder's SYN-ACK or RST);
+    #: the SYN was regenerated just before it.
     REGENERATED_BEFORE_RESPONSE = 1
     #: The record timed out; found by a sweep (timer) packet.
     EXPIRED_BY_SWEEP = 2

@@ -201,8 +201,8 @@ SYN_SUMMARY_REASON = EnumSpec(
         EnumValue(
             1,
             "REGENERATED_BEFORE_RESPONSE",
-            "The responder answered (SYN-ACK or RST); the SYN was regenerated just before "
-            "the response.",
+            "Another packet of the connection arrived (normally the responder's SYN-ACK or "
+            "RST); the SYN was regenerated just before it.",
         ),
         EnumValue(2, "EXPIRED_BY_SWEEP", "The record timed out; found by a sweep (timer) packet."),
         EnumValue(

@@ -1,8 +1,9 @@
 /* p4-nids-offload: the switch program in front of a network monitor.
  *
  * Pipeline (../shared/guide/ARCHITECTURE.md): stats on every raw packet, then
- * forwarding to the monitor port, and in egress the feedback header carrying
- * what the stages produced. SYN offload, reassembly and prefilters come later. */
+ * forwarding to the monitor port, SYN offload, and in egress the regenerated
+ * SYNs and the feedback header carrying what the stages produced. Reassembly
+ * and prefilters come later. */
 #include <core.p4>
 #include <v1model.p4>
 
@@ -12,12 +13,14 @@
 #include "include/parser.p4"
 #include "include/control/stats.p4"
 #include "include/control/forward.p4"
+#include "include/control/syn_offload.p4"
 #include "include/control/feedback.p4"
 
 control NidsIngress(inout headers_t hdr, inout metadata_t meta,
                     inout standard_metadata_t standard_metadata) {
     Stats() stats;
     Forward() forward;
+    SynOffload() syn_offload;
 
     apply {
         if (hdr.packet_out.isValid()) {
@@ -30,37 +33,44 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
             hdr.packet_out.setInvalid();
         }
 
-        meta.flow.ingress_port = standard_metadata.ingress_port;
-        if (hdr.ipv4.isValid()) {
-            meta.flow.is_ipv4 = 1;
-            meta.flow.src_addr = hdr.ipv4.src_addr;
-            meta.flow.dst_addr = hdr.ipv4.dst_addr;
-            meta.flow.protocol = hdr.ipv4.protocol;
-            if (hdr.ipv4.frag_offset != 0 || (hdr.ipv4.flags & 3w1) != 0) {
-                meta.flow.is_fragment = 1;
+        // Sweep packets of the SYN-offload stage come from the controller and
+        // are not traffic: no stats, no forwarding.
+        if (!(hdr.syn_sweep.isValid() && standard_metadata.ingress_port == CPU_PORT)) {
+            meta.flow.ingress_port = standard_metadata.ingress_port;
+            if (hdr.ipv4.isValid()) {
+                meta.flow.is_ipv4 = 1;
+                meta.flow.src_addr = hdr.ipv4.src_addr;
+                meta.flow.dst_addr = hdr.ipv4.dst_addr;
+                meta.flow.protocol = hdr.ipv4.protocol;
+                if (hdr.ipv4.frag_offset != 0 || (hdr.ipv4.flags & 3w1) != 0) {
+                    meta.flow.is_fragment = 1;
+                }
+                bit<16> ip_header_bytes = (bit<16>)hdr.ipv4.ihl << 2;
+                if (hdr.tcp.isValid()) {
+                    meta.flow.src_port = hdr.tcp.src_port;
+                    meta.flow.dst_port = hdr.tcp.dst_port;
+                    meta.flow.tcp_flags = hdr.tcp.flags;
+                    meta.flow.l4_payload_length = hdr.ipv4.total_len - ip_header_bytes
+                        - ((bit<16>)hdr.tcp.data_offset << 2);
+                } else if (hdr.udp.isValid()) {
+                    meta.flow.src_port = hdr.udp.src_port;
+                    meta.flow.dst_port = hdr.udp.dst_port;
+                    meta.flow.l4_payload_length = hdr.udp.length - 8;
+                }
             }
-            bit<16> ip_header_bytes = (bit<16>)hdr.ipv4.ihl << 2;
-            if (hdr.tcp.isValid()) {
-                meta.flow.src_port = hdr.tcp.src_port;
-                meta.flow.dst_port = hdr.tcp.dst_port;
-                meta.flow.tcp_flags = hdr.tcp.flags;
-                meta.flow.l4_payload_length = hdr.ipv4.total_len - ip_header_bytes
-                    - ((bit<16>)hdr.tcp.data_offset << 2);
-            } else if (hdr.udp.isValid()) {
-                meta.flow.src_port = hdr.udp.src_port;
-                meta.flow.dst_port = hdr.udp.dst_port;
-                meta.flow.l4_payload_length = hdr.udp.length - 8;
-            }
-        }
 
-        stats.apply(meta.flow, standard_metadata.ingress_global_timestamp,
-                    standard_metadata.packet_length, meta.stats);
-        forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
+            stats.apply(meta.flow, standard_metadata.ingress_global_timestamp,
+                        standard_metadata.packet_length, meta.stats);
+            forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
+        }
+        syn_offload.apply(hdr, meta, standard_metadata,
+                          standard_metadata.ingress_global_timestamp);
     }
 }
 
 control NidsEgress(inout headers_t hdr, inout metadata_t meta,
                    inout standard_metadata_t standard_metadata) {
+    SynRegenerate() syn_regenerate;
     Feedback() feedback;
 
     apply {
@@ -69,7 +79,28 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
             hdr.packet_in.ingress_port = standard_metadata.ingress_port;
             hdr.packet_in._pad = 0;
         } else if (meta.has_monitor && standard_metadata.egress_port == meta.monitor_port) {
-            feedback.apply(hdr, meta, standard_metadata.ingress_global_timestamp);
+            syn_regenerate.apply(hdr, meta, standard_metadata);
+            // A clone's ingress timestamp is reset (BMv2): use the trigger's.
+            timestamp_t now = standard_metadata.ingress_global_timestamp;
+            if (meta.syn.is_rewritten) {
+                now = meta.syn.regen.triggered_at;
+            }
+            feedback.apply(hdr, meta, now);
+            if (meta.syn.is_rewritten) {
+                // The clone still carries the triggering packet's options and
+                // payload after the new headers: cut them off.
+                bit<32> length = 14 + 20 + 20;
+                if (hdr.vlan[0].isValid()) {
+                    length = length + 4;
+                }
+                if (hdr.vlan[1].isValid()) {
+                    length = length + 4;
+                }
+                if (hdr.feedback.fixed.isValid()) {
+                    length = length + (bit<32>)hdr.feedback.fixed.length;
+                }
+                truncate(length);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 #ifndef NIDS_HEADER_P4
 #define NIDS_HEADER_P4
 
+#include "size.p4"
 #include "define.p4"
 #include "feedback_header.p4"
 
@@ -46,6 +47,19 @@ header ipv4_t {
     ipv4_addr_t dst_addr;
 }
 
+// IPv4 options are kept word by word so that packets leave with them intact.
+header ipv4_option_word_t {
+    bit<32> data;
+}
+
+// A sweep (timer) packet of the SYN-offload stage, after an Ethernet header
+// with EtherType ETHERTYPE_NIDS_SWEEP; honoured only from the CPU port.
+header syn_sweep_t {
+    bit<32> index;          // the record slot to examine
+    bit<7>  _pad;
+    port_t  monitor_port;   // where a regenerated SYN goes
+}
+
 header tcp_t {
     bit<16> src_port;
     bit<16> dst_port;
@@ -72,7 +86,9 @@ struct headers_t {
     ethernet_t    ethernet;
     vlan_tag_t[2] vlan;
     feedback_headers_t feedback;
+    syn_sweep_t   syn_sweep;
     ipv4_t        ipv4;
+    ipv4_option_word_t[IPV4_OPTION_WORDS] ipv4_options;
     tcp_t         tcp;
     udp_t         udp;
 }
@@ -138,11 +154,43 @@ struct stats_results_t {
     stats_result_t slot3;
 }
 
+// Field list preserved into the ingress-to-egress clone that becomes a
+// regenerated SYN (clone_preserving_field_list(..., FIELD_LIST_SYN_REGEN)).
+// The annotations carry the literal 1 (= FIELD_LIST_SYN_REGEN).
+const bit<8> FIELD_LIST_SYN_REGEN = 1;
+
+// A connection attempt the SYN-offload stage emits as a regenerated SYN.
+struct syn_regen_t {
+    @field_list(1) bool        is_valid;
+    @field_list(1) bool        is_reply_swapped;  // triggered by the responder: swap MACs
+    @field_list(1) bit<8>      reason;            // SynSummaryReason
+    @field_list(1) bit<8>      syn_count;
+    @field_list(1) ipv4_addr_t src_addr;
+    @field_list(1) ipv4_addr_t dst_addr;
+    @field_list(1) bit<16>     src_port;
+    @field_list(1) bit<16>     dst_port;
+    @field_list(1) bit<32>     isn;
+    @field_list(1) timestamp_t first_seen;
+    @field_list(1) timestamp_t last_seen;
+    @field_list(1) timestamp_t triggered_at;      // ingress time of the trigger
+}
+
+// What the SYN-offload stage did with this packet.
+struct syn_offload_result_t {
+    syn_regen_t regen;
+    bool        is_rewritten;       // egress: this clone was rewritten into the SYN
+    bool        is_not_offloaded;   // a SYN passed through; see reason/detail
+    bit<8>      not_offloaded_reason;
+    bit<32>     not_offloaded_detail;
+}
+
 struct metadata_t {
     flow_fields_t   flow;
     stats_results_t stats;
-    port_t          monitor_port;
-    bool            has_monitor;
+    syn_offload_result_t syn;
+    bit<4>          ipv4_option_words;   // parser: option words still to extract
+    @field_list(1) port_t monitor_port;
+    @field_list(1) bool   has_monitor;
 }
 
 #endif  // NIDS_HEADER_P4

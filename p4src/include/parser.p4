@@ -22,8 +22,14 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
             ETHERTYPE_VLAN: parse_vlan;
             ETHERTYPE_QINQ: parse_vlan;
             ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_NIDS_SWEEP: parse_syn_sweep;
             default: accept;
         }
+    }
+
+    state parse_syn_sweep {
+        pkt.extract(hdr.syn_sweep);
+        transition accept;
     }
 
     state parse_vlan {
@@ -38,8 +44,25 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
 
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
-        // Options are skipped, not parsed: the stages key on the fixed part.
-        pkt.advance(((bit<32>)hdr.ipv4.ihl - 5) * 32);
+        meta.ipv4_option_words = hdr.ipv4.ihl - 5;
+        transition select(hdr.ipv4.ihl) {
+            0 .. 4: accept;   // malformed: the rest stays payload, untouched
+            5: parse_ipv4_payload;
+            default: parse_ipv4_options;
+        }
+    }
+
+    // Options are extracted (not skipped) so that the deparser writes them back.
+    state parse_ipv4_options {
+        pkt.extract(hdr.ipv4_options.next);
+        meta.ipv4_option_words = meta.ipv4_option_words - 1;
+        transition select(meta.ipv4_option_words) {
+            0: parse_ipv4_payload;
+            default: parse_ipv4_options;
+        }
+    }
+
+    state parse_ipv4_payload {
         transition select(hdr.ipv4.frag_offset, hdr.ipv4.protocol) {
             (0, IP_PROTO_TCP): parse_tcp;
             (0, IP_PROTO_UDP): parse_udp;
@@ -65,8 +88,22 @@ control NidsVerifyChecksum(inout headers_t hdr, inout metadata_t meta) {
 }
 
 control NidsComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
-    // Nothing the pipeline changes is covered by a checksum.
-    apply { }
+    // Only a regenerated SYN is built by the switch; everything else leaves
+    // with the checksums it came with.
+    apply {
+        update_checksum(meta.syn.is_rewritten,
+            { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.dscp_ecn, hdr.ipv4.total_len,
+              hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset,
+              hdr.ipv4.ttl, hdr.ipv4.protocol, hdr.ipv4.src_addr, hdr.ipv4.dst_addr },
+            hdr.ipv4.hdr_checksum, HashAlgorithm.csum16);
+        // TCP pseudo-header (addresses, protocol, TCP length 20) and header.
+        update_checksum(meta.syn.is_rewritten,
+            { hdr.ipv4.src_addr, hdr.ipv4.dst_addr, 8w0, hdr.ipv4.protocol, 16w20,
+              hdr.tcp.src_port, hdr.tcp.dst_port, hdr.tcp.seq_no, hdr.tcp.ack_no,
+              hdr.tcp.data_offset, hdr.tcp.res, hdr.tcp.flags, hdr.tcp.window,
+              hdr.tcp.urgent_ptr },
+            hdr.tcp.checksum, HashAlgorithm.csum16);
+    }
 }
 
 control NidsDeparser(packet_out pkt, in headers_t hdr) {
@@ -75,7 +112,9 @@ control NidsDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.ethernet);
         pkt.emit(hdr.vlan);
         pkt.emit(hdr.feedback);
+        pkt.emit(hdr.syn_sweep);
         pkt.emit(hdr.ipv4);
+        pkt.emit(hdr.ipv4_options);
         pkt.emit(hdr.tcp);
         pkt.emit(hdr.udp);
     }

@@ -15,4 +15,12 @@
 #define MONITOR_PORTS_SIZE 512
 #endif
 
+// Records of the SYN-offload stage (24 bytes each); the controller may use fewer.
+#ifndef SYN_OFFLOAD_SLOTS
+#define SYN_OFFLOAD_SLOTS 65536
+#endif
+
+// IPv4 option words the parser keeps (ihl 6..15: up to 10 words of 32 bits).
+#define IPV4_OPTION_WORDS 10
+
 #endif  // NIDS_SIZE_P4

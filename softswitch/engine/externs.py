@@ -328,7 +328,7 @@ class CallMixin:
             total = sum(w for _, w, _ in leaves)
             expr = "0"
             for x, w, _ in leaves:
-                expr = f"({expr} << {w}) | ({x})" if expr != "0" else f"({x})"
+                expr = f"(({expr} << {w}) | ({x}))" if expr != "0" else f"({x})"
             fn.emit(f"{v} = _pack({expr}, {total})")
         else:
             fn.emit(f"{v} = 0; {n} = 0")

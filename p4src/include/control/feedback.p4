@@ -132,11 +132,42 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
                           hdr.feedback.threshold_alert[6], hdr.feedback.threshold_alert[7],
                           hdr.feedback.collision[3], tlv_count, length);
 
+        bit<8> flags = 0;
+        if (meta.syn.is_rewritten) {
+            fb_syn_summary_h summary = hdr.feedback.syn_summary[0];
+            summary.setValid();
+            summary.tlv_type = FB_TLV_SYN_SUMMARY;
+            summary.tlv_length = FB_TLV_SYN_SUMMARY_BYTES;
+            summary.reason = meta.syn.regen.reason;
+            summary.syn_count = meta.syn.regen.syn_count;
+            summary.ipv4_src = meta.syn.regen.src_addr;
+            summary.ipv4_dst = meta.syn.regen.dst_addr;
+            summary.src_port = meta.syn.regen.src_port;
+            summary.dst_port = meta.syn.regen.dst_port;
+            summary.isn = meta.syn.regen.isn;
+            summary.first_seen = meta.syn.regen.first_seen;
+            summary.last_seen = meta.syn.regen.last_seen;
+            hdr.feedback.syn_summary[0] = summary;
+            flags = flags | FB_FEEDBACK_FLAGS_REGENERATED;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_SYN_SUMMARY_BYTES;
+        }
+        if (meta.syn.is_not_offloaded) {
+            hdr.feedback.not_offloaded[0].setValid();
+            hdr.feedback.not_offloaded[0].tlv_type = FB_TLV_NOT_OFFLOADED;
+            hdr.feedback.not_offloaded[0].tlv_length = FB_TLV_NOT_OFFLOADED_BYTES;
+            hdr.feedback.not_offloaded[0].stage = FB_STAGE_SYN_OFFLOAD;
+            hdr.feedback.not_offloaded[0].reason = meta.syn.not_offloaded_reason;
+            hdr.feedback.not_offloaded[0].detail = meta.syn.not_offloaded_detail;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_NOT_OFFLOADED_BYTES;
+        }
+
         if (tlv_count != 0) {
             config.apply();
             hdr.feedback.fixed.setValid();
             hdr.feedback.fixed.version = FEEDBACK_VERSION;
-            hdr.feedback.fixed.flags = 0;
+            hdr.feedback.fixed.flags = flags;
             hdr.feedback.fixed.length = length;
             hdr.feedback.fixed.device_id = device;
             hdr.feedback.fixed.tlv_count = tlv_count;

@@ -1,0 +1,301 @@
+/* Stage 2: SYN offload (docs/syn-offload.md; paper §2.2).
+ *
+ * An originator's SYN is held in a 24-byte record instead of being sent to
+ * the monitor. The next packet of the connection (normally the responder's
+ * SYN-ACK or RST) first makes the switch regenerate the SYN, which leaves on
+ * the monitor port before that packet; a record that reaches its timeout is
+ * emitted as a regenerated SYN with a SYN_SUMMARY record, found either by
+ * traffic hashing to its slot or by the controller's sweep packets.
+ *
+ * The regenerated SYN is an ingress-to-egress clone of the packet that
+ * triggered it (BMv2 enqueues the clone before the packet itself); the
+ * `SynRegenerate` egress control rewrites the clone into the SYN. */
+#ifndef NIDS_CONTROL_SYN_OFFLOAD_P4
+#define NIDS_CONTROL_SYN_OFFLOAD_P4
+
+// outcomes[] counter indexes. Every SYN the stage sees is counted in SYN_SEEN
+// and in exactly one of STORED, RETRANSMITTED or PASSED; every stored record
+// ends in exactly one of the three REGENERATED_* (or is still held).
+const bit<32> SYN_OUTCOME_SEEN                  = 0;
+const bit<32> SYN_OUTCOME_STORED                = 1;
+const bit<32> SYN_OUTCOME_RETRANSMITTED         = 2;
+const bit<32> SYN_OUTCOME_PASSED                = 3;
+const bit<32> SYN_OUTCOME_REGENERATED_REPLY     = 4;
+const bit<32> SYN_OUTCOME_REGENERATED_TRAFFIC   = 5;
+const bit<32> SYN_OUTCOME_REGENERATED_SWEEP     = 6;
+const bit<32> SYN_OUTCOME_SWEEPS                = 7;
+const bit<32> SYN_OUTCOMES = 8;
+
+// Regenerated SYNs go out through clone session BASE + monitor port.
+const bit<32> SYN_CLONE_SESSION_BASE = 512;
+
+// Longest timeout: the record keeps last-seen as a 24-bit offset in µs.
+const bit<32> SYN_MAX_TIMEOUT_US = 0xFFFFFF;
+
+
+control SynOffload(inout headers_t hdr, inout metadata_t meta,
+                   inout standard_metadata_t standard_metadata, in timestamp_t now) {
+    // [191:160] originator address   [159:128] responder address
+    // [127:112] originator port      [111:96]  responder port
+    // [95:64]   initial sequence number
+    // [63:32]   first SYN, low 32 bits of the µs clock
+    // [31:8]    latest SYN minus first SYN, µs
+    // [7:0]     SYNs seen, saturating at 255; 0 = free slot
+    register<bit<192>>(SYN_OFFLOAD_SLOTS) records;
+    counter(SYN_OUTCOMES, CounterType.packets) outcomes;
+
+    bool    is_enabled = false;
+    bit<32> slots = SYN_OFFLOAD_SLOTS;
+    bit<32> timeout = SYN_MAX_TIMEOUT_US;
+
+    action configure(bit<32> table_slots, bit<32> timeout_us) {
+        is_enabled = true;
+        slots = table_slots;
+        timeout = timeout_us;
+    }
+
+    action disable() {
+        is_enabled = false;
+    }
+
+    // Keyless: the controller enables the stage with a default-action write.
+    table config {
+        key = { }
+        actions = { configure; disable; }
+        default_action = disable();
+        size = 1;
+    }
+
+    apply {
+        config.apply();
+        // Out-of-range settings fall back to the compiled limits.
+        if (slots == 0 || slots > SYN_OFFLOAD_SLOTS) {
+            slots = SYN_OFFLOAD_SLOTS;
+        }
+        if (timeout > SYN_MAX_TIMEOUT_US) {
+            timeout = SYN_MAX_TIMEOUT_US;
+        }
+
+        bool is_sweep = hdr.syn_sweep.isValid()
+            && standard_metadata.ingress_port == CPU_PORT;
+        if (is_sweep) {
+            // A sweep packet itself never leaves the switch.
+            mark_to_drop(standard_metadata);
+            meta.monitor_port = hdr.syn_sweep.monitor_port;
+            meta.has_monitor = true;
+        }
+        bool is_tcp = hdr.ipv4.isValid() && hdr.tcp.isValid() && meta.has_monitor;
+
+        if (is_enabled && (is_sweep || is_tcp)) {
+            ipv4_addr_t src = hdr.ipv4.src_addr;
+            ipv4_addr_t dst = hdr.ipv4.dst_addr;
+            bit<16> sport = hdr.tcp.src_port;
+            bit<16> dport = hdr.tcp.dst_port;
+
+            bit<32> index;
+            if (is_sweep) {
+                index = hdr.syn_sweep.index;
+            } else {
+                // Both directions of a connection hash to one slot.
+                if (src < dst || (src == dst && sport <= dport)) {
+                    hash(index, HashAlgorithm.crc32, 32w0, { src, dst, sport, dport }, slots);
+                } else {
+                    hash(index, HashAlgorithm.crc32, 32w0, { dst, src, dport, sport }, slots);
+                }
+            }
+
+            bit<192> rec = 0;
+            if (index < slots) {
+                records.read(rec, index);
+            }
+            bool is_held = rec[7:0] != 0;
+            bit<32> age = (bit<32>)now - rec[63:32];
+            bool is_expired = is_held && age >= timeout;
+            bool is_from_originator = false;
+            bool is_from_responder = false;
+            if (is_held && !is_sweep) {
+                is_from_originator = rec[191:96] == src ++ dst ++ sport ++ dport;
+                is_from_responder = rec[191:96] == dst ++ src ++ dport ++ sport;
+            }
+
+            bool is_syn = false;
+            if (!is_sweep) {
+                is_syn = (hdr.tcp.flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN;
+            }
+            // Why this SYN cannot be held (0: it can).
+            bit<8> refusal = 0;
+            if (meta.flow.is_fragment == 1) {
+                refusal = FB_NOT_OFFLOADED_REASON_IP_FRAGMENT;
+            } else if (hdr.ipv4.ihl != 5) {
+                refusal = FB_NOT_OFFLOADED_REASON_IP_OPTIONS;
+            } else if (meta.flow.l4_payload_length != 0) {
+                refusal = FB_NOT_OFFLOADED_REASON_SYN_WITH_PAYLOAD;
+            }
+
+            bool is_regenerated = false;
+            bit<8> reason = 0;
+            bool is_written = false;
+            bit<192> new_rec = rec;
+            bit<192> syn_rec = 0;
+            if (is_syn) {
+                outcomes.count(SYN_OUTCOME_SEEN);
+                // The record a held SYN gets: the packet's tuple, ISN and time.
+                syn_rec = src ++ dst ++ sport ++ dport ++ hdr.tcp.seq_no ++ (bit<32>)now
+                    ++ 24w0 ++ 8w1;
+            }
+
+            if (is_sweep) {
+                outcomes.count(SYN_OUTCOME_SWEEPS);
+                if (is_expired) {
+                    is_regenerated = true;
+                    reason = FB_SYN_SUMMARY_REASON_EXPIRED_BY_SWEEP;
+                    new_rec = 0;
+                    is_written = true;
+                }
+            } else if (is_from_originator && is_syn && refusal == 0) {
+                if (is_expired) {
+                    // Too late to be a retransmission: the old attempt is
+                    // summarized and this SYN starts a new one.
+                    is_regenerated = true;
+                    reason = FB_SYN_SUMMARY_REASON_EXPIRED_BY_TRAFFIC;
+                    outcomes.count(SYN_OUTCOME_STORED);
+                    new_rec = syn_rec;
+                } else {
+                    bit<8> count = rec[7:0];
+                    if (count != 255) {
+                        count = count + 1;
+                    }
+                    new_rec = rec[191:32] ++ age[23:0] ++ count;
+                    outcomes.count(SYN_OUTCOME_RETRANSMITTED);
+                }
+                is_written = true;
+                mark_to_drop(standard_metadata);
+            } else if (is_from_originator || is_from_responder) {
+                // Any other packet of the held connection (normally the
+                // responder's SYN-ACK or RST): the SYN goes out first.
+                is_regenerated = true;
+                reason = FB_SYN_SUMMARY_REASON_REGENERATED_BEFORE_RESPONSE;
+                new_rec = 0;
+                is_written = true;
+                if (is_syn) {
+                    meta.syn.is_not_offloaded = true;
+                    meta.syn.not_offloaded_reason = refusal;
+                    if (is_from_responder) {
+                        meta.syn.not_offloaded_reason = FB_NOT_OFFLOADED_REASON_SIMULTANEOUS_OPEN;
+                    }
+                    outcomes.count(SYN_OUTCOME_PASSED);
+                }
+            } else {
+                // Another connection, or a free slot.
+                if (is_expired) {
+                    is_regenerated = true;
+                    reason = FB_SYN_SUMMARY_REASON_EXPIRED_BY_TRAFFIC;
+                    new_rec = 0;
+                    is_written = true;
+                    is_held = false;
+                }
+                if (is_syn) {
+                    if (refusal != 0 || is_held) {
+                        meta.syn.is_not_offloaded = true;
+                        meta.syn.not_offloaded_reason = refusal;
+                        if (refusal == 0) {
+                            meta.syn.not_offloaded_reason = FB_NOT_OFFLOADED_REASON_SLOT_BUSY;
+                            meta.syn.not_offloaded_detail = index;
+                        }
+                        outcomes.count(SYN_OUTCOME_PASSED);
+                    } else {
+                        new_rec = syn_rec;
+                        is_written = true;
+                        outcomes.count(SYN_OUTCOME_STORED);
+                        mark_to_drop(standard_metadata);
+                    }
+                }
+            }
+
+            if (is_written && index < slots) {
+                records.write(index, new_rec);
+            }
+            if (is_regenerated) {
+                if (reason == FB_SYN_SUMMARY_REASON_REGENERATED_BEFORE_RESPONSE) {
+                    outcomes.count(SYN_OUTCOME_REGENERATED_REPLY);
+                } else if (reason == FB_SYN_SUMMARY_REASON_EXPIRED_BY_SWEEP) {
+                    outcomes.count(SYN_OUTCOME_REGENERATED_SWEEP);
+                } else {
+                    outcomes.count(SYN_OUTCOME_REGENERATED_TRAFFIC);
+                }
+                timestamp_t first = now - (timestamp_t)age;
+                meta.syn.regen.is_valid = true;
+                meta.syn.regen.is_reply_swapped = is_from_responder;
+                meta.syn.regen.reason = reason;
+                meta.syn.regen.syn_count = rec[7:0];
+                meta.syn.regen.src_addr = rec[191:160];
+                meta.syn.regen.dst_addr = rec[159:128];
+                meta.syn.regen.src_port = rec[127:112];
+                meta.syn.regen.dst_port = rec[111:96];
+                meta.syn.regen.isn = rec[95:64];
+                meta.syn.regen.first_seen = first;
+                meta.syn.regen.last_seen = first + (timestamp_t)rec[31:8];
+                meta.syn.regen.triggered_at = now;
+                clone_preserving_field_list(CloneType.I2E,
+                    SYN_CLONE_SESSION_BASE + (bit<32>)meta.monitor_port, FIELD_LIST_SYN_REGEN);
+            }
+        }
+    }
+}
+
+// Egress: turns the clone made for a regenerated SYN into that SYN: the
+// stored tuple and ISN, no options, no payload, valid checksums (computed in
+// NidsComputeChecksum), Ethernet addresses of the triggering packet (swapped
+// when the responder triggered it), its VLAN tags kept.
+control SynRegenerate(inout headers_t hdr, inout metadata_t meta,
+                      in standard_metadata_t standard_metadata) {
+    apply {
+        if (standard_metadata.instance_type == INSTANCE_TYPE_INGRESS_CLONE
+                && meta.syn.regen.is_valid) {
+            meta.syn.is_rewritten = true;
+            if (meta.syn.regen.is_reply_swapped) {
+                mac_addr_t a = hdr.ethernet.dst_addr;
+                hdr.ethernet.dst_addr = hdr.ethernet.src_addr;
+                hdr.ethernet.src_addr = a;
+            }
+            if (hdr.vlan[1].isValid()) {
+                hdr.vlan[1].ether_type = ETHERTYPE_IPV4;
+            } else if (hdr.vlan[0].isValid()) {
+                hdr.vlan[0].ether_type = ETHERTYPE_IPV4;
+            } else {
+                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+            }
+            hdr.syn_sweep.setInvalid();
+            hdr.udp.setInvalid();
+            hdr.ipv4_options.pop_front(IPV4_OPTION_WORDS);
+
+            hdr.ipv4.setValid();
+            hdr.ipv4.version = 4;
+            hdr.ipv4.ihl = 5;
+            hdr.ipv4.dscp_ecn = 0;
+            hdr.ipv4.total_len = 40;
+            hdr.ipv4.identification = 0;
+            hdr.ipv4.flags = 3w2;   // don't fragment
+            hdr.ipv4.frag_offset = 0;
+            hdr.ipv4.ttl = 64;
+            hdr.ipv4.protocol = IP_PROTO_TCP;
+            hdr.ipv4.hdr_checksum = 0;
+            hdr.ipv4.src_addr = meta.syn.regen.src_addr;
+            hdr.ipv4.dst_addr = meta.syn.regen.dst_addr;
+
+            hdr.tcp.setValid();
+            hdr.tcp.src_port = meta.syn.regen.src_port;
+            hdr.tcp.dst_port = meta.syn.regen.dst_port;
+            hdr.tcp.seq_no = meta.syn.regen.isn;
+            hdr.tcp.ack_no = 0;
+            hdr.tcp.data_offset = 5;
+            hdr.tcp.res = 0;
+            hdr.tcp.flags = TCP_SYN;
+            hdr.tcp.window = 65535;
+            hdr.tcp.checksum = 0;
+            hdr.tcp.urgent_ptr = 0;
+        }
+    }
+}
+
+#endif  // NIDS_CONTROL_SYN_OFFLOAD_P4

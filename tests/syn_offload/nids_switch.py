@@ -1,0 +1,80 @@
+"""The NIDS program (p4src/main.p4) on the softswitch engine, in process.
+
+Tables, clone sessions and the stage configuration are written straight into
+the runtime state the way the controller's P4Runtime writes would leave them,
+so behaviour tests need no gRPC server; `ptf_tests/` covers the same
+behaviours over P4Runtime and veths.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from softswitch.engine import build_pipeline
+from softswitch.frontend import load_program
+from softswitch.frontend.ast import Elaborated
+from softswitch.p4info import build_p4info
+from softswitch.runtime import DeviceState
+from softswitch.runtime.pre import CloneSession
+from softswitch.runtime.tables import ActionCall, ExactMatch
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "p4src" / "main.p4"
+CPU_PORT = 64
+SYN_CLONE_SESSION_BASE = 512
+ETHERTYPE_NIDS_SWEEP = 0x88B6
+SYN_OUTCOMES = "NidsIngress.syn_offload.outcomes"
+
+
+@cache
+def _program() -> Elaborated:
+    return load_program(str(PROGRAM))
+
+
+class NidsSwitch:
+    """main.p4 with a CPU port, ready for table writes and packets."""
+
+    def __init__(self) -> None:
+        e = _program()
+        self.state = DeviceState(build_p4info(e), cpu_port=CPU_PORT)
+        self.pipeline = build_pipeline(e, self.state, CPU_PORT)
+
+    def _action(self, name: str, *args: int) -> ActionCall:
+        return ActionCall(self.state.action_ids[name], tuple(args))
+
+    def monitor(self, ingress_port: int, monitor_port: int) -> None:
+        """Traffic from `ingress_port` goes to `monitor_port` (Forward stage)."""
+        self.state.tables["NidsIngress.forward.monitor_ports"].insert(
+            [ExactMatch(ingress_port)],
+            0,
+            self._action("NidsIngress.forward.send_to_monitor", monitor_port),
+        )
+
+    def enable_syn_offload(self, slots: int, timeout_us: int, monitor_ports: list[int]) -> None:
+        """Configure the stage and one clone session per monitor port."""
+        self.state.tables["NidsIngress.syn_offload.config"].set_default_action(
+            self._action("NidsIngress.syn_offload.configure", slots, timeout_us)
+        )
+        for port in monitor_ports:
+            self.state.pre.insert_session(CloneSession(SYN_CLONE_SESSION_BASE + port, [(port, 0)]))
+
+    def run(self, port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
+        return self.pipeline.process(port, data, now_us)
+
+    def sweep(self, index: int, monitor_port: int, now_us: int) -> list[tuple[int, bytes]]:
+        """One sweep packet, as the controller sends it through packet-out."""
+        return self.run(CPU_PORT, sweep_packet(index, monitor_port), now_us)
+
+    def outcomes(self) -> list[int]:
+        """SYN-offload outcome counters (packets), index order of syn_offload.p4."""
+        c = self.state.counters[SYN_OUTCOMES]
+        return [c.read(i)[1] for i in range(c.size)]
+
+
+def sweep_packet(index: int, monitor_port: int) -> bytes:
+    """packet_out (egress_port 0) + Ethernet + sweep header."""
+    packet_out = (0).to_bytes(2, "big")
+    eth = bytes(6) + bytes(6) + ETHERTYPE_NIDS_SWEEP.to_bytes(2, "big")
+    body = index.to_bytes(4, "big") + (monitor_port & 0x1FF).to_bytes(2, "big")
+    return packet_out + eth + body
