@@ -48,6 +48,16 @@ seconds), "rule" (the rule's name, from the last install) and "header" (fixed pa
 Software-counted rules add lines with "source": "software".
 """
 
+SWEEP_EPILOG = """\
+examples:
+  python -m controlplane sweep                       # settings from the last install
+  python -m controlplane sweep --rate 5000 --duration 60
+
+A record is summarized at most `timeout + slots / rate` after its first SYN. Run it
+in the background while the stage is enabled (scripts/demo.sh shows how); it pauses
+while `install` (election id 2) holds the switch and resumes by itself.
+"""
+
 STATUS_EPILOG = """\
 examples:
   python -m controlplane status
@@ -73,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     ap = argparse.ArgumentParser(
         prog="python -m controlplane",
-        description="Controller of the NIDS offload switch: install stats rules, "
-        "decode the feedback header, read counters.",
+        description="Controller of the NIDS offload switch: install stats rules and "
+        "the SYN-offload settings, sweep held SYNs, decode the feedback header, read counters.",
         formatter_class=fmt,
     )
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -89,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("rules", help="the rules file (rules.yaml)")
     _common_switch(p)
-    p.add_argument("--election-id", type=int, default=1, help="arbitration election id (default 1)")
+    p.add_argument(
+        "--election-id",
+        type=int,
+        default=2,
+        help="arbitration election id (default 2: above a running `sweep`'s 1)",
+    )
     p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     p.add_argument(
         "--p4info", type=Path, help="push this P4Info (text format) first, with --config"
@@ -137,6 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--software-rules", type=Path, metavar="FILE", help="count these rules in software too"
     )
+    p.add_argument(
+        "--conn-log",
+        type=Path,
+        metavar="FILE",
+        help="write Zeek conn.log JSON entries of timed-out SYN attempts to FILE",
+    )
     p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
     p.add_argument(
@@ -157,6 +178,24 @@ def build_parser() -> argparse.ArgumentParser:
     _common_switch(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.add_argument("--all-groups", action="store_true", help="list groups with zero counts too")
+
+    p = sub.add_parser(
+        "sweep",
+        help="send the SYN-offload stage's sweep packets (expiry of idle records)",
+        description="Send sweep packets through packet-out, one record slot each, round "
+        "robin, so that held SYNs expire on time even when no traffic reaches their slot "
+        "(BMv2 has no timers). Settings come from the last install's syn_offload section.",
+        epilog=SWEEP_EPILOG,
+        formatter_class=fmt,
+    )
+    _common_switch(p)
+    p.add_argument(
+        "--election-id", type=int, default=1, help="election id (default 1, below install's 2)"
+    )
+    p.add_argument("--rate", type=int, help="sweep packets per second (default: from install)")
+    p.add_argument("--slots", type=int, help="slots to sweep (default: from install)")
+    p.add_argument("--monitor-port", type=int, help="port swept SYNs go to (default: install's)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     return ap
 
 
@@ -200,9 +239,26 @@ def main(argv: list[str] | None = None) -> int:
                     count=args.count,
                     timeout_s=args.timeout,
                     state_path=args.state,
+                    conn_log=args.conn_log,
                 ),
                 sys.stdout,
                 sys.stderr,
+            )
+        if args.command == "sweep":
+            from controlplane.sweep import SweepOptions, run_sweep
+
+            return run_sweep(
+                SweepOptions(
+                    address=args.address,
+                    device_id=args.device_id,
+                    election_id=args.election_id,
+                    timeout_s=args.timeout,
+                    state_path=args.state,
+                    rate=args.rate,
+                    slots=args.slots,
+                    monitor_port=args.monitor_port,
+                    duration_s=args.duration,
+                )
             )
         if args.command == "status":
             from controlplane.status import run_status

@@ -17,17 +17,27 @@ from typing import TextIO
 
 from google.protobuf import text_format
 from p4.config.v1 import p4info_pb2
+from p4.v1 import p4runtime_pb2
 
 from controlplane import state as state_mod
 from controlplane.capabilities import check_monitor, discover, rule_gaps, software_ok
 from controlplane.compile import compile_rules, managed_tables
-from controlplane.errors import CapabilityError, Problem, RulesError, SwitchError
-from controlplane.install import apply, diff, snapshot, summary
+from controlplane.errors import CapabilityError, Problem, RulesError, SwitchError, WriteFailed
+from controlplane.install import Change, InstallFailed, apply, diff, snapshot, summary
 from controlplane.model import STATS_RULES_PER_SLOT, STATS_SLOTS, RuleSet, StatsRule
 from controlplane.p4info import P4Schema
 from controlplane.p4rt import P4RuntimeSwitch
 from controlplane.rules import dump_rules, load_rules
 from controlplane.slots import SlotPlan, assign
+from controlplane.syn_offload import (
+    SynState,
+    clone_session_id,
+    compiled_slots,
+    effective_slots,
+    plan_config,
+    read_state,
+    restore,
+)
 
 
 @dataclass
@@ -137,6 +147,52 @@ def plan_slots(plan: SlotPlan) -> dict[str, int]:
     return {name: slot for name, (slot, _) in plan.placed.items()}
 
 
+def _apply_all(
+    sw: P4RuntimeSwitch,
+    schema: P4Schema,
+    changes: list[Change],
+    before: dict[str, list[p4runtime_pb2.TableEntry]],
+    tables: dict[str, int],
+    syn_updates: list[p4runtime_pb2.Update],
+    syn_before: SynState | None,
+    sessions: list[int],
+) -> None:
+    """SYN-offload settings first, then the stats batch; on any refusal both are put
+    back as they were, so nothing stays half-installed."""
+    if syn_updates:
+        assert syn_before is not None
+        try:
+            sw.write(syn_updates)
+        except WriteFailed as e:
+            restore(sw, syn_before, schema, sessions)
+            lines = [f"the switch refused the SYN-offload settings ({e}):"]
+            lines += [f"  update {u.index}: {u.code}: {u.message}" for u in e.errors]
+            lines.append("they were put back as they were; no stats rule was written")
+            raise InstallFailed("\n".join(lines)) from None
+    if changes:
+        try:
+            apply(sw, changes, before, tables)
+        except InstallFailed:
+            if syn_updates and syn_before is not None:
+                restore(sw, syn_before, schema, sessions)
+            raise
+
+
+def _syn_state(rules: RuleSet, slots: int) -> dict[str, int]:
+    cfg = rules.syn_offload
+    if cfg is None or not cfg.enabled:
+        return {}
+    port = cfg.sweep_monitor_port
+    if port is None:
+        port = rules.monitor[0].monitor_port
+    return {
+        "slots": slots,
+        "timeout_us": cfg.timeout_us,
+        "sweep_rate": cfg.sweep_rate,
+        "sweep_monitor_port": port,
+    }
+
+
 def run_install(opts: InstallOptions, out: TextIO) -> int:
     """The install command; returns the exit status (0), raises ControllerError."""
     previous = state_mod.load(opts.state_path)
@@ -171,6 +227,11 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             )
         schema = P4Schema(running)
         plan, software, notes = _fit_pipeline(rules, plan, schema, opts)
+        syn_schema_slots = (
+            effective_slots(rules.syn_offload, schema, opts.rules_path)
+            if rules.syn_offload is not None and rules.syn_offload.enabled
+            else 0
+        )
         for n in notes:
             print(n, file=out)
         for w in plan.warnings:
@@ -194,15 +255,23 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
                     f"{c['deleted']} deleted",
                     file=out,
                 )
+        has_syn = compiled_slots(schema) is not None or rules.syn_offload is not None
+        sessions = [clone_session_id(m.monitor_port) for m in rules.monitor]
+        syn_before = read_state(sw, schema, sessions) if has_syn else None
+        syn_updates, syn_lines = (
+            plan_config(rules, schema, syn_before) if syn_before is not None else ([], [])
+        )
+        for line in syn_lines:
+            print(line, file=out)
         if opts.dry_run:
             for ch in changes:
                 print(f"  would {ch.describe()}", file=out)
-            print(f"dry run: {len(changes)} updates not sent", file=out)
+            print(f"dry run: {len(changes) + len(syn_updates)} updates not sent", file=out)
             return 0
-        if changes:
+        if changes or syn_updates:
             if not sw.is_primary:
                 sw.become_primary()
-            apply(sw, changes, before, tables)
+            _apply_all(sw, schema, changes, before, tables, syn_updates, syn_before, sessions)
             total = {
                 k: sum(c[k] for c in counts.values()) for k in ("added", "modified", "deleted")
             }
@@ -211,6 +280,8 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
                 f"{total['deleted']} deleted",
                 file=out,
             )
+            if syn_updates:
+                print(f"SYN-offload settings: {len(syn_updates)} updates in one Write", file=out)
         else:
             print("no changes: the switch already holds these rules", file=out)
     if opts.software_fallback is not None:
@@ -240,6 +311,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
         ],
         software_rules_file=str(opts.software_fallback or ""),
         group_keys=previous.group_keys,
+        syn_offload=_syn_state(rules, syn_schema_slots),
     )
     state_mod.save(new_state, opts.state_path)
     return 0

@@ -76,6 +76,26 @@ class MonitorPort:
     where: Where | None = field(default=None, compare=False)
 
 
+# SYN offload limits (docs/syn-offload.md): the record keeps last-seen as a
+# 24-bit offset in µs, so the timeout is at most 2^24 - 1 µs.
+SYN_MAX_TIMEOUT_US = (1 << 24) - 1
+SYN_DEFAULT_TIMEOUT_US = 5_000_000
+SYN_DEFAULT_SWEEP_RATE = 1000
+
+
+@dataclass(frozen=True)
+class SynOffloadConfig:
+    """The `syn_offload:` section: stage on/off, timeout, sweep rate, table size."""
+
+    enabled: bool = True
+    timeout_us: int = SYN_DEFAULT_TIMEOUT_US
+    sweep_rate: int = SYN_DEFAULT_SWEEP_RATE  # sweep packets (slots examined) per second
+    slots: int | None = None  # None: all the P4 was compiled with
+    sweep_monitor_port: int | None = None  # None: the first monitor port
+    where: Where | None = field(default=None, compare=False)
+    slots_where: Where | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """A whole, valid rules file."""
@@ -83,6 +103,7 @@ class RuleSet:
     path: str
     stats: tuple[StatsRule, ...] = ()
     monitor: tuple[MonitorPort, ...] = ()
+    syn_offload: SynOffloadConfig | None = None
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""

@@ -167,6 +167,24 @@ class P4RuntimeSwitch:
             self.is_primary = True
             return
 
+    def packet_out(self, payload: bytes, metadata: dict[int, bytes]) -> None:
+        """Send one PacketOut on the stream (become_primary first); metadata id -> value.
+
+        Refusals come back asynchronously as stream errors; they are dropped here
+        (a backup's packets are refused until it is primary again)."""
+        if self._requests is None:
+            raise SwitchError("packet_out needs the stream: call become_primary() first")
+        req = p4runtime_pb2.StreamMessageRequest()
+        req.packet.payload = payload
+        for mid, value in metadata.items():
+            req.packet.metadata.add(metadata_id=mid, value=value)
+        self._requests.put(req)
+        while not self._replies.empty():  # nobody reads stream replies after arbitration
+            try:
+                self._replies.get_nowait()
+            except queue.Empty:
+                break
+
     # --- pipeline -------------------------------------------------------------------
 
     def get_p4info(self) -> p4info_pb2.P4Info | None:

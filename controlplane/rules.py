@@ -20,6 +20,12 @@ stats:                        # masked-field counter rules, in priority order
     table: NidsIngress.stats.slot2.rules     # optional, the same as slot: 2
     priority: 10   # optional: within the slot (default: file order)
     description: free text
+syn_offload:                  # optional: the SYN-offload stage (docs/syn-offload.md)
+  enabled: true               # default true when the section is present
+  timeout: 5s                 # held SYNs are summarized after this (<= 16.777215s)
+  sweep_rate: 1000            # sweep packets per second (`controlplane sweep`)
+  slots: 65536                # records used (default: all the P4 was compiled with)
+  sweep_monitor_port: 1       # where swept SYNs go (default: the first monitor port)
 ```
 """
 
@@ -28,6 +34,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -48,9 +55,19 @@ from controlplane.fields import (
     parse_match,
     parse_size,
 )
-from controlplane.model import STATS_SLOTS, MonitorPort, RuleSet, StatsRule, Where
+from controlplane.model import (
+    STATS_SLOTS,
+    SYN_MAX_TIMEOUT_US,
+    MonitorPort,
+    RuleSet,
+    StatsRule,
+    SynOffloadConfig,
+    Where,
+)
 
-TOP_FIELDS = ("monitor", "stats")
+TOP_FIELDS = ("monitor", "stats", "syn_offload")
+SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
+MAX_SWEEP_RATE = 1_000_000
 RULE_FIELDS = (
     "name",
     "description",
@@ -341,6 +358,53 @@ def _read_monitor(r: _Reader, node: Node) -> list[MonitorPort]:
     return out
 
 
+def _read_syn_offload(
+    r: _Reader, node: Node, monitor: list[MonitorPort]
+) -> SynOffloadConfig | None:
+    f = r.mapping(node, "syn_offload", SYN_FIELDS, "the SYN-offload settings")
+    if f is None:
+        return None
+    before = len(r.problems)
+    cfg = SynOffloadConfig(where=r.where(node))
+    values: dict[str, object] = {}
+    if "enabled" in f:
+        values["enabled"] = r.boolean(f["enabled"][1], "syn_offload.enabled")
+    if "timeout" in f:
+        t = r.parsed(f["timeout"][1], "syn_offload.timeout", "a duration", parse_duration_us)
+        if t is not None and not 1 <= t <= SYN_MAX_TIMEOUT_US:
+            r.error(
+                f["timeout"][1],
+                "syn_offload.timeout",
+                f"{t} µs is out of range: 1µs..{SYN_MAX_TIMEOUT_US / 1e6}s (a record keeps "
+                "the last SYN as a 24-bit µs offset, docs/syn-offload.md)",
+            )
+        values["timeout_us"] = t
+    if "sweep_rate" in f:
+        values["sweep_rate"] = r.integer(
+            f["sweep_rate"][1],
+            "syn_offload.sweep_rate",
+            1,
+            MAX_SWEEP_RATE,
+            "a rate in sweep packets per second",
+        )
+    if "slots" in f:
+        values["slots"] = r.integer(
+            f["slots"][1], "syn_offload.slots", 1, (1 << 32) - 1, "a number of records"
+        )
+        values["slots_where"] = r.where(f["slots"][1])
+    if "sweep_monitor_port" in f:
+        n = f["sweep_monitor_port"][1]
+        port = r.integer(n, "syn_offload.sweep_monitor_port", 0, (1 << PORT_BITS) - 2, "a port")
+        if port is not None and port not in {m.monitor_port for m in monitor}:
+            r.error(n, "syn_offload.sweep_monitor_port", f"port {port} is not a monitor port")
+        values["sweep_monitor_port"] = port
+    if not monitor:
+        r.error(node, "syn_offload", "needs a 'monitor:' section (where held SYNs are sent)")
+    if len(r.problems) != before:
+        return None
+    return replace(cfg, **values)  # type: ignore[arg-type]
+
+
 def _assign_ids(r: _Reader, raw: list[dict[str, object]]) -> list[StatsRule]:
     taken: dict[int, str] = {}
     for d in raw:
@@ -425,7 +489,8 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
         elif not (isinstance(snode, ScalarNode) and snode.value == ""):
             r.error(snode, "stats", "expected a list of rules (each item starting with '- name:')")
     rules = _assign_ids(r, raw)
-    return RuleSet(path, tuple(rules), tuple(monitor)), r.problems
+    syn = _read_syn_offload(r, top["syn_offload"][1], monitor) if "syn_offload" in top else None
+    return RuleSet(path, tuple(rules), tuple(monitor), syn), r.problems
 
 
 def load_rules(path: str | Path) -> tuple[RuleSet, list[Problem]]:

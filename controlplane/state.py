@@ -41,6 +41,9 @@ class State:
     rules: list[InstalledRule] = field(default_factory=list)
     software_rules_file: str = ""
     group_keys: dict[str, dict[str, Any]] = field(default_factory=dict)  # "slot/index" -> key
+    # the SYN-offload settings installed (empty: stage off): slots, timeout_us,
+    # sweep_rate, sweep_monitor_port; `sweep` reads them
+    syn_offload: dict[str, int] = field(default_factory=dict)
 
     def rule_by_id(self) -> dict[int, InstalledRule]:
         """Installed rules by rule id."""

@@ -4,7 +4,9 @@ Frames come from an interface (AF_PACKET, softswitch.ports.afpacket) or a captur
 file (softswitch.ports.pcap). Each TLV record becomes one JSON line (the codec's
 `record_to_dict`, plus "ts", "rule" and "header"); `--strip-pcap` writes every frame
 without its feedback header, as an unmodified monitor expects it; `--software-rules`
-counts the software-fallback rules on the stripped frames. Group keys seen in reports
+counts the software-fallback rules on the stripped frames. A SYN summary of an
+attempt the switch timed out also becomes a Zeek conn.log entry (conn_state S0,
+history S; `"_path": "conn"`), in the stream and in `--conn-log`. Group keys seen in reports
 are remembered in the state file so `status` can name group_totals indexes.
 """
 
@@ -23,6 +25,7 @@ from controlplane.errors import ControllerError, RulesError
 from controlplane.groups import group_index
 from controlplane.rules import load_rules
 from controlplane.software_stats import SoftwareStats
+from controlplane.syn_offload import conn_log_entry
 from feedback_header.codec import (
     FeedbackDecodeError,
     header_to_dict,
@@ -30,6 +33,7 @@ from feedback_header.codec import (
     strip,
     try_decode,
 )
+from feedback_header.records import SynSummary
 from softswitch.ports.pcap import PcapError, PcapWriter, open_capture
 
 
@@ -45,6 +49,7 @@ class WatchOptions:
     count: int | None = None
     timeout_s: float | None = None
     state_path: Path = state_mod.DEFAULT_STATE
+    conn_log: Path | None = None
 
 
 @dataclass
@@ -60,6 +65,8 @@ class Watcher:
     records: int = 0
     errors: list[str] = field(default_factory=list)
     group_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conn_emit: Callable[[dict[str, Any]], None] | None = None
+    conn_entries: int = 0
 
     def feed(self, ts_ns: int, frame: bytes, orig_len: int | None = None) -> None:
         """Handle one captured frame."""
@@ -85,6 +92,13 @@ class Watcher:
                 event["header"] = head
                 self.records += 1
                 self.emit(event)
+                if isinstance(rec, SynSummary):
+                    conn = conn_log_entry(rec, decoded.header.device_id)
+                    if conn is not None:
+                        self.conn_entries += 1
+                        self.emit(conn)
+                        if self.conn_emit is not None:
+                            self.conn_emit(conn)
                 if isinstance(rid, int) and isinstance(d.get("key"), dict) and "rule_slot" in d:
                     idx = group_index(rid, d["key"])
                     self.group_keys[f"{d['rule_slot']}/{idx}"] = {
@@ -161,6 +175,16 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
 
     writer = PcapWriter(opts.strip_pcap) if opts.strip_pcap is not None else None
     watcher = Watcher(emit, {r.rule_id: r.name for r in st.rules}, software, writer)
+    conn_file = None
+    if opts.conn_log is not None:
+        opts.conn_log.parent.mkdir(parents=True, exist_ok=True)
+        conn_file = opts.conn_log.open("w", encoding="utf-8")
+        cf = conn_file
+
+        def conn_emit(entry: dict[str, Any]) -> None:
+            cf.write(json.dumps(entry, separators=(",", ":")) + "\n")
+
+        watcher.conn_emit = conn_emit
     frames = (
         pcap_frames(opts.pcap)
         if opts.pcap is not None
@@ -176,6 +200,8 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
     finally:
         if writer is not None:
             writer.close()
+        if conn_file is not None:
+            conn_file.close()
         if json_file is not None:
             json_file.close()
         else:
@@ -184,7 +210,8 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         print(f"watch: {e}", file=err)
     print(
         f"watch: {watcher.frames} packets, {watcher.with_header} with a feedback header, "
-        f"{watcher.records} records, {len(watcher.errors)} malformed",
+        f"{watcher.records} records, {len(watcher.errors)} malformed"
+        + (f", {watcher.conn_entries} conn.log entries" if watcher.conn_entries else ""),
         file=err,
     )
     if watcher.group_keys and opts.state_path.exists():

@@ -61,6 +61,9 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
 
             stats.apply(meta.flow, standard_metadata.ingress_global_timestamp,
                         standard_metadata.packet_length, meta.stats);
+            meta.has_stats_records = has_records(meta.stats.slot0)
+                || has_records(meta.stats.slot1) || has_records(meta.stats.slot2)
+                || has_records(meta.stats.slot3);
             forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
         }
         syn_offload.apply(hdr, meta, standard_metadata,
@@ -86,10 +89,20 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
                 now = meta.syn.regen.triggered_at;
             }
             feedback.apply(hdr, meta, now);
-            if (meta.syn.is_rewritten) {
-                // The clone still carries the triggering packet's options and
-                // payload after the new headers: cut them off.
-                bit<32> length = 14 + 20 + 20;
+            if (meta.syn.is_records_only) {
+                // A held SYN: only the feedback header leaves.
+                hdr.feedback.fixed.orig_ethertype = ETHERTYPE_NONE;
+                hdr.ipv4.setInvalid();
+                hdr.ipv4_options.pop_front(IPV4_OPTION_WORDS);
+                hdr.tcp.setInvalid();
+            }
+            if (meta.syn.is_rewritten || meta.syn.is_records_only) {
+                // Cut off what follows the headers: the trigger's options and
+                // payload (regenerated SYN), or the whole held SYN.
+                bit<32> length = 14;
+                if (meta.syn.is_rewritten) {
+                    length = length + 20 + 20;
+                }
                 if (hdr.vlan[0].isValid()) {
                     length = length + 4;
                 }

@@ -179,6 +179,7 @@ struct syn_regen_t {
 struct syn_offload_result_t {
     syn_regen_t regen;
     bool        is_rewritten;       // egress: this clone was rewritten into the SYN
+    bool        is_records_only;    // a held SYN that carries stats records: send them alone
     bool        is_not_offloaded;   // a SYN passed through; see reason/detail
     bit<8>      not_offloaded_reason;
     bit<32>     not_offloaded_detail;
@@ -188,6 +189,7 @@ struct metadata_t {
     flow_fields_t   flow;
     stats_results_t stats;
     syn_offload_result_t syn;
+    bool            has_stats_records;   // the stats stage attached a record
     bit<4>          ipv4_option_words;   // parser: option words still to extract
     @field_list(1) port_t monitor_port;
     @field_list(1) bool   has_monitor;

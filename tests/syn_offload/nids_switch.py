@@ -17,7 +17,7 @@ from softswitch.frontend.ast import Elaborated
 from softswitch.p4info import build_p4info
 from softswitch.runtime import DeviceState
 from softswitch.runtime.pre import CloneSession
-from softswitch.runtime.tables import ActionCall, ExactMatch
+from softswitch.runtime.tables import ActionCall, ExactMatch, RangeMatch, TernaryMatch
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "p4src" / "main.p4"
@@ -58,6 +58,26 @@ class NidsSwitch:
         )
         for port in monitor_ports:
             self.state.pre.insert_session(CloneSession(SYN_CLONE_SESSION_BASE + port, [(port, 0)]))
+
+    def add_stats_rule(self, slot: int, protocol: int, **params: int) -> None:
+        """A stats rule matching `protocol` only; count_group parameters by name (0 if
+        not given), e.g. rule_id=1, src_mask=0xFFFFFFFF, packet_threshold=2."""
+        table = self.state.tables[f"NidsIngress.stats.slot{slot}.rules"]
+        matches = []
+        for name, width in zip(table.key_names, table.key_widths, strict=True):
+            if name in ("src_port", "dst_port"):
+                matches.append(RangeMatch(0, (1 << width) - 1))
+            elif name == "protocol":
+                matches.append(TernaryMatch(protocol, 0xFF))
+            else:
+                matches.append(TernaryMatch(0, 0))
+        name = f"NidsIngress.stats.slot{slot}.count_group"
+        info = self.state.actions[self.state.action_ids[name]]
+        unknown = set(params) - set(info.param_names)
+        if unknown:
+            raise KeyError(f"count_group has no parameters {sorted(unknown)}")
+        args = [params.get(p, 0) for p in info.param_names]
+        table.insert(matches, 10, self._action(name, *args))
 
     def run(self, port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
         return self.pipeline.process(port, data, now_us)

@@ -342,6 +342,29 @@ def test_regenerated_syn_keeps_the_vlan_tag(sw: NidsSwitch) -> None:
     assert out == [(MONITOR, regenerated(s, T0 + 1, vlan=7)), (MONITOR, synack)]
 
 
+def test_held_syn_still_delivers_its_stats_records(sw: NidsSwitch) -> None:
+    """Stats runs first: an alert attached to a SYN the stage holds leaves on an
+    otherwise empty packet (orig EtherType none); the SYN itself stays held."""
+    from feedback_header.records import ThresholdAlert, ThresholdKind
+
+    sw.add_stats_rule(0, 6, rule_id=9, packet_threshold=1)
+    out = sw.run(0, syn(), T0)
+    alert = ThresholdAlert(
+        rule_slot=0,
+        threshold_kind=ThresholdKind.PACKETS,
+        value=1,
+        threshold=1,
+        interval_start=T0,
+        rule_id=9,
+    )
+    l2 = bytes(Ether(src=MAC_A, dst=MAC_B))[:12]
+    assert out == [(MONITOR, codec.encode(l2, [alert], device_id=1, timestamp=T0))]
+    assert codec.strip(out[0][1]) == b""
+    # the SYN is held as usual and regenerated before the reply
+    assert sw.outcomes()[:2] == [1, 1]
+    assert sw.run(2, reply("SA"), T0 + 5)[1] == (MONITOR, reply("SA"))
+
+
 def test_flood_of_spoofed_syns_adds_up_exactly() -> None:
     """20,000 spoofed SYNs (some retransmitted) into 256 slots: every SYN leaves
     exactly once, as a regenerated SYN (carrying its retransmissions in syn_count)

@@ -287,6 +287,11 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
     }
 }
 
+// True if a slot's result becomes at least one feedback record.
+bool has_records(in stats_result_t res) {
+    return res.do_report || res.is_packet_alert || res.is_byte_alert || res.is_collision;
+}
+
 control Stats(in flow_fields_t flow, in timestamp_t now, in bit<32> packet_length,
               inout stats_results_t results) {
     StatsSlot() slot0;

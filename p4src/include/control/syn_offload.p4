@@ -132,6 +132,7 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                 refusal = FB_NOT_OFFLOADED_REASON_SYN_WITH_PAYLOAD;
             }
 
+            bool is_now_held = false;   // this SYN went into a record
             bool is_regenerated = false;
             bit<8> reason = 0;
             bool is_written = false;
@@ -169,7 +170,7 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                     outcomes.count(SYN_OUTCOME_RETRANSMITTED);
                 }
                 is_written = true;
-                mark_to_drop(standard_metadata);
+                is_now_held = true;
             } else if (is_from_originator || is_from_responder) {
                 // Any other packet of the held connection (normally the
                 // responder's SYN-ACK or RST): the SYN goes out first.
@@ -207,11 +208,20 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                         new_rec = syn_rec;
                         is_written = true;
                         outcomes.count(SYN_OUTCOME_STORED);
-                        mark_to_drop(standard_metadata);
+                        is_now_held = true;
                     }
                 }
             }
 
+            if (is_now_held) {
+                if (meta.has_stats_records) {
+                    // The stats stage attached records to this SYN: they still
+                    // go to the monitor, on an otherwise empty packet.
+                    meta.syn.is_records_only = true;
+                } else {
+                    mark_to_drop(standard_metadata);
+                }
+            }
             if (is_written && index < slots) {
                 records.write(index, new_rec);
             }

@@ -1,0 +1,293 @@
+"""The controller's side of the SYN-offload stage (docs/syn-offload.md).
+
+- `plan_config`: what `install` writes for the `syn_offload:` section: the
+  default action of `NidsIngress.syn_offload.config` and one clone session per
+  monitor port (where regenerated SYNs go), as updates against what the switch
+  holds, so a second install writes nothing; `restore` puts back what was read.
+- `sweep_packet` / `Sweeper`: BMv2 has no timers, so the controller sends
+  sweep packets through packet-out, one slot each, round robin.
+- `conn_log_entry`: a SYN summary of an expired attempt as a Zeek conn.log
+  entry (conn_state S0, history S), which `watch` prints.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+from typing import Any
+
+from p4.v1 import p4runtime_pb2
+
+from controlplane.compile import encode
+from controlplane.errors import CapabilityError
+from controlplane.model import MonitorPort, RuleSet, SynOffloadConfig
+from controlplane.p4info import P4Schema
+from feedback_header.records import SynSummary, SynSummaryReason
+
+CONFIG_TABLE = "NidsIngress.syn_offload.config"
+CONFIGURE = "NidsIngress.syn_offload.configure"
+DISABLE = "NidsIngress.syn_offload.disable"
+RECORDS = "NidsIngress.syn_offload.records"
+OUTCOMES = "NidsIngress.syn_offload.outcomes"
+CLONE_SESSION_BASE = 512
+ETHERTYPE_SWEEP = 0x88B6  # p4src/include/define.p4 ETHERTYPE_NIDS_SWEEP
+OUTCOME_NAMES = (
+    "syns_seen",
+    "stored",
+    "retransmissions",
+    "passed_through",
+    "regenerated_before_reply",
+    "expired_by_traffic",
+    "expired_by_sweep",
+    "sweep_packets",
+)
+
+
+def compiled_slots(schema: P4Schema) -> int | None:
+    """Records the running pipeline has (its register size), None without the stage."""
+    if not schema.has_table(CONFIG_TABLE):
+        return None
+    for r in schema.p4info.registers:
+        if r.preamble.name == RECORDS:
+            return int(r.size)
+    return None
+
+
+def clone_session_id(monitor_port: int) -> int:
+    """The clone session regenerated SYNs for `monitor_port` go through."""
+    return CLONE_SESSION_BASE + monitor_port
+
+
+def effective_slots(cfg: SynOffloadConfig, schema: P4Schema, path: str) -> int:
+    """The table size to configure; CapabilityError if the pipeline cannot do it."""
+    have = compiled_slots(schema)
+    if have is None:
+        raise CapabilityError(
+            [
+                f"{cfg.where or path}: syn_offload: the running pipeline has no SYN-offload "
+                f"stage (no table {CONFIG_TABLE} with register {RECORDS})"
+            ]
+        )
+    if cfg.slots is not None and cfg.slots > have:
+        raise CapabilityError(
+            [
+                f"{cfg.slots_where or cfg.where or path}: syn_offload.slots: {cfg.slots} records "
+                f"asked for, the pipeline was compiled with {have} (rebuild with "
+                f"-D SYN_OFFLOAD_SLOTS={cfg.slots}, or ask for fewer)"
+            ]
+        )
+    return cfg.slots if cfg.slots is not None else have
+
+
+def config_entry(
+    cfg: SynOffloadConfig | None, slots: int, schema: P4Schema
+) -> p4runtime_pb2.TableEntry:
+    """The default entry of the config table that sets the stage as `cfg` says."""
+    t = schema.table(CONFIG_TABLE)
+    e = p4runtime_pb2.TableEntry(table_id=t.id, is_default_action=True)
+    if cfg is None or not cfg.enabled:
+        e.action.action.action_id = schema.action(DISABLE).id
+        return e
+    a = schema.action(CONFIGURE)
+    e.action.action.action_id = a.id
+    for name, value in (("table_slots", slots), ("timeout_us", cfg.timeout_us)):
+        p = a.param(name)
+        e.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
+    return e
+
+
+def clone_sessions(monitor: Sequence[MonitorPort]) -> list[p4runtime_pb2.CloneSessionEntry]:
+    """One clone session per monitor port, one replica to that port."""
+    out = []
+    for port in sorted({m.monitor_port for m in monitor}):
+        c = p4runtime_pb2.CloneSessionEntry(session_id=clone_session_id(port))
+        c.replicas.add(egress_port=port, instance=0)
+        out.append(c)
+    return out
+
+
+@dataclass
+class SynState:
+    """What the switch holds for the stage: config default entry and our clone sessions."""
+
+    default: p4runtime_pb2.TableEntry | None
+    sessions: dict[int, p4runtime_pb2.CloneSessionEntry]
+
+
+def read_state(sw: Any, schema: P4Schema, session_ids: Sequence[int]) -> SynState:
+    """The config table's default entry and those of `session_ids` the switch has."""
+    ent = p4runtime_pb2.Entity()
+    ent.table_entry.table_id = schema.table(CONFIG_TABLE).id
+    ent.table_entry.is_default_action = True
+    default = None
+    for e in sw.read([ent]):
+        if e.table_entry.is_default_action:
+            default = e.table_entry
+    sessions: dict[int, p4runtime_pb2.CloneSessionEntry] = {}
+    pre = p4runtime_pb2.Entity()
+    pre.packet_replication_engine_entry.clone_session_entry.SetInParent()
+    for e in sw.read([pre]):  # session_id 0: every clone session
+        c = e.packet_replication_engine_entry.clone_session_entry
+        if c.session_id in session_ids:
+            sessions[c.session_id] = c
+    return SynState(default, sessions)
+
+
+def _same_action(a: p4runtime_pb2.TableEntry | None, b: p4runtime_pb2.TableEntry) -> bool:
+    if a is None:
+        return False
+    pa, pb = a.action.action, b.action.action
+
+    def params(x: p4runtime_pb2.Action) -> list[tuple[int, int]]:
+        return sorted((p.param_id, int.from_bytes(p.value, "big")) for p in x.params)
+
+    return pa.action_id == pb.action_id and params(pa) == params(pb)
+
+
+def _session_update(kind: int, c: p4runtime_pb2.CloneSessionEntry) -> p4runtime_pb2.Update:
+    u = p4runtime_pb2.Update(type=kind)
+    u.entity.packet_replication_engine_entry.clone_session_entry.CopyFrom(c)
+    return u
+
+
+def _default_update(e: p4runtime_pb2.TableEntry) -> p4runtime_pb2.Update:
+    u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
+    u.entity.table_entry.CopyFrom(e)
+    return u
+
+
+def plan_config(
+    rules: RuleSet, schema: P4Schema, current: SynState
+) -> tuple[list[p4runtime_pb2.Update], list[str]]:
+    """Updates turning `current` into what `rules` asks for, and a line per change.
+
+    Without a `syn_offload:` section the stage is disabled (if the pipeline has it)
+    and the clone sessions are left alone (they cost nothing)."""
+    cfg = rules.syn_offload
+    if compiled_slots(schema) is None:
+        if cfg is not None and cfg.enabled:
+            effective_slots(cfg, schema, rules.path)  # raises: no stage
+        return [], []
+    slots = effective_slots(cfg, schema, rules.path) if cfg is not None and cfg.enabled else 0
+    want = config_entry(cfg, slots, schema)
+    updates: list[p4runtime_pb2.Update] = []
+    lines: list[str] = []
+    if not _same_action(current.default, want):
+        updates.append(_default_update(want))
+        if cfg is not None and cfg.enabled:
+            lines.append(
+                f"  syn_offload: enabled, {slots} records, timeout {cfg.timeout_us / 1e6:g}s"
+            )
+        else:
+            lines.append("  syn_offload: disabled")
+    if cfg is not None and cfg.enabled:
+        for c in clone_sessions(rules.monitor):
+            have = current.sessions.get(c.session_id)
+            if have is None:
+                updates.append(_session_update(p4runtime_pb2.Update.INSERT, c))
+                lines.append(f"  clone session {c.session_id} -> port {c.replicas[0].egress_port}")
+            elif have.SerializeToString(deterministic=True) != c.SerializeToString(
+                deterministic=True
+            ):
+                updates.append(_session_update(p4runtime_pb2.Update.MODIFY, c))
+                lines.append(f"  clone session {c.session_id} -> port {c.replicas[0].egress_port}")
+    return updates, lines
+
+
+def restore(sw: Any, before: SynState, schema: P4Schema, touched: Sequence[int]) -> None:
+    """Put the config default and the clone sessions `touched` back as `before` had them."""
+    updates: list[p4runtime_pb2.Update] = []
+    if before.default is not None:
+        updates.append(_default_update(before.default))
+    for sid in touched:
+        old = before.sessions.get(sid)
+        if old is None:
+            c = p4runtime_pb2.CloneSessionEntry(session_id=sid)
+            updates.append(_session_update(p4runtime_pb2.Update.DELETE, c))
+        else:
+            updates.append(_session_update(p4runtime_pb2.Update.MODIFY, old))
+    if updates:
+        sw.write(updates)
+
+
+# --- sweeping ------------------------------------------------------------------------------
+
+
+def sweep_packet(index: int, monitor_port: int) -> bytes:
+    """The payload of a sweep packet-out (after the packet_out header)."""
+    eth = bytes(6) + bytes(6) + ETHERTYPE_SWEEP.to_bytes(2, "big")
+    return eth + index.to_bytes(4, "big") + (monitor_port & 0x1FF).to_bytes(2, "big")
+
+
+@dataclass
+class Sweeper:
+    """Sends one sweep packet per slot, round robin, at `rate` packets per second.
+
+    `send(payload)` transmits one packet-out (egress_port 0). Packets go out in
+    bursts of up to `burst` so that high rates do not need sub-millisecond sleeps."""
+
+    send: Callable[[bytes], None]
+    slots: int
+    rate: int
+    monitor_port: int
+    burst: int = 64
+    next_index: int = 0
+    sent: int = 0
+
+    def run(
+        self,
+        duration_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        on_pass: Callable[[int], None] | None = None,
+    ) -> int:
+        """Sweep until `duration_s` has passed (forever if None); returns packets sent."""
+        start = clock()
+        while duration_s is None or clock() - start < duration_s:
+            due = int((clock() - start) * self.rate) + 1 - self.sent
+            for _ in range(max(0, min(due, self.burst))):
+                self.send(sweep_packet(self.next_index, self.monitor_port))
+                self.sent += 1
+                self.next_index += 1
+                if self.next_index >= self.slots:
+                    self.next_index = 0
+                    if on_pass is not None:
+                        on_pass(self.sent)
+            if due <= self.burst:
+                sleep(min(self.burst, max(1, due)) / self.rate)
+        return self.sent
+
+
+# --- monitor side --------------------------------------------------------------------------
+
+
+def conn_log_entry(rec: SynSummary, device_id: int = 0) -> dict[str, Any] | None:
+    """A Zeek conn.log entry for an attempt the switch summarized, None if the
+    connection went on (the SYN was regenerated before a reply: Zeek logs it itself)."""
+    if rec.reason == SynSummaryReason.REGENERATED_BEFORE_RESPONSE:
+        return None
+    first, last = rec.first_seen, rec.last_seen
+    return {
+        "_path": "conn",
+        "ts": first / 1e6,
+        "id.orig_h": str(IPv4Address(rec.ipv4_src)),
+        "id.orig_p": rec.src_port,
+        "id.resp_h": str(IPv4Address(rec.ipv4_dst)),
+        "id.resp_p": rec.dst_port,
+        "proto": "tcp",
+        "duration": round((last - first) / 1e6, 6),
+        "orig_bytes": 0,
+        "resp_bytes": 0,
+        "conn_state": "S0",
+        "local_orig": None,
+        "missed_bytes": 0,
+        "history": "S",
+        "orig_pkts": rec.syn_count,
+        "resp_pkts": 0,
+        "resp_ip_bytes": 0,
+        "syn_count": rec.syn_count,
+        "summary_reason": SynSummaryReason(rec.reason).name,
+        "device_id": device_id,
+    }
