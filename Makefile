@@ -71,6 +71,7 @@ test:
 bench:
 	$(PY) -m bench.l2fwd
 	$(PY) -m bench.feedback_decode
+	$(PY) -m bench.install_rate
 
 lint:
 	$(VENV)/bin/ruff check .
