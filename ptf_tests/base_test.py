@@ -193,6 +193,7 @@ class P4RuntimeTest(BaseTest):
         self._reader = threading.Thread(target=self._read_stream, daemon=True)
         self._reader.start()
         self._written: list[p4runtime_pb2.Update] = []
+        self._restores: list[p4runtime_pb2.Update] = []
         self._become_primary()
 
     def tearDown(self) -> None:
@@ -250,7 +251,17 @@ class P4RuntimeTest(BaseTest):
                 self._written.append(u)
 
     def undo_writes(self) -> None:
-        """Delete everything this test inserted, newest first."""
+        """Restore the default actions this test changed, then delete everything it
+        inserted, newest first."""
+        while self._restores:
+            u = self._restores.pop()
+            req = p4runtime_pb2.WriteRequest(
+                device_id=self.device_id, election_id=self.election_id, updates=[u]
+            )
+            try:
+                self.stub.Write(req, timeout=10)
+            except grpc.RpcError as e:
+                print(f"cleanup: could not restore a default action: {e.details()}")  # type: ignore[attr-defined]
         while self._written:
             u = self._written.pop()
             delete = p4runtime_pb2.Update(type=p4runtime_pb2.Update.DELETE)
@@ -333,6 +344,38 @@ class P4RuntimeTest(BaseTest):
             device_id=self.device_id, election_id=self.election_id, updates=[u]
         )
         self.stub.Write(req, timeout=10)
+
+    def set_default_action(
+        self,
+        table: str,
+        action: str,
+        params: dict[str, int | str | bytes] | None = None,
+        restore: tuple[str, dict[str, int | str | bytes]] | None = None,
+    ) -> None:
+        """MODIFY the default entry of `table`; when the test ends it is set back to
+        `restore` (action name, params) if given."""
+        u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
+        te = u.entity.table_entry
+        te.table_id = self.p4info.id("tables", table)
+        te.is_default_action = True
+        te.action.action.CopyFrom(self.action(action, params or {}))
+        self.write(u)
+        if restore is not None:
+            back = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
+            back.entity.table_entry.CopyFrom(te)
+            back.entity.table_entry.action.action.CopyFrom(self.action(*restore))
+            self._restores.append(back)
+
+    def insert_clone_session(self, session_id: int, ports: list[int]) -> None:
+        """Insert clone session `session_id` with one replica (instance 0) per port in
+        `ports`; deleted when the test ends."""
+        u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.INSERT)
+        cs = u.entity.packet_replication_engine_entry.clone_session_entry
+        cs.session_id = session_id
+        for port in ports:
+            # egress_port (not the 1.4 `port` bytes): what simple_switch_grpc reads.
+            cs.replicas.add(egress_port=port, instance=0)
+        self.write(u)
 
     def read_table_entries(self, table: str) -> list[p4runtime_pb2.TableEntry]:
         """Every entry of `table`, as the switch returns them."""
