@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import select
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -168,7 +169,8 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
     json_file = None
     if opts.json_out is not None and str(opts.json_out) != "-":
         opts.json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_file = sink = opts.json_out.open("w", encoding="utf-8")
+        # line-buffered: each record is in the file as soon as it is decoded (tail -f)
+        json_file = sink = opts.json_out.open("w", encoding="utf-8", buffering=1)
 
     def emit(event: dict[str, Any]) -> None:
         sink.write(json.dumps(event, separators=(",", ":")) + "\n")
@@ -190,6 +192,17 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         if opts.pcap is not None
         else interface_frames(str(opts.interface), opts.timeout_s)
     )
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # `kill PID` (SIGTERM) ends watch like Ctrl-C: files closed, summary printed.
+    # (A background job of a script ignores SIGINT, so SIGTERM is how it gets stopped.)
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+        handled = True
+    except ValueError:  # not the main thread: leave signals alone
+        handled = False
     try:
         for ts_ns, data, orig_len in frames:
             watcher.feed(ts_ns, data, orig_len)
@@ -198,6 +211,8 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if handled:  # None: a handler from C code, which Python cannot put back
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
         if writer is not None:
             writer.close()
         if conn_file is not None:
