@@ -72,6 +72,7 @@ bench:
 	$(PY) -m bench.l2fwd
 	$(PY) -m bench.feedback_decode
 	$(PY) -m bench.install_rate
+	$(PY) -m bench.syn_offload_load
 
 lint:
 	$(VENV)/bin/ruff check .
