@@ -255,7 +255,8 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
                     f"{c['deleted']} deleted",
                     file=out,
                 )
-        has_syn = compiled_slots(schema) is not None or rules.syn_offload is not None
+        # (an enabled section on a pipeline without the stage was refused above)
+        has_syn = compiled_slots(schema) is not None
         sessions = [clone_session_id(m.monitor_port) for m in rules.monitor]
         syn_before = read_state(sw, schema, sessions) if has_syn else None
         syn_updates, syn_lines = (
