@@ -63,7 +63,7 @@ class NidsSwitch:
         """A stats rule matching `protocol` only; count_group parameters by name (0 if
         not given), e.g. rule_id=1, src_mask=0xFFFFFFFF, packet_threshold=2."""
         table = self.state.tables[f"NidsIngress.stats.slot{slot}.rules"]
-        matches = []
+        matches: list[RangeMatch | TernaryMatch] = []
         for name, width in zip(table.key_names, table.key_widths, strict=True):
             if name in ("src_port", "dst_port"):
                 matches.append(RangeMatch(0, (1 << width) - 1))
