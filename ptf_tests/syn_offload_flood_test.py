@@ -158,8 +158,11 @@ class SynFloodTest(SynOffloadTest):
         self.assertEqual(by_reason, {k: o[k] for k in by_reason}, "summaries per reason")
         self.assertEqual(synacks, n_replies, "every SYN-ACK passed once")
         self.assertEqual(len(out), o[PASSED] + o[STORED] + n_replies)
-        # The mix exercised every path.
-        for k in (RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP):
+        # The mix exercised the flood's paths. Whether a SYN-ACK still finds its SYN
+        # held, or a SYN an expired record, depends on wall-clock timing against the
+        # 300 ms timeout (0-3 and 30-60 per run), so those two are not required here:
+        # syn_offload_reply_test and syn_offload_expiry_test cover them exactly.
+        for k in (RETRANSMITTED, PASSED, REGEN_SWEEP):
             self.assertGreater(o[k], 0, f"outcome {k} never happened")
 
     def assert_regenerated(self, frame: bytes, rec: SynSummary) -> None:
