@@ -21,8 +21,6 @@ switch by its PID. A measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from p4.v1 import p4runtime_pb2
 
+from bench.machine import describe as describe_machine
 from controlplane.compile import Desired, stats_entry
 from controlplane.fields import Range, Ternary
 from controlplane.install import apply, diff, snapshot
@@ -45,22 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "p4src" / "main.p4"
 TABLE = "NidsIngress.stats.slot0.rules"
 SHARED_SWITCH_PORT = 9559
-
-
-def machine() -> str:
-    """CPU model, cores, kernel and Python, for RESULTS.md."""
-    model = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (
-        f"{model} ({os.cpu_count()} cores), {platform.machine()}, Linux "
-        f"{platform.release()}; {platform.python_implementation()} {platform.python_version()}"
-    )
 
 
 def _port_free(port: int) -> bool:
@@ -195,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     address = pick_address(args.address)
     with tempfile.TemporaryDirectory(prefix="install-rate-") as tmp:
         proc = start_switch(address, Path(tmp) / "switch.log")
-        print(f"softswitch pid {proc.pid} on {address}; {machine()}")
+        print(f"softswitch pid {proc.pid} on {address}; {describe_machine()}")
         try:
             with P4RuntimeSwitch(address, device_id=1, timeout_s=30) as sw:
                 sw.become_primary()

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.machine import cpu_model
 from softswitch.engine import build_pipeline
 from softswitch.frontend import load_program
 from softswitch.p4info import build_p4info
@@ -26,16 +27,6 @@ from softswitch.runtime import ActionCall, DeviceState, ExactMatch
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "tests" / "p4programs" / "l2fwd.p4"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def synthetic(n: int = 1000, seed: int = 1) -> list[tuple[int, bytes]]:

@@ -28,30 +28,20 @@ one core). A measurement, not a test.
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import struct
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
+from bench.machine import describe as describe_machine
+from controlplane.inprocess import CPU_PORT, NidsSwitch, sweep_packet_out
 from feedback_header import codec
 from feedback_header.records import NotOffloaded, SynSummary, SynSummaryReason
-from softswitch.engine import build_pipeline
-from softswitch.frontend import load_program
-from softswitch.p4info import build_p4info
-from softswitch.runtime import ActionCall, DeviceState, ExactMatch
-from softswitch.runtime.pre import CloneSession
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAM = ROOT / "p4src" / "main.p4"
-CPU_PORT = 64
 MONITOR = 1
-SYN_CLONE_SESSION_BASE = 512
-ETHERTYPE_NIDS_SWEEP = 0x88B6
 T0 = 1_000_000_000  # µs on the switch clock at pcap time 0
 
 # outcome counter indexes (syn_offload.p4)
@@ -171,33 +161,13 @@ def generate(attempts: int, seconds: float, seed: int) -> Mix:
 # --- switch ------------------------------------------------------------------
 
 
-class Switch:
-    """main.p4 on the engine: Forward 0 -> MONITOR, optionally the SYN-offload stage."""
-
-    def __init__(self, slots: int = 0, timeout_us: int = 0) -> None:
-        e = load_program(str(PROGRAM))
-        self.state = DeviceState(build_p4info(e), cpu_port=CPU_PORT)
-        self.pipeline = build_pipeline(e, self.state, CPU_PORT)
-        ids = self.state.action_ids
-        self.state.tables["NidsIngress.forward.monitor_ports"].insert(
-            [ExactMatch(0)], 0, ActionCall(ids["NidsIngress.forward.send_to_monitor"], (MONITOR,))
-        )
-        if slots:
-            self.state.tables["NidsIngress.syn_offload.config"].set_default_action(
-                ActionCall(ids["NidsIngress.syn_offload.configure"], (slots, timeout_us))
-            )
-            self.state.pre.insert_session(
-                CloneSession(SYN_CLONE_SESSION_BASE + MONITOR, [(MONITOR, 0)])
-            )
-
-    def outcomes(self) -> list[int]:
-        c = self.state.counters["NidsIngress.syn_offload.outcomes"]
-        return [c.read(i)[1] for i in range(c.size)]
-
-
-def sweep_packet(index: int) -> bytes:
-    eth = bytes(12) + ETHERTYPE_NIDS_SWEEP.to_bytes(2, "big")
-    return b"\0\0" + eth + index.to_bytes(4, "big") + MONITOR.to_bytes(2, "big")
+def make_switch(slots: int, timeout_us: int) -> NidsSwitch:
+    """main.p4 on the engine: Forward 0 -> MONITOR; the SYN-offload stage if `slots`."""
+    sw = NidsSwitch()
+    sw.monitor(0, MONITOR)
+    if slots:
+        sw.enable_syn_offload(slots, timeout_us, [MONITOR])
+    return sw
 
 
 @dataclass
@@ -229,7 +199,7 @@ def _syn_tuple(frame: bytes) -> bytes | None:
 
 def run(mix: Mix, slots: int, timeout_us: int, sweep_rate: int) -> RunResult:
     """The mix through the switch; with `slots` == 0 the stage stays disabled."""
-    sw = Switch(slots, timeout_us)
+    sw = make_switch(slots, timeout_us)
     process = sw.pipeline.process
     res = RunResult()
     out: list[tuple[int, bytes]] = []
@@ -238,7 +208,7 @@ def run(mix: Mix, slots: int, timeout_us: int, sweep_rate: int) -> RunResult:
     next_sample = T0 + 1_000_000
     end = mix.packets[-1][0]
     drain_until = end + timeout_us + (slots * 1_000_000) // max(sweep_rate, 1) + 1
-    sweep_frames = [sweep_packet(i) for i in range(slots)]
+    sweep_frames = [sweep_packet_out(i, MONITOR) for i in range(slots)]
     start = time.perf_counter()
 
     def advance(now: int) -> None:
@@ -301,23 +271,6 @@ def run(mix: Mix, slots: int, timeout_us: int, sweep_rate: int) -> RunResult:
 # --- report ------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-
-    return (
-        f"{model} ({os.cpu_count()} cores), {platform.machine()}, Linux {platform.release()}; "
-        f"{platform.python_implementation()} {platform.python_version()}"
-    )
-
-
 def report(mix: Mix, off: RunResult, on: RunResult, args: argparse.Namespace) -> str:
     removed = 1 - len(on.stateful) / len(off.stateful) if off.stateful else 0.0
     peak = max(on.in_use, default=0)
@@ -365,7 +318,7 @@ def report(mix: Mix, off: RunResult, on: RunResult, args: argparse.Namespace) ->
         f"by sweep {o[REGEN_SWEEP]:,}.",
         "Records in use, one sample per simulated second: " + " ".join(str(v) for v in on.in_use),
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {describe_machine()}.",
     ]
     return "\n".join(lines)
 

@@ -227,7 +227,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             )
         schema = P4Schema(running)
         plan, software, notes = _fit_pipeline(rules, plan, schema, opts)
-        syn_schema_slots = (
+        syn_slots = (
             effective_slots(rules.syn_offload, schema, opts.rules_path)
             if rules.syn_offload is not None and rules.syn_offload.enabled
             else 0
@@ -260,7 +260,9 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
         sessions = [clone_session_id(m.monitor_port) for m in rules.monitor]
         syn_before = read_state(sw, schema, sessions) if has_syn else None
         syn_updates, syn_lines = (
-            plan_config(rules, schema, syn_before) if syn_before is not None else ([], [])
+            plan_config(rules, schema, syn_before, syn_slots)
+            if syn_before is not None
+            else ([], [])
         )
         for line in syn_lines:
             print(line, file=out)
@@ -312,7 +314,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
         ],
         software_rules_file=str(opts.software_fallback or ""),
         group_keys=previous.group_keys,
-        syn_offload=_syn_state(rules, syn_schema_slots),
+        syn_offload=_syn_state(rules, syn_slots),
     )
     state_mod.save(new_state, opts.state_path)
     return 0

@@ -159,18 +159,14 @@ def _default_update(e: p4runtime_pb2.TableEntry) -> p4runtime_pb2.Update:
 
 
 def plan_config(
-    rules: RuleSet, schema: P4Schema, current: SynState
+    rules: RuleSet, schema: P4Schema, current: SynState, slots: int
 ) -> tuple[list[p4runtime_pb2.Update], list[str]]:
-    """Updates turning `current` into what `rules` asks for, and a line per change.
+    """Updates turning `current` (of a pipeline with the stage) into what `rules` asks
+    for, with `slots` from `effective_slots`, and a line per change.
 
-    Without a `syn_offload:` section the stage is disabled (if the pipeline has it)
-    and the clone sessions are left alone (they cost nothing)."""
+    Without a `syn_offload:` section the stage is disabled and the clone sessions are
+    left alone (they cost nothing)."""
     cfg = rules.syn_offload
-    if compiled_slots(schema) is None:
-        if cfg is not None and cfg.enabled:
-            effective_slots(cfg, schema, rules.path)  # raises: no stage
-        return [], []
-    slots = effective_slots(cfg, schema, rules.path) if cfg is not None and cfg.enabled else 0
     want = config_entry(cfg, slots, schema)
     updates: list[p4runtime_pb2.Update] = []
     lines: list[str] = []

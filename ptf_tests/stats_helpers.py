@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from base_test import P4RuntimeTest
+from feedback_match import clock_mask, describe
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
-from ptf.mask import Mask
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
@@ -49,13 +49,6 @@ ETH_SRC = "00:00:00:00:00:01"
 FULL32 = 0xFFFFFFFF
 FULL16 = 0xFFFF
 
-_FIXED_TIMESTAMP = 8  # offset of `timestamp` (48 bits) in the fixed part
-# Offsets of the 48-bit clock fields inside each record type.
-_RECORD_TIMES: dict[type, tuple[int, ...]] = {
-    CounterReport: (32, 38),
-    ThresholdAlert: (36,),
-    Collision: (),
-}
 
 AnyStatsRecord: TypeAlias = CounterReport | ThresholdAlert | Collision
 
@@ -221,34 +214,6 @@ def expected_frame(frame: bytes, records: Sequence[AnyStatsRecord]) -> bytes:
     return codec.insert(frame, list(records), device_id=DEVICE_ID)
 
 
-def timestamp_mask(expected: bytes) -> Mask:
-    """Mask over `expected` that ignores only the clock: the fixed part's timestamp and
-    the interval times of every record."""
-    mask = Mask(expected)
-    h0 = codec.find_header(expected)
-    if h0 is None:
-        return mask
-    mask.set_do_not_care((h0 + _FIXED_TIMESTAMP) * 8, 48)
-    off = h0 + codec.FIXED_SIZE
-    for rec in codec.decode(expected).records:
-        for t in _RECORD_TIMES.get(type(rec), ()):
-            mask.set_do_not_care((off + t) * 8, 48)
-        off += len(rec.pack())
-    return mask
-
-
-def describe(frame: bytes) -> str:
-    """A readable account of a frame for failure messages."""
-    try:
-        d = codec.try_decode(frame)
-    except codec.FeedbackDecodeError as e:
-        return f"malformed feedback header ({e}); {len(frame)} bytes {frame.hex()}"
-    if d is None:
-        return f"no feedback header; {len(frame)} bytes {frame.hex()}"
-    recs = "\n    ".join(repr(r) for r in d.records)
-    return f"feedback {d.header!r}\n    {recs}\n  {len(frame)} bytes {frame.hex()}"
-
-
 # --------------------------------------------------------------------------- base test
 
 
@@ -353,7 +318,7 @@ class StatsTest(P4RuntimeTest):
         if not isinstance(result, self.dataplane.PollSuccess):
             self.fail(f"no frame on port {port} within {timeout}s; expected {describe(expected)}")
         got = bytes(result.packet)
-        if not timestamp_mask(expected).pkt_match(got):
+        if not clock_mask(expected).pkt_match(got):
             self.fail(
                 f"port {port}: wrong frame (timestamps masked)\n"
                 f"  got      {describe(got)}\n  expected {describe(expected)}"

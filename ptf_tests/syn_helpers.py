@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from base_test import P4RuntimeTest
+from feedback_match import clock_mask, describe
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
-from ptf.mask import Mask
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
@@ -67,9 +67,6 @@ MAC_A = "00:00:00:00:00:0a"  # originator side
 MAC_B = "00:00:00:00:00:0b"  # responder side
 MAC_SWEEP_DST = "00:00:00:00:00:5d"
 MAC_SWEEP_SRC = "00:00:00:00:00:5e"
-
-_FIXED_TIMESTAMP = 8  # offset of `timestamp` (48 bits) in the fixed part
-_SUMMARY_TIMES = (20, 26)  # first_seen, last_seen (48 bits each) in a SYN_SUMMARY
 
 
 def ip2int(addr: str) -> int:
@@ -187,35 +184,6 @@ def sweep_frame(index: int, monitor_port: int = MONITOR) -> bytes:
     """A sweep packet after packet_out: Ethernet (EtherType 0x88B6), index, monitor port."""
     eth = bytes(Ether(dst=MAC_SWEEP_DST, src=MAC_SWEEP_SRC, type=ETHERTYPE_NIDS_SWEEP))
     return eth + index.to_bytes(4, "big") + (monitor_port & 0x1FF).to_bytes(2, "big")
-
-
-def clock_mask(expected: bytes) -> Mask:
-    """Mask over `expected` ignoring only the clock: the fixed part's timestamp and the
-    first/last seen of every SYN summary."""
-    mask = Mask(expected)
-    h0 = codec.find_header(expected)
-    if h0 is None:
-        return mask
-    mask.set_do_not_care((h0 + _FIXED_TIMESTAMP) * 8, 48)
-    off = h0 + codec.FIXED_SIZE
-    for rec in codec.decode(expected).records:
-        if isinstance(rec, SynSummary):
-            for t in _SUMMARY_TIMES:
-                mask.set_do_not_care((off + t) * 8, 48)
-        off += len(rec.pack())
-    return mask
-
-
-def describe(frame: bytes) -> str:
-    """A readable account of a frame for failure messages."""
-    try:
-        d = codec.try_decode(frame)
-    except codec.FeedbackDecodeError as e:
-        return f"malformed feedback header ({e}); {len(frame)} bytes {frame.hex()}"
-    if d is None:
-        return f"no feedback header; {len(frame)} bytes {frame.hex()}"
-    recs = "\n    ".join(repr(r) for r in d.records)
-    return f"feedback {d.header!r}\n    {recs}\n  {len(frame)} bytes {frame.hex()}"
 
 
 def colliding(base: Conn, n: int, slots: int) -> list[Conn]:

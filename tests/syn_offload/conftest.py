@@ -1,4 +1,4 @@
-"""Lets the tests import nids_switch from this directory."""
+"""Lets the tests import zeek_conn from this directory."""
 
 import sys
 from pathlib import Path

@@ -7,10 +7,10 @@ import random
 import zlib
 
 import pytest
-from nids_switch import CPU_PORT, NidsSwitch
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
+from controlplane.inprocess import CPU_PORT, NidsSwitch
 from feedback_header import codec
 from feedback_header.records import (
     FeedbackFlags,
@@ -222,9 +222,9 @@ def test_sweep_of_an_empty_or_out_of_range_slot_emits_nothing(sw: NidsSwitch) ->
 
 
 def test_sweep_ethertype_from_a_network_port_is_traffic(sw: NidsSwitch) -> None:
-    from nids_switch import sweep_packet
+    from controlplane.syn_offload import sweep_packet
 
-    frame = sweep_packet(1, MONITOR)[2:]  # without packet_out: as a host could send it
+    frame = sweep_packet(1, MONITOR)  # without packet_out: as a host could send it
     assert sw.run(0, frame, T0) == [(MONITOR, frame)]
 
 

@@ -35,12 +35,12 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from nids_switch import NidsSwitch
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 from scapy.utils import PcapReader
 from zeek_conn import ConnKey, Segment, classify, history_letters, read_conn_log
 
+from controlplane.inprocess import NidsSwitch
 from feedback_header import codec
 from feedback_header.records import NotOffloaded, SynSummary, SynSummaryReason
 

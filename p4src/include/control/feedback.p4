@@ -4,6 +4,33 @@
 #ifndef NIDS_CONTROL_FEEDBACK_P4
 #define NIDS_CONTROL_FEEDBACK_P4
 
+// One THRESHOLD_ALERT record (packets or bytes) of a stats slot.
+control FeedbackAlert(in stats_result_t res, in bit<8> slot, in bit<8> kind,
+                      in bit<64> value, in bit<64> threshold,
+                      inout fb_threshold_alert_h alert,
+                      inout bit<8> tlv_count, inout bit<16> length) {
+    apply {
+        alert.setValid();
+        alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
+        alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
+        alert.rule_slot = slot;
+        alert.threshold_kind = kind;
+        alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
+        alert.key_ip_proto = res.alert_key.protocol;
+        alert.key_tcp_flags = res.alert_key.tcp_flags;
+        alert.key_ipv4_src = res.alert_key.src_addr;
+        alert.key_ipv4_dst = res.alert_key.dst_addr;
+        alert.key_l4_src_port = res.alert_key.src_port;
+        alert.key_l4_dst_port = res.alert_key.dst_port;
+        alert.value = value;
+        alert.threshold = threshold;
+        alert.interval_start = res.alert_start;
+        alert.rule_id = res.alert_key.rule_id;
+        tlv_count = tlv_count + 1;
+        length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+    }
+}
+
 // The records one stats slot contributes.
 control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
                           inout fb_counter_report_h report,
@@ -11,6 +38,9 @@ control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
                           inout fb_threshold_alert_h byte_alert,
                           inout fb_collision_h collision,
                           inout bit<8> tlv_count, inout bit<16> length) {
+    FeedbackAlert() packet_alert_record;
+    FeedbackAlert() byte_alert_record;
+
     apply {
         if (res.do_report) {
             report.setValid();
@@ -35,44 +65,13 @@ control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
             length = length + (bit<16>)FB_TLV_COUNTER_REPORT_BYTES;
         }
         if (res.is_packet_alert) {
-            packet_alert.setValid();
-            packet_alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
-            packet_alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
-            packet_alert.rule_slot = slot;
-            packet_alert.threshold_kind = FB_THRESHOLD_KIND_PACKETS;
-            packet_alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
-            packet_alert.key_ip_proto = res.alert_key.protocol;
-            packet_alert.key_tcp_flags = res.alert_key.tcp_flags;
-            packet_alert.key_ipv4_src = res.alert_key.src_addr;
-            packet_alert.key_ipv4_dst = res.alert_key.dst_addr;
-            packet_alert.key_l4_src_port = res.alert_key.src_port;
-            packet_alert.key_l4_dst_port = res.alert_key.dst_port;
-            packet_alert.value = (bit<64>)res.alert_packets;
-            packet_alert.threshold = (bit<64>)res.packet_threshold;
-            packet_alert.interval_start = res.alert_start;
-            packet_alert.rule_id = res.alert_key.rule_id;
-            tlv_count = tlv_count + 1;
-            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+            packet_alert_record.apply(res, slot, FB_THRESHOLD_KIND_PACKETS,
+                                      (bit<64>)res.alert_packets, (bit<64>)res.packet_threshold,
+                                      packet_alert, tlv_count, length);
         }
         if (res.is_byte_alert) {
-            byte_alert.setValid();
-            byte_alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
-            byte_alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
-            byte_alert.rule_slot = slot;
-            byte_alert.threshold_kind = FB_THRESHOLD_KIND_BYTES;
-            byte_alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
-            byte_alert.key_ip_proto = res.alert_key.protocol;
-            byte_alert.key_tcp_flags = res.alert_key.tcp_flags;
-            byte_alert.key_ipv4_src = res.alert_key.src_addr;
-            byte_alert.key_ipv4_dst = res.alert_key.dst_addr;
-            byte_alert.key_l4_src_port = res.alert_key.src_port;
-            byte_alert.key_l4_dst_port = res.alert_key.dst_port;
-            byte_alert.value = res.alert_bytes;
-            byte_alert.threshold = (bit<64>)res.byte_threshold;
-            byte_alert.interval_start = res.alert_start;
-            byte_alert.rule_id = res.alert_key.rule_id;
-            tlv_count = tlv_count + 1;
-            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+            byte_alert_record.apply(res, slot, FB_THRESHOLD_KIND_BYTES, res.alert_bytes,
+                                    (bit<64>)res.byte_threshold, byte_alert, tlv_count, length);
         }
         if (res.is_collision) {
             collision.setValid();
@@ -134,20 +133,18 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
 
         bit<8> flags = 0;
         if (meta.syn.is_rewritten) {
-            fb_syn_summary_h summary = hdr.feedback.syn_summary[0];
-            summary.setValid();
-            summary.tlv_type = FB_TLV_SYN_SUMMARY;
-            summary.tlv_length = FB_TLV_SYN_SUMMARY_BYTES;
-            summary.reason = meta.syn.regen.reason;
-            summary.syn_count = meta.syn.regen.syn_count;
-            summary.ipv4_src = meta.syn.regen.src_addr;
-            summary.ipv4_dst = meta.syn.regen.dst_addr;
-            summary.src_port = meta.syn.regen.src_port;
-            summary.dst_port = meta.syn.regen.dst_port;
-            summary.isn = meta.syn.regen.isn;
-            summary.first_seen = meta.syn.regen.first_seen;
-            summary.last_seen = meta.syn.regen.last_seen;
-            hdr.feedback.syn_summary[0] = summary;
+            hdr.feedback.syn_summary[0].setValid();
+            hdr.feedback.syn_summary[0].tlv_type = FB_TLV_SYN_SUMMARY;
+            hdr.feedback.syn_summary[0].tlv_length = FB_TLV_SYN_SUMMARY_BYTES;
+            hdr.feedback.syn_summary[0].reason = meta.syn.regen.reason;
+            hdr.feedback.syn_summary[0].syn_count = meta.syn.regen.syn_count;
+            hdr.feedback.syn_summary[0].ipv4_src = meta.syn.regen.src_addr;
+            hdr.feedback.syn_summary[0].ipv4_dst = meta.syn.regen.dst_addr;
+            hdr.feedback.syn_summary[0].src_port = meta.syn.regen.src_port;
+            hdr.feedback.syn_summary[0].dst_port = meta.syn.regen.dst_port;
+            hdr.feedback.syn_summary[0].isn = meta.syn.regen.isn;
+            hdr.feedback.syn_summary[0].first_seen = meta.syn.regen.first_seen;
+            hdr.feedback.syn_summary[0].last_seen = meta.syn.regen.last_seen;
             flags = flags | FB_FEEDBACK_FLAGS_REGENERATED;
             tlv_count = tlv_count + 1;
             length = length + (bit<16>)FB_TLV_SYN_SUMMARY_BYTES;

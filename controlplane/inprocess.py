@@ -1,9 +1,9 @@
-"""The NIDS program (p4src/main.p4) on the softswitch engine, in process.
+"""The NIDS program (p4src/main.p4) on an in-process softswitch engine.
 
-Tables, clone sessions and the stage configuration are written straight into
-the runtime state the way the controller's P4Runtime writes would leave them,
-so behaviour tests need no gRPC server; `ptf_tests/` covers the same
-behaviours over P4Runtime and veths.
+Tables, clone sessions and the SYN-offload configuration are written straight into
+the runtime state the way the controller's P4Runtime writes leave them, so tests
+and benchmarks run the real program without a gRPC server (`ptf_tests/` covers the
+same behaviours over P4Runtime and veths).
 """
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from controlplane.syn_offload import (
+    CONFIG_TABLE,
+    CONFIGURE,
+    OUTCOMES,
+    clone_session_id,
+    sweep_packet,
+)
 from softswitch.engine import build_pipeline
 from softswitch.frontend import load_program
 from softswitch.frontend.ast import Elaborated
@@ -19,12 +26,8 @@ from softswitch.runtime import DeviceState
 from softswitch.runtime.pre import CloneSession
 from softswitch.runtime.tables import ActionCall, ExactMatch, RangeMatch, TernaryMatch
 
-ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = ROOT / "p4src" / "main.p4"
+PROGRAM = Path(__file__).resolve().parents[1] / "p4src" / "main.p4"
 CPU_PORT = 64
-SYN_CLONE_SESSION_BASE = 512
-ETHERTYPE_NIDS_SWEEP = 0x88B6
-SYN_OUTCOMES = "NidsIngress.syn_offload.outcomes"
 
 
 @cache
@@ -53,11 +56,11 @@ class NidsSwitch:
 
     def enable_syn_offload(self, slots: int, timeout_us: int, monitor_ports: list[int]) -> None:
         """Configure the stage and one clone session per monitor port."""
-        self.state.tables["NidsIngress.syn_offload.config"].set_default_action(
-            self._action("NidsIngress.syn_offload.configure", slots, timeout_us)
+        self.state.tables[CONFIG_TABLE].set_default_action(
+            self._action(CONFIGURE, slots, timeout_us)
         )
         for port in monitor_ports:
-            self.state.pre.insert_session(CloneSession(SYN_CLONE_SESSION_BASE + port, [(port, 0)]))
+            self.state.pre.insert_session(CloneSession(clone_session_id(port), [(port, 0)]))
 
     def add_stats_rule(self, slot: int, protocol: int, **params: int) -> None:
         """A stats rule matching `protocol` only; count_group parameters by name (0 if
@@ -84,17 +87,15 @@ class NidsSwitch:
 
     def sweep(self, index: int, monitor_port: int, now_us: int) -> list[tuple[int, bytes]]:
         """One sweep packet, as the controller sends it through packet-out."""
-        return self.run(CPU_PORT, sweep_packet(index, monitor_port), now_us)
+        return self.run(CPU_PORT, sweep_packet_out(index, monitor_port), now_us)
 
     def outcomes(self) -> list[int]:
         """SYN-offload outcome counters (packets), index order of syn_offload.p4."""
-        c = self.state.counters[SYN_OUTCOMES]
+        c = self.state.counters[OUTCOMES]
         return [c.read(i)[1] for i in range(c.size)]
 
 
-def sweep_packet(index: int, monitor_port: int) -> bytes:
-    """packet_out (egress_port 0) + Ethernet + sweep header."""
-    packet_out = (0).to_bytes(2, "big")
-    eth = bytes(6) + bytes(6) + ETHERTYPE_NIDS_SWEEP.to_bytes(2, "big")
-    body = index.to_bytes(4, "big") + (monitor_port & 0x1FF).to_bytes(2, "big")
-    return packet_out + eth + body
+def sweep_packet_out(index: int, monitor_port: int) -> bytes:
+    """A sweep packet as it enters from the CPU port: packet_out (egress_port 0)
+    then what `controlplane sweep` sends."""
+    return (0).to_bytes(2, "big") + sweep_packet(index, monitor_port)
