@@ -23,8 +23,9 @@ from softswitch.server import P4RuntimeServicer
 from softswitch.server.arbitration import Client, uint128
 
 
-class _Aborted(grpc.RpcError):
-    """What `context.abort` raises; read like the RpcError a gRPC client gets."""
+class _Aborted(Exception):
+    """What `context.abort` raises; it answers `code()`, `details()` and
+    `trailing_metadata()` like the grpc.RpcError a gRPC client gets."""
 
     def __init__(
         self,
