@@ -73,3 +73,15 @@ def test_an_indirect_import_breaks_the_check_too(tree: Path) -> None:
     r = lint_imports(tree)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "controlplane.probe_helper -> softswitch.runtime" in r.stdout
+
+
+def test_every_top_level_package_is_under_the_contracts() -> None:
+    """A new package (e.g. one for packet I/O) must be a root package of the contracts,
+    or imports through it would go unseen."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    roots = set(config["tool"]["importlinter"]["root_packages"])
+    on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert roots == on_disk
+    assert set(PACKAGES) == on_disk
