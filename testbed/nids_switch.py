@@ -84,6 +84,16 @@ class NidsSwitch:
             if m.name == "egress_port"
         )
 
+    def close(self) -> None:
+        """Release the device's file descriptors."""
+        self.device.close()
+
+    def __enter__(self) -> NidsSwitch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def pipeline(self) -> Pipeline:
         """The running pipeline (`process(port, frame, now_us)`)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Iterator
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
@@ -147,10 +148,10 @@ def not_offloaded(pkt: bytes, reason: NotOffloadedReason, at: int, detail: int =
 
 
 @pytest.fixture
-def sw() -> NidsSwitch:
-    s = NidsSwitch()
-    s.install_text(rules(syn_section()))
-    return s
+def sw() -> Iterator[NidsSwitch]:
+    with NidsSwitch() as s:
+        s.install_text(rules(syn_section()))
+        yield s
 
 
 def test_disabled_stage_forwards_syns_untouched() -> None:

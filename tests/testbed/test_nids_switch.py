@@ -3,6 +3,8 @@ P4Runtime servicer: what it holds reads back over P4Runtime, errors are the cont
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from p4.v1 import p4runtime_pb2
 
@@ -22,11 +24,11 @@ syn_offload: {slots: 64, timeout: 2s}
 
 
 @pytest.fixture(scope="module")
-def sw() -> NidsSwitch:
-    s = NidsSwitch()
-    # 1 stats entry + 2 monitor_ports entries + config default + 1 clone session
-    assert s.install_text(RULES) == 5
-    return s
+def sw() -> Iterator[NidsSwitch]:
+    with NidsSwitch() as s:
+        # 1 stats entry + 2 monitor_ports entries + config default + 1 clone session
+        assert s.install_text(RULES) == 5
+        yield s
 
 
 def test_a_second_install_writes_nothing(sw: NidsSwitch) -> None:
