@@ -25,9 +25,9 @@ help:
 	@echo "make build   compile $(PROG) into $(BUILD)/ (p4c-bm2-ss if on PATH, else softswitch compile)"
 	@echo "make run     veths + switch (simple_switch_grpc if on PATH, else softswitch) on $(GRPC_ADDR), pipeline pushed"
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
-	@echo "make test    ruff, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
+	@echo "make test    ruff, mypy, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
 	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
-	@echo "make lint    ruff check + format check, shellcheck when installed"
+	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
 
 setup:
@@ -63,6 +63,7 @@ stop:
 test:
 	@rc=0; \
 	$(VENV)/bin/ruff check . || rc=1; \
+	$(VENV)/bin/mypy || rc=1; \
 	$(VENV)/bin/pytest || rc=1; \
 	VENV=$(VENV) ptf_tests/run.sh || rc=1; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
@@ -77,6 +78,8 @@ bench:
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 	if command -v shellcheck >/dev/null 2>&1; then \
 	    shellcheck scripts/*.sh bmv2_configs/*.sh ptf_tests/*.sh .ci/run; \
 	else echo "shellcheck not installed: shell scripts not checked"; fi

@@ -12,10 +12,11 @@ a response, FIN/ACK both ways, last ACK). Each packet template is built once
 with Scapy; addresses, ports, sequence numbers and checksums are then filled in
 per packet, which is what keeps generation under a few seconds.
 
-The mix runs in process through p4src/main.p4 on the softswitch engine twice,
-port 0 -> monitor port 1: stage disabled, then enabled (`--slots` records,
-`--timeout` s) with sweep packets at `--sweep-rate` per second of pcap time,
-round robin, continuing after the last packet until every record has left.
+The mix runs in process through p4src/main.p4 on the softswitch engine twice, its
+rules installed by the controller's own path (`testbed.nids_switch`), port 0 ->
+monitor port 1: stage disabled, then enabled (`--slots` records, `--timeout` s)
+with sweep packets at `--sweep-rate` per second of pcap time, round robin,
+continuing after the last packet until every record has left.
 Reported per run: frames reaching the monitor; connection attempts the monitor
 must create state for (first SYN seen as an ordinary packet, or regenerated
 before the reply, or passed NOT_OFFLOADED) vs attempts it can log from a
@@ -37,9 +38,10 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from bench.machine import describe as describe_machine
-from controlplane.inprocess import CPU_PORT, NidsSwitch, sweep_packet_out
+from controlplane.syn_offload import sweep_packet
 from feedback_header import codec
 from feedback_header.records import NotOffloaded, SynSummary, SynSummaryReason
+from testbed.nids_switch import CPU_PORT, NidsSwitch
 
 MONITOR = 1
 T0 = 1_000_000_000  # µs on the switch clock at pcap time 0
@@ -162,11 +164,13 @@ def generate(attempts: int, seconds: float, seed: int) -> Mix:
 
 
 def make_switch(slots: int, timeout_us: int) -> NidsSwitch:
-    """main.p4 on the engine: Forward 0 -> MONITOR; the SYN-offload stage if `slots`."""
+    """main.p4 on the engine, installed by the controller: Forward 0 -> MONITOR; the
+    SYN-offload stage if `slots`."""
     sw = NidsSwitch()
-    sw.monitor(0, MONITOR)
+    rules = f"monitor: {{port: {MONITOR}, ingress_ports: [0]}}\n"
     if slots:
-        sw.enable_syn_offload(slots, timeout_us, [MONITOR])
+        rules += f"syn_offload: {{slots: {slots}, timeout: {timeout_us}us}}\n"
+    sw.install_text(rules)
     return sw
 
 
@@ -208,7 +212,7 @@ def run(mix: Mix, slots: int, timeout_us: int, sweep_rate: int) -> RunResult:
     next_sample = T0 + 1_000_000
     end = mix.packets[-1][0]
     drain_until = end + timeout_us + (slots * 1_000_000) // max(sweep_rate, 1) + 1
-    sweep_frames = [sweep_packet_out(i, MONITOR) for i in range(slots)]
+    sweep_frames = [sw.packet_out(sweep_packet(i, MONITOR)) for i in range(slots)]
     start = time.perf_counter()
 
     def advance(now: int) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Iterator
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
-from controlplane.inprocess import CPU_PORT, NidsSwitch
 from feedback_header import codec
 from feedback_header.records import (
     FeedbackFlags,
@@ -20,6 +20,7 @@ from feedback_header.records import (
     SynSummary,
     SynSummaryReason,
 )
+from testbed.nids_switch import CPU_PORT, NidsSwitch
 
 MONITOR = 1
 SLOTS = 1024
@@ -31,6 +32,15 @@ MAC_A, MAC_B = "00:00:00:00:00:0a", "00:00:00:00:00:0b"
 
 # outcome counter indexes (syn_offload.p4)
 SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = range(8)
+
+
+def rules(syn_offload: str = "", stats: str = "", ingress: str = "[0, 2]") -> str:
+    """A rules file: ports `ingress` monitored on MONITOR, then the given sections."""
+    return f"monitor:\n  port: {MONITOR}\n  ingress_ports: {ingress}\n{syn_offload}{stats}"
+
+
+def syn_section(slots: int = SLOTS, timeout_us: int = TIMEOUT) -> str:
+    return f"syn_offload:\n  slots: {slots}\n  timeout: {timeout_us}us\n"
 
 
 def ip2int(a: str) -> int:
@@ -138,17 +148,15 @@ def not_offloaded(pkt: bytes, reason: NotOffloadedReason, at: int, detail: int =
 
 
 @pytest.fixture
-def sw() -> NidsSwitch:
-    s = NidsSwitch()
-    s.monitor(0, MONITOR)
-    s.monitor(2, MONITOR)
-    s.enable_syn_offload(SLOTS, TIMEOUT, [MONITOR])
-    return s
+def sw() -> Iterator[NidsSwitch]:
+    with NidsSwitch() as s:
+        s.install_text(rules(syn_section()))
+        yield s
 
 
 def test_disabled_stage_forwards_syns_untouched() -> None:
     s = NidsSwitch()
-    s.monitor(0, MONITOR)
+    s.install_text(rules(ingress="[0]"))
     assert s.run(0, syn(), T0) == [(MONITOR, syn())]
     assert s.outcomes() == [0] * 8
 
@@ -302,7 +310,7 @@ def test_ip_options_survive_forwarding() -> None:
     from scapy.layers.inet import IPOption_RR
 
     s = NidsSwitch()
-    s.monitor(0, MONITOR)
+    s.install_text(rules(ingress="[0]"))
     pkt = bytes(
         Ether() / IP(src=A, dst=B, options=[IPOption_RR(routers=["9.9.9.9"] * 9)]) / UDP() / b"x"
     )
@@ -347,7 +355,11 @@ def test_held_syn_still_delivers_its_stats_records(sw: NidsSwitch) -> None:
     otherwise empty packet (orig EtherType none); the SYN itself stays held."""
     from feedback_header.records import ThresholdAlert, ThresholdKind
 
-    sw.add_stats_rule(0, 6, rule_id=9, packet_threshold=1)
+    stats = (
+        "stats:\n  - name: tcp-alert\n    match: {protocol: tcp}\n"
+        "    thresholds: {packets: 1}\n    id: 9\n    slot: 0\n"
+    )
+    assert sw.install_text(rules(syn_section(), stats)) == 1  # one entry added, nothing else
     out = sw.run(0, syn(), T0)
     alert = ThresholdAlert(
         rule_slot=0,
@@ -371,8 +383,7 @@ def test_flood_of_spoofed_syns_adds_up_exactly() -> None:
     or passed through, and the outcome counters agree with what left."""
     slots, timeout = 256, 2_000_000
     s = NidsSwitch()
-    s.monitor(0, MONITOR)
-    s.enable_syn_offload(slots, timeout, [MONITOR])
+    s.install_text(rules(syn_section(slots, timeout), ingress="[0]"))
     rng = random.Random(7)
     sent = 0
     outputs: list[bytes] = []

@@ -40,9 +40,9 @@ from scapy.layers.l2 import Ether
 from scapy.utils import PcapReader
 from zeek_conn import ConnKey, Segment, classify, history_letters, read_conn_log
 
-from controlplane.inprocess import NidsSwitch
 from feedback_header import codec
 from feedback_header.records import NotOffloaded, SynSummary, SynSummaryReason
+from testbed.nids_switch import NidsSwitch
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 TRACES = SHARED / "traces" / "zeek"
@@ -139,8 +139,10 @@ class Replay:
 
 def replay(trace: list[tuple[int, bytes]]) -> Replay:
     sw = NidsSwitch()
-    sw.monitor(0, MONITOR)
-    sw.enable_syn_offload(SLOTS, TIMEOUT, [MONITOR])
+    sw.install_text(
+        f"monitor: {{port: {MONITOR}, ingress_ports: [0]}}\n"
+        f"syn_offload: {{slots: {SLOTS}, timeout: {TIMEOUT}us}}\n"
+    )
     step = SWEEP_PASS // SLOTS
     out: list[tuple[int, bytes]] = []
     next_at, index, sent = trace[0][0], 0, 0
