@@ -1,7 +1,7 @@
 """Generate `p4src/include/pipeline_spec.p4` from `controlplane/pipeline_spec.py`.
 
-    python -m controlplane.pipeline_generate           # (re)write the file
-    python -m controlplane.pipeline_generate --check   # exit 1 if it is out of date
+python -m controlplane.pipeline_generate           # (re)write the file
+python -m controlplane.pipeline_generate --check   # exit 1 if it is out of date
 """
 
 from __future__ import annotations
@@ -69,13 +69,17 @@ def is_stale(root: Path = ROOT) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the file (or, with --check, report whether it is stale)."""
-    ap = argparse.ArgumentParser(prog="python -m controlplane.pipeline_generate", description=__doc__)
+    ap = argparse.ArgumentParser(
+        prog="python -m controlplane.pipeline_generate", description=__doc__
+    )
     ap.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
     args = ap.parse_args(argv)
     if args.check:
         if is_stale():
-            print(f"out of date: {OUTPUT} (run python -m controlplane.pipeline_generate)",
-                  file=sys.stderr)
+            print(
+                f"out of date: {OUTPUT} (run python -m controlplane.pipeline_generate)",
+                file=sys.stderr,
+            )
             return 1
         return 0
     if is_stale():

@@ -290,7 +290,10 @@ def render_p4() -> str:
         "",
         "/* VLAN tag protocol identifiers, skipped before the feedback header; the header",
         " * goes after at most FEEDBACK_MAX_VLAN_TAGS tags, where decoders look for it. */",
-        *[f"const bit<16> FEEDBACK_VLAN_TPID_{i} = {t:#06x};" for i, t in enumerate(spec.VLAN_TPIDS)],
+        *[
+            f"const bit<16> FEEDBACK_VLAN_TPID_{i} = {t:#06x};"
+            for i, t in enumerate(spec.VLAN_TPIDS)
+        ],
         f"#define FEEDBACK_MAX_VLAN_TAGS {spec.MAX_VLAN_TAGS}",
         "",
     ]
@@ -715,7 +718,8 @@ def render_doc() -> str:
         "A decoder (codec, dissector) treats a frame as follows, and reports the byte offset",
         "of the first inconsistency:",
         "",
-        f"1. Skip the Ethernet addresses and at most {spec.MAX_VLAN_TAGS} VLAN tags (TPIDs above); the",
+        f"1. Skip the Ethernet addresses and at most {spec.MAX_VLAN_TAGS} VLAN tags "
+        "(TPIDs above); the",
         "   next EtherType must be the feedback EtherType, otherwise the frame carries no",
         "   feedback header (a third tag means no header either: the switch never puts",
         "   one deeper).",
@@ -740,7 +744,8 @@ def render_doc() -> str:
         "records (a forged SYN_SUMMARY would become a conn.log entry; IEEE's local",
         "experimental EtherType is also used by real equipment). So:",
         "",
-        f"- The switch parses up to {spec.MAX_VLAN_TAGS} VLAN tags; when the EtherType after them is the",
+        f"- The switch parses up to {spec.MAX_VLAN_TAGS} VLAN tags; when the EtherType "
+        "after them is the",
         "  feedback EtherType, it **always** puts its own header in front, even with no",
         "  records (`tlv_count` 0), flags `FOREIGN`, `orig_ethertype` "
         f"{spec.ETHERTYPE:#06x}. The network's",

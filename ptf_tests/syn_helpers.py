@@ -32,6 +32,7 @@ from ptf import testutils
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
+from controlplane import pipeline_spec as ps
 from feedback_header import codec
 from feedback_header.records import (
     FeedbackFlags,
@@ -42,15 +43,15 @@ from feedback_header.records import (
     SynSummaryReason,
 )
 
-MONITOR_PORTS = "NidsIngress.forward.monitor_ports"
-SEND_TO_MONITOR = "NidsIngress.forward.send_to_monitor"
-CONFIG = "NidsIngress.syn_offload.config"
-CONFIGURE = "NidsIngress.syn_offload.configure"
-DISABLE = "NidsIngress.syn_offload.disable"
-OUTCOMES = "NidsIngress.syn_offload.outcomes"
+MONITOR_PORTS = ps.MONITOR_TABLE
+SEND_TO_MONITOR = ps.SEND_TO_MONITOR
+CONFIG = ps.SYN_CONFIG_TABLE
+CONFIGURE = ps.SYN_CONFIGURE
+DISABLE = ps.SYN_DISABLE
+OUTCOMES = ps.SYN_OUTCOMES_COUNTER
 
-SYN_CLONE_SESSION_BASE = 512
-ETHERTYPE_NIDS_SWEEP = 0x88B6
+SYN_CLONE_SESSION_BASE = ps.SYN_CLONE_SESSION_BASE
+ETHERTYPE_NIDS_SWEEP = ps.ETHERTYPE_SWEEP
 DEVICE_ID = 1  # feedback `config` default action: set_device_id(1)
 
 IN_PORT = 0  # traffic of both directions enters here (the tap)
@@ -59,9 +60,21 @@ MONITOR = 1  # monitor port: where everything leaves
 # Largest table_slots any SYN-offload PTF test uses: the cleanup sweeps this many slots.
 DRAIN_SLOTS = 64
 
-# outcomes[] indexes (syn_offload.p4 SYN_OUTCOME_*).
-SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = range(8)
-N_OUTCOMES = 8
+# outcomes[] indexes (pipeline_spec.SYN_OUTCOMES, SYN_OUTCOME_* in P4).
+SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = (
+    [o.p4 for o in ps.SYN_OUTCOMES].index(n)
+    for n in (
+        "SEEN",
+        "STORED",
+        "RETRANSMITTED",
+        "PASSED",
+        "REGENERATED_REPLY",
+        "REGENERATED_TRAFFIC",
+        "REGENERATED_SWEEP",
+        "SWEEPS",
+    )
+)
+N_OUTCOMES = len(ps.SYN_OUTCOMES)
 
 MAC_A = "00:00:00:00:00:0a"  # originator side
 MAC_B = "00:00:00:00:00:0b"  # responder side
@@ -213,7 +226,10 @@ class SynOffloadTest(P4RuntimeTest):
         with an empty table; `self.before` then holds the outcome counters."""
         assert slots <= DRAIN_SLOTS, "raise DRAIN_SLOTS: the cleanup would miss slots"
         self.insert_table_entry(
-            MONITOR_PORTS, {"ingress_port": IN_PORT}, SEND_TO_MONITOR, {"port": MONITOR}
+            MONITOR_PORTS,
+            {ps.MONITOR_KEY: IN_PORT},
+            SEND_TO_MONITOR,
+            {ps.SEND_TO_MONITOR_PORT: MONITOR},
         )
         self.insert_clone_session(SYN_CLONE_SESSION_BASE + MONITOR, [MONITOR])
         self.configure(DRAIN_SLOTS, 0, restore=True)
@@ -227,7 +243,7 @@ class SynOffloadTest(P4RuntimeTest):
         self.set_default_action(
             CONFIG,
             CONFIGURE,
-            {"table_slots": slots, "timeout_us": timeout_us},
+            dict(zip(ps.SYN_CONFIGURE_PARAMS, (slots, timeout_us), strict=True)),
             restore=(DISABLE, {}) if restore else None,
         )
 
