@@ -528,7 +528,12 @@ TLVS: tuple[TlvSpec, ...] = (
                 "enum",
                 "SynSummaryReason",
             ),
-            Field("syn_count", 8, "SYNs seen for the attempt, saturating at 255."),
+            Field(
+                "syn_count",
+                8,
+                "SYNs seen for the attempt, saturating (at 31 in this version's switch "
+                "program, whose record keeps 5 bits of it).",
+            ),
             Field("ipv4_src", 32, "Originator address.", "ipv4"),
             Field("ipv4_dst", 32, "Responder address.", "ipv4"),
             Field("src_port", 16, "Originator port."),

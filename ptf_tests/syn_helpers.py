@@ -118,15 +118,16 @@ class Conn:
         """The record slot of this connection in a table of `slots` slots."""
         return slot_of(self.src, self.dst, self.sport, self.dport, slots)
 
-    def syn(self, payload: bytes = b"") -> bytes:
-        """The originator's SYN, with options the regenerated SYN will not reproduce."""
+    def syn(self, payload: bytes = b"", flags: int | str = "S") -> bytes:
+        """The originator's SYN, with options the regenerated SYN will not reproduce;
+        `flags` as scapy takes them (9 bits: AE is 0x100)."""
         pkt = (
             Ether(src=MAC_A, dst=MAC_B)
             / IP(src=self.src, dst=self.dst, ttl=57, id=4242)
             / TCP(
                 sport=self.sport,
                 dport=self.dport,
-                flags="S",
+                flags=flags,
                 seq=self.isn,
                 window=29200,
                 options=[("MSS", 1460), ("SAckOK", b""), ("WScale", 7)],
@@ -163,9 +164,11 @@ class Conn:
         count: int = 1,
         mac_src: str = MAC_A,
         mac_dst: str = MAC_B,
+        tcp_flags: int | str = "S",
     ) -> bytes:
         """The SYN the switch emits for this attempt: stored tuple and ISN, fixed IP/TCP
-        fields, no options, valid checksums, the trigger's Ethernet addresses."""
+        fields, the kept flags (SYN, CWR, ECE, AE), no options, valid checksums, the
+        trigger's Ethernet addresses."""
         pkt = (
             Ether(src=mac_src, dst=mac_dst)
             / IP(src=self.src, dst=self.dst, ttl=64, id=0, flags="DF", tos=0)
@@ -174,7 +177,7 @@ class Conn:
                 dport=self.dport,
                 seq=self.isn,
                 ack=0,
-                flags="S",
+                flags=tcp_flags,
                 window=65535,
                 urgptr=0,
             )
