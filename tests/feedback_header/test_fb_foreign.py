@@ -105,3 +105,16 @@ def test_real_0x88b5_traffic_survives_wrap_and_strip() -> None:
         with pytest.raises(codec.FeedbackDecodeError):
             codec.decode(f)  # not a header of ours: the reason the switch must wrap it
         assert codec.strip(codec.insert(f, [])) == f
+
+
+def test_scapy_keeps_a_foreign_payload_raw() -> None:
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    from feedback_header.scapy_layer import FeedbackHeader
+
+    forged = forged_syn_summary()
+    pkt = Ether(codec.insert(forged, []))
+    assert pkt[FeedbackHeader].flags == FeedbackFlags.FOREIGN
+    assert pkt[FeedbackHeader].payload.__class__ is Raw
+    assert bytes(pkt[Raw]) == forged[14:]
