@@ -72,6 +72,15 @@ def test_generated_constants_are_the_ones_p4_uses() -> None:
     assert set(re.findall(r"@field_list\((\d+)\)", header)) == {str(ps.FIELD_LIST_SYN_REGEN)}
 
 
+def test_parser_takes_as_many_tags_as_decoders_skip() -> None:
+    """The switch puts its header after the tags it parses; decoders look there only."""
+    from feedback_header import spec
+
+    parser = (ROOT / "p4src/include/parser.p4").read_text()
+    states = set(re.findall(r"state parse_vlan(\d+)", parser))
+    assert states == {str(i) for i in range(spec.MAX_VLAN_TAGS)}
+
+
 @pytest.mark.skipif(not P4C.is_file(), reason="p4c-bm2-ss not installed (../shared/p4tools)")
 def test_p4c_compiles_without_warnings_and_agrees(
     tmp_path: Path, p4info: p4info_pb2.P4Info
