@@ -13,19 +13,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from controlplane import pipeline_spec as ps
 from controlplane.fields import FIELDS
 from controlplane.model import RuleSet, StatsRule
 from controlplane.p4info import P4Schema
 from controlplane.rules import slot_table
 
-MONITOR_TABLE = "NidsIngress.forward.monitor_ports"
-MONITOR_ACTION = "NidsIngress.forward.send_to_monitor"
+MONITOR_TABLE = ps.MONITOR_TABLE
+MONITOR_ACTION = ps.SEND_TO_MONITOR
 FIXED_PARAMS = ("rule_id", "bidirectional", "interval_us", "packet_threshold", "byte_threshold")
+assert set(FIXED_PARAMS) <= set(ps.COUNT_GROUP_PARAMS)
 
 
 def count_action(slot: int) -> str:
     """P4Info name of slot `slot`'s count_group action."""
-    return f"NidsIngress.stats.slot{slot}.count_group"
+    return ps.count_group(slot)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,7 @@ def discover(schema: P4Schema) -> StatsCaps:
     extra = sorted(
         int(m.group(1))
         for t in schema.tables
-        if (m := re.fullmatch(r"NidsIngress\.stats\.slot([0-9]+)\.rules", t))
-        and int(m.group(1)) > slots
+        if (m := re.fullmatch(ps.STATS_TABLE_PATTERN, t)) and int(m.group(1)) > slots
     )
     problems: list[str] = []
     if extra:
@@ -135,7 +136,7 @@ def check_monitor(rules: RuleSet, caps: StatsCaps, schema: P4Schema) -> list[str
     if len(rules.monitor) > table.size:
         out.append(f"{len(rules.monitor)} monitor ports, but {MONITOR_TABLE} holds {table.size}")
     try:
-        schema.action(MONITOR_ACTION).param("port")
+        schema.action(MONITOR_ACTION).param(ps.SEND_TO_MONITOR_PORT)
     except LookupError as e:
         out.append(str(e))
     return out

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from controlplane.fields import FIELDS, Match
-
-STATS_SLOTS = 4
-"""Slots in the stats stage per docs/stats-stage.md; the running pipeline may differ."""
+from controlplane.pipeline_spec import STATS_SLOTS as STATS_SLOTS  # one spec, re-exported
 
 STATS_RULES_PER_SLOT = 64
 """Entries per slot table per docs/stats-stage.md (p4src/include/size.p4)."""

@@ -42,6 +42,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from controlplane import pipeline_spec
 from controlplane.errors import Problem, RulesError
 from controlplane.fields import (
     FIELDS,
@@ -93,7 +94,7 @@ PORT_BITS = 9
 
 def slot_table(slot: int) -> str:
     """P4Info name of the rule table of `slot` (docs/stats-stage.md)."""
-    return f"NidsIngress.stats.slot{slot}.rules"
+    return pipeline_spec.stats_table(slot)
 
 
 T = TypeVar("T")

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, TextIO
 
+from controlplane import pipeline_spec as ps
 from controlplane import state as state_mod
 from controlplane.capabilities import discover
 from controlplane.errors import SwitchError
@@ -20,7 +21,7 @@ from controlplane.p4info import P4Schema
 from controlplane.p4rt import P4RuntimeSwitch
 from controlplane.rules import slot_table
 
-OUTCOMES = ("counted", "collision", "report", "alert")
+OUTCOMES = tuple(o.name for o in ps.STATS_OUTCOMES)
 
 
 def _key_text(key: dict[str, Any]) -> str:
@@ -46,7 +47,7 @@ def collect(
     outcomes: list[dict[str, Any]] = []
     for slot in range(caps.n_slots):
         table = schema.table(slot_table(slot))
-        action = schema.action(f"NidsIngress.stats.slot{slot}.count_group")
+        action = schema.action(ps.count_group(slot))
         rid_param = next((p.id for p in action.params if p.name == "rule_id"), None)
         for e in sw.read_table(table.id, with_counters=True):
             rid = next(
@@ -68,8 +69,7 @@ def collect(
                     "bytes": e.counter_data.byte_count,
                 }
             )
-        prefix = f"NidsIngress.stats.slot{slot}"
-        for ce in sw.read_counter(schema.counter(f"{prefix}.group_totals").id):
+        for ce in sw.read_counter(schema.counter(ps.group_totals(slot)).id):
             if not all_groups and ce.data.packet_count == 0:
                 continue
             seen = st.group_keys.get(f"{slot}/{ce.index.index}")
@@ -85,7 +85,7 @@ def collect(
             )
         counts = {
             ce.index.index: ce.data.packet_count
-            for ce in sw.read_counter(schema.counter(f"{prefix}.outcomes").id)
+            for ce in sw.read_counter(schema.counter(ps.stats_outcomes(slot)).id)
         }
         outcomes.append(
             {"slot": slot, **{name: counts.get(i, 0) for i, name in enumerate(OUTCOMES)}}

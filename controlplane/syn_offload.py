@@ -20,29 +20,21 @@ from typing import Any
 
 from p4.v1 import p4runtime_pb2
 
+from controlplane import pipeline_spec as ps
 from controlplane.compile import encode
 from controlplane.errors import CapabilityError
 from controlplane.model import MonitorPort, RuleSet, SynOffloadConfig
 from controlplane.p4info import P4Schema
 from feedback_header.records import SynSummary, SynSummaryReason
 
-CONFIG_TABLE = "NidsIngress.syn_offload.config"
-CONFIGURE = "NidsIngress.syn_offload.configure"
-DISABLE = "NidsIngress.syn_offload.disable"
-RECORDS = "NidsIngress.syn_offload.records"
-OUTCOMES = "NidsIngress.syn_offload.outcomes"
-CLONE_SESSION_BASE = 512
-ETHERTYPE_SWEEP = 0x88B6  # p4src/include/define.p4 ETHERTYPE_NIDS_SWEEP
-OUTCOME_NAMES = (
-    "syns_seen",
-    "stored",
-    "retransmissions",
-    "passed_through",
-    "regenerated_before_reply",
-    "expired_by_traffic",
-    "expired_by_sweep",
-    "sweep_packets",
-)
+CONFIG_TABLE = ps.SYN_CONFIG_TABLE
+CONFIGURE = ps.SYN_CONFIGURE
+DISABLE = ps.SYN_DISABLE
+RECORDS = ps.SYN_RECORDS
+OUTCOMES = ps.SYN_OUTCOMES_COUNTER
+CLONE_SESSION_BASE = ps.SYN_CLONE_SESSION_BASE
+ETHERTYPE_SWEEP = ps.ETHERTYPE_SWEEP
+OUTCOME_NAMES = tuple(o.name for o in ps.SYN_OUTCOMES)
 
 
 def compiled_slots(schema: P4Schema) -> int | None:
@@ -92,7 +84,7 @@ def config_entry(
         return e
     a = schema.action(CONFIGURE)
     e.action.action.action_id = a.id
-    for name, value in (("table_slots", slots), ("timeout_us", cfg.timeout_us)):
+    for name, value in zip(ps.SYN_CONFIGURE_PARAMS, (slots, cfg.timeout_us), strict=True):
         p = a.param(name)
         e.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
     return e
@@ -261,8 +253,11 @@ class Sweeper:
 
 def conn_log_entry(rec: SynSummary, device_id: int = 0) -> dict[str, Any] | None:
     """A Zeek conn.log entry for an attempt the switch summarized, None if the
-    connection went on (the SYN was regenerated before a reply: Zeek logs it itself)."""
+    connection went on (the SYN was regenerated before a reply: Zeek logs it itself) or
+    the reason is not one this version defines."""
     if rec.reason == SynSummaryReason.REGENERATED_BEFORE_RESPONSE:
+        return None
+    if rec.reason not in SynSummaryReason._value2member_map_:
         return None
     first, last = rec.first_seen, rec.last_seen
     return {

@@ -8,6 +8,12 @@ counts the software-fallback rules on the stripped frames. A SYN summary of an
 attempt the switch timed out also becomes a Zeek conn.log entry (conn_state S0,
 history S; `"_path": "conn"`), in the stream and in `--conn-log`. Group keys seen in reports
 are remembered in the state file so `status` can name group_totals indexes.
+
+Only the outermost header, where the switch puts it, is the switch's (docs/feedback-header.md,
+"Trust model"): what a FOREIGN header wraps is the network's frame, handed on unchanged and
+never decoded. `watch` never stops on a frame: a malformed header is counted, and a record
+the switch could not have written (unknown type, undefined enumeration code, a SYN_SUMMARY
+without REGENERATED or on a FOREIGN frame) is counted and skipped.
 """
 
 from __future__ import annotations
@@ -27,14 +33,17 @@ from controlplane.groups import group_index
 from controlplane.rules import load_rules
 from controlplane.software_stats import SoftwareStats
 from controlplane.syn_offload import conn_log_entry
+from feedback_header import spec
 from feedback_header.codec import (
+    AnyRecord,
+    Decoded,
     FeedbackDecodeError,
     header_to_dict,
     record_to_dict,
     strip,
     try_decode,
 )
-from feedback_header.records import SynSummary
+from feedback_header.records import FeedbackFlags, SynSummary, UnknownRecord
 from softswitch.ports.pcap import PcapError, PcapWriter, open_capture
 
 
@@ -68,6 +77,8 @@ class Watcher:
     group_keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     conn_emit: Callable[[dict[str, Any]], None] | None = None
     conn_entries: int = 0
+    skipped: int = 0  # records counted but not acted on (see untrusted_reason)
+    foreign: int = 0  # frames the network sent with the feedback EtherType (wrapped)
 
     def feed(self, ts_ns: int, frame: bytes, orig_len: int | None = None) -> None:
         """Handle one captured frame."""
@@ -81,8 +92,15 @@ class Watcher:
             decoded = None
         if decoded is not None:
             self.with_header += 1
+            if decoded.is_foreign:
+                self.foreign += 1
             head = header_to_dict(decoded.header)
             for rec in decoded.records:
+                why = untrusted_reason(rec, decoded)
+                if why is not None:
+                    self.skipped += 1
+                    self.errors.append(f"frame {self.frames} (ts {ts}): record skipped: {why}")
+                    continue
                 d = record_to_dict(rec)
                 rid = d.get("rule_id")
                 event = {
@@ -119,6 +137,33 @@ class Watcher:
         if self.software is not None:
             for ev in self.software.process(plain, ts_ns // 1000, cut):
                 self.emit({"ts": ts, **ev})
+
+
+_ENUM_FIELDS: dict[int, tuple[tuple[str, dict[int, str]], ...]] = {
+    t.code: tuple(
+        (f.name, spec.ENUMS[f.enum].by_code())
+        for f in t.value_fields
+        if f.fmt == "enum" and f.enum is not None
+    )
+    for t in spec.TLVS
+}
+
+
+def untrusted_reason(rec: AnyRecord, decoded: Decoded) -> str | None:
+    """Why `rec` cannot be a record the switch wrote into `decoded`'s header (None: it can)."""
+    if isinstance(rec, UnknownRecord):
+        return f"unknown TLV type {rec.type_code} ({len(rec.value) + 2} bytes)"
+    for name, codes in _ENUM_FIELDS.get(rec.TYPE, ()):
+        value = getattr(rec, name)
+        if value not in codes:
+            return f"{rec.NAME}.{name} {value} is not a code this version defines"
+    if isinstance(rec, SynSummary):
+        flags = decoded.header.flags
+        if not flags & FeedbackFlags.REGENERATED:
+            return "syn_summary on a header without the REGENERATED flag"
+        if flags & FeedbackFlags.FOREIGN:
+            return "syn_summary on a FOREIGN frame"
+    return None
 
 
 def pcap_frames(path: Path) -> Iterator[tuple[int, bytes, int]]:
@@ -225,7 +270,9 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         print(f"watch: {e}", file=err)
     print(
         f"watch: {watcher.frames} packets, {watcher.with_header} with a feedback header, "
-        f"{watcher.records} records, {len(watcher.errors)} malformed"
+        f"{watcher.records} records, {len(watcher.errors) - watcher.skipped} malformed"
+        + (f", {watcher.skipped} records skipped" if watcher.skipped else "")
+        + (f", {watcher.foreign} foreign frames" if watcher.foreign else "")
         + (f", {watcher.conn_entries} conn.log entries" if watcher.conn_entries else ""),
         file=err,
     )

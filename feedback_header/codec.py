@@ -68,6 +68,12 @@ class Decoded:
         return self.header.orig_ethertype != spec.ORIG_ETHERTYPE_NONE
 
     @property
+    def is_foreign(self) -> bool:
+        """True if the header wraps a frame the network sent with the feedback EtherType
+        (flag FOREIGN): `payload` is the network's bytes, never to be decoded."""
+        return bool(self.header.flags & spec.FLAG_FOREIGN)
+
+    @property
     def original(self) -> bytes | None:
         """The frame without the feedback header, as an unmodified monitor expects it."""
         if not self.has_original:
@@ -92,15 +98,22 @@ class Decoded:
 
 
 def _ethertype_field(frame: bytes) -> tuple[int, int] | None:
-    """(offset, value) of the EtherType after the MAC addresses and VLAN tags."""
+    """(offset, value) of the EtherType after the MAC addresses and at most
+    `spec.MAX_VLAN_TAGS` VLAN tags: where the switch puts its header. Behind more tags
+    the value is a tag's TPID, so such a frame carries no header (the switch never puts
+    one deeper)."""
     off = 12
     n = len(frame)
-    while off + 2 <= n:
+    for _ in range(spec.MAX_VLAN_TAGS + 1):
+        if off + 2 > n:
+            return None
         et = (frame[off] << 8) | frame[off + 1]
         if et not in _VLAN_TPIDS:
-            return off, et
+            break
         off += 4
-    return None
+    else:
+        off -= 4
+    return off, et
 
 
 def find_header(frame: bytes, ethertype: int = ETHERTYPE) -> int | None:
@@ -270,11 +283,14 @@ def insert(
     ethertype: int = ETHERTYPE,
 ) -> bytes:
     """Insert a feedback header into an ordinary Ethernet frame, after its VLAN tags:
-    what the switch does. The inverse of strip()."""
+    what the switch does (a frame that already has the feedback EtherType there gets
+    flag FOREIGN). The inverse of strip()."""
     found = _ethertype_field(frame)
     if found is None:
         raise FeedbackEncodeError("frame too short for an Ethernet header")
     off, et = found
+    if et == ethertype:
+        flags |= spec.FLAG_FOREIGN
     return encode(
         frame[:off],
         records,

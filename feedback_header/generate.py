@@ -288,6 +288,14 @@ def render_p4() -> str:
         f"const bit<8> FEEDBACK_VERSION = {spec.VERSION};",
         f"const bit<16> FEEDBACK_FIXED_BYTES = {FIXED.size};",
         "",
+        "/* VLAN tag protocol identifiers, skipped before the feedback header; the header",
+        " * goes after at most FEEDBACK_MAX_VLAN_TAGS tags, where decoders look for it. */",
+        *[
+            f"const bit<16> FEEDBACK_VLAN_TPID_{i} = {t:#06x};"
+            for i, t in enumerate(spec.VLAN_TPIDS)
+        ],
+        f"#define FEEDBACK_MAX_VLAN_TAGS {spec.MAX_VLAN_TAGS}",
+        "",
     ]
     out += _p4_header(FIXED, "feedback_h", f"Fixed part ({FIXED.size} bytes).")
     for t in TLVS:
@@ -371,6 +379,7 @@ def render_lua() -> str:
         f"local ETHERTYPE = {spec.ETHERTYPE:#06x}",
         f"local FIXED_LEN = {FIXED.size}",
         f"local VERSION = {spec.VERSION}",
+        f"local FOREIGN = {spec.FLAG_FOREIGN:#04x}",
         "",
         "local vs = {}",
     ]
@@ -451,7 +460,10 @@ local ef_malformed = ProtoExpert.new("p4fb.malformed", "Malformed feedback heade
   expert.group.MALFORMED, expert.severity.ERROR)
 local ef_unknown = ProtoExpert.new("p4fb.unknown_tlv", "Unknown TLV type, skipped by length",
   expert.group.UNDECODED, expert.severity.NOTE)
-p4fb.experts = { ef_malformed, ef_unknown }
+local ef_foreign = ProtoExpert.new("p4fb.foreign", "Foreign frame: the network sent it with "
+  .. "this EtherType; not a header of this switch, not decoded",
+  expert.group.SECURITY, expert.severity.WARN)
+p4fb.experts = { ef_malformed, ef_unknown, ef_foreign }
 
 local ethertype_table = DissectorTable.get("ethertype")
 local data_dissector = Dissector.get("data")
@@ -558,6 +570,10 @@ function p4fb.dissector(tvb, pinfo, tree)
     local rest = tvb(hlen):tvb()
     local oet = tvb(14, 2):uint()
     if oet == 0 then
+      data_dissector:call(rest, pinfo, tree)
+    elseif math.floor(tvb(1, 1):uint() / FOREIGN) % 2 == 1 then
+      -- The network's own frame with this EtherType: never decoded as the switch's.
+      t:add_proto_expert_info(ef_foreign)
       data_dissector:call(rest, pinfo, tree)
     else
       ethertype_table:try(oet, rest, pinfo, tree)
@@ -702,8 +718,11 @@ def render_doc() -> str:
         "A decoder (codec, dissector) treats a frame as follows, and reports the byte offset",
         "of the first inconsistency:",
         "",
-        "1. Skip the Ethernet addresses and every VLAN tag; the next EtherType must be the",
-        "   feedback EtherType, otherwise the frame carries no feedback header.",
+        f"1. Skip the Ethernet addresses and at most {spec.MAX_VLAN_TAGS} VLAN tags "
+        "(TPIDs above); the",
+        "   next EtherType must be the feedback EtherType, otherwise the frame carries no",
+        "   feedback header (a third tag means no header either: the switch never puts",
+        "   one deeper).",
         "2. `version` must be 1; `length` must be at least 16 and fit in the frame.",
         "3. TLVs follow back to back and must end exactly at `length`; a TLV length below 2",
         "   or running past `length` is an error.",
@@ -713,6 +732,38 @@ def render_doc() -> str:
         "6. The original frame is the Ethernet addresses and tags, then `orig_ethertype`,",
         "   then the bytes after the header. With `orig_ethertype` 0x0000 there is no",
         "   original frame and those bytes are padding.",
+        "7. With the `FOREIGN` flag the original frame is one the network sent with the",
+        "   feedback EtherType: it is handed on as it is and never decoded (see below).",
+        "",
+        "## Trust model",
+        "",
+        "The monitor's link carries only what the switch sends it, and the switch is the",
+        "only writer of feedback headers the monitor believes. The network can send",
+        "anything, including frames with EtherType "
+        f"{spec.ETHERTYPE:#06x} that look like the switch's",
+        "records (a forged SYN_SUMMARY would become a conn.log entry; IEEE's local",
+        "experimental EtherType is also used by real equipment). So:",
+        "",
+        f"- The switch parses up to {spec.MAX_VLAN_TAGS} VLAN tags; when the EtherType "
+        "after them is the",
+        "  feedback EtherType, it **always** puts its own header in front, even with no",
+        "  records (`tlv_count` 0), flags `FOREIGN`, `orig_ethertype` "
+        f"{spec.ETHERTYPE:#06x}. The network's",
+        "  bytes follow unchanged. A frame with more tags than that is passed as it is: a",
+        "  decoder does not look past the tags the switch parses either.",
+        "- A decoder trusts only the outermost header, at the position above. It never",
+        "  decodes what a `FOREIGN` header wraps; stripping the header gives back exactly",
+        "  the frame the network sent (`watch --strip-pcap`).",
+        "- Frames from ports with no monitor entry are dropped, whatever their EtherType;",
+        "  packet-out frames from the controller (trusted) leave as the controller wrote",
+        "  them.",
+        "- A record that the switch could not have written is counted and skipped by",
+        "  `watch`, never acted on: unknown TLV types, enumeration codes this version does",
+        "  not define, a SYN_SUMMARY on a header without the `REGENERATED` flag or with",
+        "  `FOREIGN`.",
+        "",
+        "This relies on the monitor port's cable: a device that can inject frames",
+        "directly onto the monitor's link, bypassing the switch, can still forge records.",
         "",
         "## In P4",
         "",

@@ -30,6 +30,11 @@ class FeedbackFlags(IntFlag):
     #: The switch had more records for this packet than it could attach; the ones missing
     #: are lost (the switch counts them).
     RECORDS_DROPPED = 0x02
+    #: The packet after the header arrived from the network already carrying the feedback
+    #: EtherType (orig_ethertype): its bytes are the network's, not a header of this switch.
+    #: The switch wraps every such frame, so only the outermost header is the switch's;
+    #: decoders must not decode what it wraps.
+    FOREIGN = 0x04
 
 
 class Stage(IntEnum):
@@ -68,6 +73,9 @@ class NotOffloadedReason(IntEnum):
     SIMULTANEOUS_OPEN = 9
     #: Out of buffer space.
     BUFFER_FULL = 10
+    #: SYN with TCP flags the stage cannot store (URG, PSH, reserved bits); it keeps CWR,
+    #: ECE and AE only.
+    TCP_FLAGS = 11
     #: Any other reason.
     OTHER = 255
 

@@ -5,8 +5,8 @@
 
 `length`, `tlv_count` and each TLV's `tlv_length` are computed when left unset; the layer
 after the header is chosen by `orig_ethertype` (IP, IPv6, ARP, ... as after Ethernet;
-nothing but padding for 0x0000). Importing this module binds the layer to Ether, Dot1Q
-and Dot1AD with EtherType 0x88B5.
+nothing but padding for 0x0000; raw bytes under flag FOREIGN). Importing this module
+binds the layer to Ether, Dot1Q and Dot1AD with EtherType 0x88B5.
 """
 
 from __future__ import annotations
@@ -177,6 +177,8 @@ class FeedbackHeader(Packet):
         et = self.orig_ethertype
         if et == spec.ORIG_ETHERTYPE_NONE:
             return Padding
+        if self.flags & spec.FLAG_FOREIGN:
+            return Raw  # the network's frame: never dissected as a header of the switch
         # Whatever Ether would put after this EtherType.
         for fval, cls in Ether.payload_guess:
             if fval.get("type") == et:

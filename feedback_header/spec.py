@@ -30,6 +30,10 @@ VERSION = 1
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 """Tag protocol identifiers skipped before the feedback header (802.1Q, 802.1ad, old QinQ)."""
 
+MAX_VLAN_TAGS = 2
+"""Tags the switch parses (its VLAN header stack). The switch's header, if any, is at the
+EtherType after at most this many tags; a decoder looks nowhere else."""
+
 ORIG_ETHERTYPE_NONE = 0x0000
 """Original EtherType meaning "no original packet follows" (a records-only frame)."""
 
@@ -158,9 +162,20 @@ FEEDBACK_FLAGS = EnumSpec(
             "The switch had more records for this packet than it could attach; "
             "the ones missing are lost (the switch counts them).",
         ),
+        EnumValue(
+            0x04,
+            "FOREIGN",
+            "The packet after the header arrived from the network already carrying the "
+            "feedback EtherType (orig_ethertype): its bytes are the network's, not a header "
+            "of this switch. The switch wraps every such frame, so only the outermost header "
+            "is the switch's; decoders must not decode what it wraps.",
+        ),
     ),
     is_flags=True,
 )
+
+FLAG_FOREIGN = next(v.code for v in FEEDBACK_FLAGS.values if v.name == "FOREIGN")
+"""The `FeedbackFlags` bit of a header that wraps a frame the network sent."""
 
 STAGE = EnumSpec(
     "Stage",
@@ -189,6 +204,12 @@ NOT_OFFLOADED_REASON = EnumSpec(
         EnumValue(8, "TCP_OPTIONS", "TCP options the stage cannot store or reproduce."),
         EnumValue(9, "SIMULTANEOUS_OPEN", "SYN answered by a SYN (simultaneous open)."),
         EnumValue(10, "BUFFER_FULL", "Out of buffer space."),
+        EnumValue(
+            11,
+            "TCP_FLAGS",
+            "SYN with TCP flags the stage cannot store (URG, PSH, reserved bits); "
+            "it keeps CWR, ECE and AE only.",
+        ),
         EnumValue(255, "OTHER", "Any other reason."),
     ),
 )
@@ -507,7 +528,12 @@ TLVS: tuple[TlvSpec, ...] = (
                 "enum",
                 "SynSummaryReason",
             ),
-            Field("syn_count", 8, "SYNs seen for the attempt, saturating at 255."),
+            Field(
+                "syn_count",
+                8,
+                "SYNs seen for the attempt, saturating (at 31 in this version's switch "
+                "program, whose record keeps 5 bits of it).",
+            ),
             Field("ipv4_src", 32, "Originator address.", "ipv4"),
             Field("ipv4_dst", 32, "Responder address.", "ipv4"),
             Field("src_port", 16, "Originator port."),

@@ -9,8 +9,10 @@ from __future__ import annotations
 from base_test import P4RuntimeTest, autocleanup, skip_unless_root
 from ptf import testutils
 
-MONITOR_PORTS = "NidsIngress.forward.monitor_ports"
-SEND_TO_MONITOR = "NidsIngress.forward.send_to_monitor"
+from controlplane import pipeline_spec as ps
+
+MONITOR_PORTS = ps.MONITOR_TABLE
+SEND_TO_MONITOR = ps.SEND_TO_MONITOR
 
 
 def udp_frame() -> bytes:
@@ -29,7 +31,9 @@ class MonitorPortTest(P4RuntimeTest):
 
     @autocleanup
     def runTest(self) -> None:
-        self.insert_table_entry(MONITOR_PORTS, {"ingress_port": 0}, SEND_TO_MONITOR, {"port": 1})
+        self.insert_table_entry(
+            MONITOR_PORTS, {ps.MONITOR_KEY: 0}, SEND_TO_MONITOR, {ps.SEND_TO_MONITOR_PORT: 1}
+        )
         frame = udp_frame()
         testutils.send_packet(self, 0, frame)
         testutils.verify_packet(self, frame, 1)

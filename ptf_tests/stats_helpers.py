@@ -32,17 +32,21 @@ from ptf import testutils
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 
+from controlplane import pipeline_spec as ps
+from controlplane.groups import STATS_GROUPS_PER_SLOT
 from feedback_header import codec
 from feedback_header.records import Collision, CounterReport, ThresholdAlert
 
-GROUPS_PER_SLOT = 4096  # STATS_GROUPS_PER_SLOT in p4src/include/size.p4
+GROUPS_PER_SLOT = STATS_GROUPS_PER_SLOT  # the default of p4src/include/size.p4
 DEVICE_ID = 1  # feedback `config` default action: set_device_id(1)
 
-MONITOR_PORTS = "NidsIngress.forward.monitor_ports"
-SEND_TO_MONITOR = "NidsIngress.forward.send_to_monitor"
+MONITOR_PORTS = ps.MONITOR_TABLE
+SEND_TO_MONITOR = ps.SEND_TO_MONITOR
 
-# outcomes[] indexes (stats.p4 OUTCOME_*).
-COUNTED, COLLISION, REPORT, ALERT = 0, 1, 2, 3
+# outcomes[] indexes (pipeline_spec.STATS_OUTCOMES, OUTCOME_* in P4).
+COUNTED, COLLISION, REPORT, ALERT = (
+    [o.p4 for o in ps.STATS_OUTCOMES].index(n) for n in ("COUNTED", "COLLISION", "REPORT", "ALERT")
+)
 
 ETH_DST = "00:00:00:00:00:0b"
 ETH_SRC = "00:00:00:00:00:01"
@@ -60,12 +64,12 @@ def ip(addr: str) -> int:
 
 def rules_table(slot: int) -> str:
     """P4Info name of slot `slot`'s rule table."""
-    return f"NidsIngress.stats.slot{slot}.rules"
+    return ps.stats_table(slot)
 
 
 def count_group(slot: int) -> str:
     """P4Info name of slot `slot`'s count_group action."""
-    return f"NidsIngress.stats.slot{slot}.count_group"
+    return ps.count_group(slot)
 
 
 # --------------------------------------------------------------------------- group keys
@@ -223,7 +227,10 @@ class StatsTest(P4RuntimeTest):
     def add_monitor(self, in_port: int = 0, out_port: int = 1) -> None:
         """Traffic entering `in_port` goes to the monitor on `out_port`."""
         self.insert_table_entry(
-            MONITOR_PORTS, {"ingress_port": in_port}, SEND_TO_MONITOR, {"port": out_port}
+            MONITOR_PORTS,
+            {ps.MONITOR_KEY: in_port},
+            SEND_TO_MONITOR,
+            {ps.SEND_TO_MONITOR_PORT: out_port},
         )
 
     def add_rule(
@@ -235,20 +242,8 @@ class StatsTest(P4RuntimeTest):
         **params: int,
     ) -> p4runtime_pb2.TableEntry:
         """Insert a stats rule; action parameters not given are 0 (not grouped, off)."""
-        values: dict[str, int | str | bytes] = {
-            "rule_id": rule_id,
-            "port_mask": 0,
-            "src_mask": 0,
-            "dst_mask": 0,
-            "proto_mask": 0,
-            "sport_mask": 0,
-            "dport_mask": 0,
-            "flags_mask": 0,
-            "bidirectional": 0,
-            "interval_us": 0,
-            "packet_threshold": 0,
-            "byte_threshold": 0,
-        }
+        values: dict[str, int | str | bytes] = dict.fromkeys(ps.COUNT_GROUP_PARAMS, 0)
+        values["rule_id"] = rule_id
         unknown = set(params) - set(values)
         if unknown:
             raise ValueError(f"count_group has no parameters {sorted(unknown)}")
@@ -287,12 +282,12 @@ class StatsTest(P4RuntimeTest):
 
     def group_totals(self, slot: int, key: GroupKey) -> tuple[int, int]:
         """(packets, bytes) counted for `key`'s index in slot `slot` (never reset)."""
-        return self.read_counter(f"NidsIngress.stats.slot{slot}.group_totals", key.index())
+        return self.read_counter(ps.group_totals(slot), key.index())
 
     def outcomes(self, slot: int) -> list[int]:
         """Packets per outcome of slot `slot`: counted, collision, report, alert."""
-        name = f"NidsIngress.stats.slot{slot}.outcomes"
-        return [self.read_counter(name, i)[0] for i in range(4)]
+        name = ps.stats_outcomes(slot)
+        return [self.read_counter(name, i)[0] for i in range(len(ps.STATS_OUTCOMES))]
 
     def outcome_deltas(self, slot: int, before: Sequence[int]) -> list[int]:
         """outcomes(slot) minus `before` (the counters are shared by every test)."""

@@ -32,6 +32,7 @@ from ptf import testutils
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
+from controlplane import pipeline_spec as ps
 from feedback_header import codec
 from feedback_header.records import (
     FeedbackFlags,
@@ -42,15 +43,15 @@ from feedback_header.records import (
     SynSummaryReason,
 )
 
-MONITOR_PORTS = "NidsIngress.forward.monitor_ports"
-SEND_TO_MONITOR = "NidsIngress.forward.send_to_monitor"
-CONFIG = "NidsIngress.syn_offload.config"
-CONFIGURE = "NidsIngress.syn_offload.configure"
-DISABLE = "NidsIngress.syn_offload.disable"
-OUTCOMES = "NidsIngress.syn_offload.outcomes"
+MONITOR_PORTS = ps.MONITOR_TABLE
+SEND_TO_MONITOR = ps.SEND_TO_MONITOR
+CONFIG = ps.SYN_CONFIG_TABLE
+CONFIGURE = ps.SYN_CONFIGURE
+DISABLE = ps.SYN_DISABLE
+OUTCOMES = ps.SYN_OUTCOMES_COUNTER
 
-SYN_CLONE_SESSION_BASE = 512
-ETHERTYPE_NIDS_SWEEP = 0x88B6
+SYN_CLONE_SESSION_BASE = ps.SYN_CLONE_SESSION_BASE
+ETHERTYPE_NIDS_SWEEP = ps.ETHERTYPE_SWEEP
 DEVICE_ID = 1  # feedback `config` default action: set_device_id(1)
 
 IN_PORT = 0  # traffic of both directions enters here (the tap)
@@ -59,9 +60,21 @@ MONITOR = 1  # monitor port: where everything leaves
 # Largest table_slots any SYN-offload PTF test uses: the cleanup sweeps this many slots.
 DRAIN_SLOTS = 64
 
-# outcomes[] indexes (syn_offload.p4 SYN_OUTCOME_*).
-SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = range(8)
-N_OUTCOMES = 8
+# outcomes[] indexes (pipeline_spec.SYN_OUTCOMES, SYN_OUTCOME_* in P4).
+SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = (
+    [o.p4 for o in ps.SYN_OUTCOMES].index(n)
+    for n in (
+        "SEEN",
+        "STORED",
+        "RETRANSMITTED",
+        "PASSED",
+        "REGENERATED_REPLY",
+        "REGENERATED_TRAFFIC",
+        "REGENERATED_SWEEP",
+        "SWEEPS",
+    )
+)
+N_OUTCOMES = len(ps.SYN_OUTCOMES)
 
 MAC_A = "00:00:00:00:00:0a"  # originator side
 MAC_B = "00:00:00:00:00:0b"  # responder side
@@ -105,15 +118,16 @@ class Conn:
         """The record slot of this connection in a table of `slots` slots."""
         return slot_of(self.src, self.dst, self.sport, self.dport, slots)
 
-    def syn(self, payload: bytes = b"") -> bytes:
-        """The originator's SYN, with options the regenerated SYN will not reproduce."""
+    def syn(self, payload: bytes = b"", flags: int | str = "S") -> bytes:
+        """The originator's SYN, with options the regenerated SYN will not reproduce;
+        `flags` as scapy takes them (9 bits: AE is 0x100)."""
         pkt = (
             Ether(src=MAC_A, dst=MAC_B)
             / IP(src=self.src, dst=self.dst, ttl=57, id=4242)
             / TCP(
                 sport=self.sport,
                 dport=self.dport,
-                flags="S",
+                flags=flags,
                 seq=self.isn,
                 window=29200,
                 options=[("MSS", 1460), ("SAckOK", b""), ("WScale", 7)],
@@ -150,9 +164,11 @@ class Conn:
         count: int = 1,
         mac_src: str = MAC_A,
         mac_dst: str = MAC_B,
+        tcp_flags: int | str = "S",
     ) -> bytes:
         """The SYN the switch emits for this attempt: stored tuple and ISN, fixed IP/TCP
-        fields, no options, valid checksums, the trigger's Ethernet addresses."""
+        fields, the kept flags (SYN, CWR, ECE, AE), no options, valid checksums, the
+        trigger's Ethernet addresses."""
         pkt = (
             Ether(src=mac_src, dst=mac_dst)
             / IP(src=self.src, dst=self.dst, ttl=64, id=0, flags="DF", tos=0)
@@ -161,7 +177,7 @@ class Conn:
                 dport=self.dport,
                 seq=self.isn,
                 ack=0,
-                flags="S",
+                flags=tcp_flags,
                 window=65535,
                 urgptr=0,
             )
@@ -213,7 +229,10 @@ class SynOffloadTest(P4RuntimeTest):
         with an empty table; `self.before` then holds the outcome counters."""
         assert slots <= DRAIN_SLOTS, "raise DRAIN_SLOTS: the cleanup would miss slots"
         self.insert_table_entry(
-            MONITOR_PORTS, {"ingress_port": IN_PORT}, SEND_TO_MONITOR, {"port": MONITOR}
+            MONITOR_PORTS,
+            {ps.MONITOR_KEY: IN_PORT},
+            SEND_TO_MONITOR,
+            {ps.SEND_TO_MONITOR_PORT: MONITOR},
         )
         self.insert_clone_session(SYN_CLONE_SESSION_BASE + MONITOR, [MONITOR])
         self.configure(DRAIN_SLOTS, 0, restore=True)
@@ -227,7 +246,7 @@ class SynOffloadTest(P4RuntimeTest):
         self.set_default_action(
             CONFIG,
             CONFIGURE,
-            {"table_slots": slots, "timeout_us": timeout_us},
+            dict(zip(ps.SYN_CONFIGURE_PARAMS, (slots, timeout_us), strict=True)),
             restore=(DISABLE, {}) if restore else None,
         )
 

@@ -7,11 +7,12 @@ local p4fb = Proto("p4fb", "P4 NIDS feedback header")
 local ETHERTYPE = 0x88b5
 local FIXED_LEN = 16
 local VERSION = 1
+local FOREIGN = 0x04
 
 local vs = {}
-vs.FeedbackFlags = { [1] = "REGENERATED", [2] = "RECORDS_DROPPED" }
+vs.FeedbackFlags = { [1] = "REGENERATED", [2] = "RECORDS_DROPPED", [4] = "FOREIGN" }
 vs.Stage = { [1] = "STATS", [2] = "SYN_OFFLOAD", [3] = "REASSEMBLY", [4] = "PREFILTER" }
-vs.NotOffloadedReason = { [1] = "SLOT_BUSY", [2] = "SYN_WITH_PAYLOAD", [3] = "TABLE_FULL", [4] = "HASH_COLLISION", [5] = "NOT_IPV4", [6] = "IP_FRAGMENT", [7] = "IP_OPTIONS", [8] = "TCP_OPTIONS", [9] = "SIMULTANEOUS_OPEN", [10] = "BUFFER_FULL", [255] = "OTHER" }
+vs.NotOffloadedReason = { [1] = "SLOT_BUSY", [2] = "SYN_WITH_PAYLOAD", [3] = "TABLE_FULL", [4] = "HASH_COLLISION", [5] = "NOT_IPV4", [6] = "IP_FRAGMENT", [7] = "IP_OPTIONS", [8] = "TCP_OPTIONS", [9] = "SIMULTANEOUS_OPEN", [10] = "BUFFER_FULL", [11] = "TCP_FLAGS", [255] = "OTHER" }
 vs.SynSummaryReason = { [1] = "REGENERATED_BEFORE_RESPONSE", [2] = "EXPIRED_BY_SWEEP", [3] = "EXPIRED_BY_TRAFFIC", [4] = "EVICTED" }
 vs.ReportReason = { [1] = "INTERVAL", [2] = "EVICTED" }
 vs.ThresholdKind = { [1] = "PACKETS", [2] = "BYTES" }
@@ -38,9 +39,10 @@ def("tlv_count", ProtoField.uint8("p4fb.tlv_count", "Tlv count", base.DEC))
 def("reserved", ProtoField.uint8("p4fb.reserved", "Reserved", base.DEC))
 def("timestamp", ProtoField.uint64("p4fb.timestamp", "Timestamp", base.DEC))
 def("orig_ethertype", ProtoField.uint16("p4fb.orig_ethertype", "Orig ethertype", base.HEX))
-local FLAG_KEYS = { "flags.regenerated", "flags.records_dropped" }
+local FLAG_KEYS = { "flags.regenerated", "flags.records_dropped", "flags.foreign" }
 def("flags.regenerated", ProtoField.bool("p4fb.flags.regenerated", "Regenerated", 8, nil, 0x01))
 def("flags.records_dropped", ProtoField.bool("p4fb.flags.records_dropped", "Records_dropped", 8, nil, 0x02))
+def("flags.foreign", ProtoField.bool("p4fb.flags.foreign", "Foreign", 8, nil, 0x04))
 def("tlv.type", ProtoField.uint8("p4fb.tlv.type", "Type", base.DEC, vs.TlvType))
 def("tlv.length", ProtoField.uint8("p4fb.tlv.length", "Length", base.DEC))
 def("tlv.data", ProtoField.bytes("p4fb.tlv.data", "Unknown TLV data"))
@@ -207,7 +209,10 @@ local ef_malformed = ProtoExpert.new("p4fb.malformed", "Malformed feedback heade
   expert.group.MALFORMED, expert.severity.ERROR)
 local ef_unknown = ProtoExpert.new("p4fb.unknown_tlv", "Unknown TLV type, skipped by length",
   expert.group.UNDECODED, expert.severity.NOTE)
-p4fb.experts = { ef_malformed, ef_unknown }
+local ef_foreign = ProtoExpert.new("p4fb.foreign", "Foreign frame: the network sent it with "
+  .. "this EtherType; not a header of this switch, not decoded",
+  expert.group.SECURITY, expert.severity.WARN)
+p4fb.experts = { ef_malformed, ef_unknown, ef_foreign }
 
 local ethertype_table = DissectorTable.get("ethertype")
 local data_dissector = Dissector.get("data")
@@ -314,6 +319,10 @@ function p4fb.dissector(tvb, pinfo, tree)
     local rest = tvb(hlen):tvb()
     local oet = tvb(14, 2):uint()
     if oet == 0 then
+      data_dissector:call(rest, pinfo, tree)
+    elseif math.floor(tvb(1, 1):uint() / FOREIGN) % 2 == 1 then
+      -- The network's own frame with this EtherType: never decoded as the switch's.
+      t:add_proto_expert_info(ef_foreign)
       data_dissector:call(rest, pinfo, tree)
     else
       ethertype_table:try(oet, rest, pinfo, tree)

@@ -12,6 +12,13 @@ const bit<16> ETHERTYPE_NONE = 0x0000;
 const bit<8> FEEDBACK_VERSION = 1;
 const bit<16> FEEDBACK_FIXED_BYTES = 16;
 
+/* VLAN tag protocol identifiers, skipped before the feedback header; the header
+ * goes after at most FEEDBACK_MAX_VLAN_TAGS tags, where decoders look for it. */
+const bit<16> FEEDBACK_VLAN_TPID_0 = 0x8100;
+const bit<16> FEEDBACK_VLAN_TPID_1 = 0x88a8;
+const bit<16> FEEDBACK_VLAN_TPID_2 = 0x9100;
+#define FEEDBACK_MAX_VLAN_TAGS 2
+
 /* Fixed part (16 bytes). */
 header feedback_h {
     bit<8>  version;
@@ -205,6 +212,7 @@ struct feedback_headers_t {
 /* FeedbackFlags: Bits of the fixed part's flags field; undefined bits are sent as 0 and ignored. */
 const bit<8> FB_FEEDBACK_FLAGS_REGENERATED = 0x01;
 const bit<8> FB_FEEDBACK_FLAGS_RECORDS_DROPPED = 0x02;
+const bit<8> FB_FEEDBACK_FLAGS_FOREIGN = 0x04;
 
 /* Stage: Pipeline stage that produced a record. */
 const bit<8> FB_STAGE_STATS = 1;
@@ -223,6 +231,7 @@ const bit<8> FB_NOT_OFFLOADED_REASON_IP_OPTIONS = 7;
 const bit<8> FB_NOT_OFFLOADED_REASON_TCP_OPTIONS = 8;
 const bit<8> FB_NOT_OFFLOADED_REASON_SIMULTANEOUS_OPEN = 9;
 const bit<8> FB_NOT_OFFLOADED_REASON_BUFFER_FULL = 10;
+const bit<8> FB_NOT_OFFLOADED_REASON_TCP_FLAGS = 11;
 const bit<8> FB_NOT_OFFLOADED_REASON_OTHER = 255;
 
 /* SynSummaryReason: Why the SYN-offload stage emitted a SYN summary (and a regenerated SYN). */

@@ -5,6 +5,7 @@
 
 #include "size.p4"
 #include "define.p4"
+#include "pipeline_spec.p4"
 #include "feedback_header.p4"
 
 @controller_header("packet_out")
@@ -84,7 +85,7 @@ struct headers_t {
     packet_out_t  packet_out;
     packet_in_t   packet_in;
     ethernet_t    ethernet;
-    vlan_tag_t[2] vlan;
+    vlan_tag_t[FEEDBACK_MAX_VLAN_TAGS] vlan;
     feedback_headers_t feedback;
     syn_sweep_t   syn_sweep;
     ipv4_t        ipv4;
@@ -119,9 +120,6 @@ struct stats_key_t {
     bit<16>     dst_port;
 }
 
-const bit<8> REPORT_REASON_INTERVAL = 1;
-const bit<8> REPORT_REASON_EVICTED  = 2;
-
 // What one stats slot did with this packet (set by StatsSlot, read by Feedback).
 struct stats_result_t {
     bool        is_counted;
@@ -155,9 +153,8 @@ struct stats_results_t {
 }
 
 // Field list preserved into the ingress-to-egress clone that becomes a
-// regenerated SYN (clone_preserving_field_list(..., FIELD_LIST_SYN_REGEN)).
-// The annotations carry the literal 1 (= FIELD_LIST_SYN_REGEN).
-const bit<8> FIELD_LIST_SYN_REGEN = 1;
+// regenerated SYN (ArchCloneSynRegen). The annotations carry the literal 1
+// (= FIELD_LIST_SYN_REGEN, pipeline_spec.p4).
 
 // A connection attempt the SYN-offload stage emits as a regenerated SYN.
 struct syn_regen_t {
@@ -170,6 +167,8 @@ struct syn_regen_t {
     @field_list(1) bit<16>     src_port;
     @field_list(1) bit<16>     dst_port;
     @field_list(1) bit<32>     isn;
+    @field_list(1) bit<8>      tcp_flags;         // SYN plus the kept CWR/ECE bits
+    @field_list(1) bit<4>      tcp_res;           // the kept AE bit
     @field_list(1) timestamp_t first_seen;
     @field_list(1) timestamp_t last_seen;
     @field_list(1) timestamp_t triggered_at;      // ingress time of the trigger
@@ -186,6 +185,8 @@ struct syn_offload_result_t {
 }
 
 struct metadata_t {
+    bool            is_sent_as_is;       // packet-out to a port: no stage sees it
+    bool            is_sweep;            // a SYN-offload sweep packet from the controller
     flow_fields_t   flow;
     stats_results_t stats;
     syn_offload_result_t syn;

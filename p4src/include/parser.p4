@@ -19,10 +19,12 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
     state parse_ethernet {
         pkt.extract(hdr.ethernet);
         transition select(hdr.ethernet.ether_type) {
-            ETHERTYPE_VLAN: parse_vlan;
-            ETHERTYPE_QINQ: parse_vlan;
+            FEEDBACK_VLAN_TPID_0: parse_vlan0;
+            FEEDBACK_VLAN_TPID_1: parse_vlan0;
+            FEEDBACK_VLAN_TPID_2: parse_vlan0;
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_NIDS_SWEEP: parse_syn_sweep;
+            // ETHERTYPE_FEEDBACK from the network: payload, wrapped in egress.
             default: accept;
         }
     }
@@ -32,11 +34,22 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         transition accept;
     }
 
-    state parse_vlan {
-        pkt.extract(hdr.vlan.next);
-        transition select(hdr.vlan.last.ether_type) {
-            ETHERTYPE_VLAN: parse_vlan;
-            ETHERTYPE_QINQ: parse_vlan;
+    // Up to FEEDBACK_MAX_VLAN_TAGS (2) tags; the feedback header goes after the
+    // last one parsed, where decoders look for it. A third tag stays payload.
+    state parse_vlan0 {
+        pkt.extract(hdr.vlan[0]);
+        transition select(hdr.vlan[0].ether_type) {
+            FEEDBACK_VLAN_TPID_0: parse_vlan1;
+            FEEDBACK_VLAN_TPID_1: parse_vlan1;
+            FEEDBACK_VLAN_TPID_2: parse_vlan1;
+            ETHERTYPE_IPV4: parse_ipv4;
+            default: accept;
+        }
+    }
+
+    state parse_vlan1 {
+        pkt.extract(hdr.vlan[1]);
+        transition select(hdr.vlan[1].ether_type) {
             ETHERTYPE_IPV4: parse_ipv4;
             default: accept;
         }

@@ -121,7 +121,7 @@ def test_json_unknown_and_flags() -> None:
     assert len(d.l2) == 12 + 4 + 4
     m = next(x for x in GOOD if x.name == "max_values")
     head = codec.header_to_dict(codec.decode(m.frame).header)
-    assert head["flags"] == ["REGENERATED", "RECORDS_DROPPED", 0xFC]
+    assert head["flags"] == ["REGENERATED", "RECORDS_DROPPED", "FOREIGN", 0xF8]
 
 
 def test_unknown_enum_value_renders_as_int() -> None:

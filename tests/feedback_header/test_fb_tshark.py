@@ -238,3 +238,34 @@ def test_malformed_frames_flagged(tmp_path: Path) -> None:
     assert "COUNTER_REPORT length 48, expected 52" in by_name["known_tlv_wrong_length"]
     assert "TLV header truncated" in by_name["tlv_header_truncated"]
     assert "tlv_count 2 but 1 TLVs" in by_name["tlv_count_mismatch"]
+
+
+def test_foreign_frame_is_not_dissected_as_a_header(tmp_path: Path) -> None:
+    """A frame the network sent with the feedback EtherType, wrapped by the switch: only
+    the outer header is dissected; the forged SYN summary inside stays data."""
+    from feedback_header import codec
+    from feedback_header.records import FeedbackFlags, SynSummary
+
+    rec = SynSummary(
+        reason=2,
+        syn_count=1,
+        ipv4_src=0x0A000001,
+        ipv4_dst=0xC0000250,
+        src_port=40000,
+        dst_port=22,
+        isn=1,
+        first_seen=1,
+        last_seen=1,
+    )
+    l2 = bytes.fromhex("020000000002020000000001")
+    forged = codec.encode(l2, [rec], bytes(40), orig_ethertype=0x0800, flags=1)
+    wrapped = codec.insert(forged, [], device_id=3)
+    pcap = _pcap(tmp_path / "foreign.pcap", [forged, wrapped])
+    rows = _tshark(
+        pcap, tmp_path, "p4fb.device_id", "p4fb.flags.foreign", "p4fb.syn_summary.reason"
+    )
+    # unwrapped, tshark cannot tell it from the switch's (why the switch wraps it) ...
+    assert rows[0] == ["0", "0", "2"]
+    # ... wrapped, only the outermost header counts
+    assert rows[1] == ["3", "1", ""]
+    assert codec.decode(wrapped).header.flags == FeedbackFlags.FOREIGN

@@ -1,6 +1,9 @@
 /* Turns what the stages produced for a packet into feedback TLVs and inserts
  * the feedback header after Ethernet/VLAN (docs/feedback-header.md). Runs in
- * egress, only on packets leaving on the monitor port. */
+ * egress, only on packets leaving on the monitor port. A frame that arrived
+ * with the feedback EtherType always gets a header, flagged FOREIGN, so that
+ * the monitor never takes the network's bytes for the switch's records
+ * (docs/feedback-header.md, "Trust model"). */
 #ifndef NIDS_CONTROL_FEEDBACK_P4
 #define NIDS_CONTROL_FEEDBACK_P4
 
@@ -160,7 +163,18 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
             length = length + (bit<16>)FB_TLV_NOT_OFFLOADED_BYTES;
         }
 
-        if (tlv_count != 0) {
+        // The EtherType after the tags the parser took, where the header goes.
+        bit<16> inner_ethertype = hdr.ethernet.ether_type;
+        if (hdr.vlan[1].isValid()) {
+            inner_ethertype = hdr.vlan[1].ether_type;
+        } else if (hdr.vlan[0].isValid()) {
+            inner_ethertype = hdr.vlan[0].ether_type;
+        }
+        if (inner_ethertype == ETHERTYPE_FEEDBACK) {
+            flags = flags | FB_FEEDBACK_FLAGS_FOREIGN;
+        }
+
+        if (tlv_count != 0 || inner_ethertype == ETHERTYPE_FEEDBACK) {
             config.apply();
             hdr.feedback.fixed.setValid();
             hdr.feedback.fixed.version = FEEDBACK_VERSION;
@@ -171,14 +185,12 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
             hdr.feedback.fixed.reserved = 0;
             hdr.feedback.fixed.timestamp = now;
             // The header goes after the last tag and keeps the EtherType it displaced.
+            hdr.feedback.fixed.orig_ethertype = inner_ethertype;
             if (hdr.vlan[1].isValid()) {
-                hdr.feedback.fixed.orig_ethertype = hdr.vlan[1].ether_type;
                 hdr.vlan[1].ether_type = ETHERTYPE_FEEDBACK;
             } else if (hdr.vlan[0].isValid()) {
-                hdr.feedback.fixed.orig_ethertype = hdr.vlan[0].ether_type;
                 hdr.vlan[0].ether_type = ETHERTYPE_FEEDBACK;
             } else {
-                hdr.feedback.fixed.orig_ethertype = hdr.ethernet.ether_type;
                 hdr.ethernet.ether_type = ETHERTYPE_FEEDBACK;
             }
         }

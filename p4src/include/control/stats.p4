@@ -1,8 +1,9 @@
 /* Stage 1: masked-field counters (docs/stats-stage.md).
  *
  * `StatsSlot` is one parallel rule slot: a ternary/range rule table and the
- * per-group state of the rules in it. `Stats` instantiates STATS_SLOTS of
- * them so a packet can be counted by one rule in every slot. The stage only
+ * per-group state of the rules in it. `Stats` instantiates STATS_SLOTS (4,
+ * pipeline_spec.p4) of them, slot0..slot3, so a packet can be counted by one
+ * rule in every slot. The stage only
  * reads the packet and fills `stats_result_t`; the feedback control turns
  * those results into TLV records. */
 #ifndef NIDS_CONTROL_STATS_P4
@@ -17,21 +18,10 @@ const bit<6> LETTER_R = 6w0x08;  // RST
 const bit<6> LETTER_A = 6w0x10;  // pure ACK
 const bit<6> LETTER_D = 6w0x20;  // payload
 
-// History letter codes as the feedback header spec numbers them: originator
-// letters S H A D F R are 1..6, responder letters s h a d f r are 7..12.
-const bit<4> CODE_S = 1;
-const bit<4> CODE_H = 2;
-const bit<4> CODE_A = 3;
-const bit<4> CODE_D = 4;
-const bit<4> CODE_F = 5;
-const bit<4> CODE_R = 6;
-const bit<4> RESPONDER_CODE_OFFSET = 6;
-
-// outcomes[] counter indexes.
-const bit<32> OUTCOME_COUNTED   = 0;
-const bit<32> OUTCOME_COLLISION = 1;
-const bit<32> OUTCOME_REPORT    = 2;
-const bit<32> OUTCOME_ALERT     = 3;
+// History letter codes are FB_HISTORY_CODE_* (feedback_header.p4): a responder
+// letter's code is its originator letter's plus this offset.
+const bit<4> RESPONDER_CODE_OFFSET = FB_HISTORY_CODE_s - FB_HISTORY_CODE_S;
+// outcomes[] counter indexes are OUTCOME_* (pipeline_spec.p4).
 
 // Adds a history letter unless this direction has recorded it already.
 void append_letter(inout bit<12> seen, inout bit<48> codes, in bit<4> code) {
@@ -46,7 +36,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                   in bit<32> packet_length, inout stats_result_t res) {
     direct_counter(CounterType.packets_and_bytes) rule_hits;
     counter(STATS_GROUPS_PER_SLOT, CounterType.packets_and_bytes) group_totals;
-    counter(4, CounterType.packets) outcomes;
+    counter(OUTCOMES, CounterType.packets) outcomes;
 
     // [151] in use, [150] originator is the lower endpoint, [143:0] stats_key
     register<bit<152>>(STATS_GROUPS_PER_SLOT) group_key;
@@ -56,6 +46,8 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
     register<bit<48>>(STATS_GROUPS_PER_SLOT) group_last_seen;
     // [59:48] letters seen (bit code-1), [47:0] letter codes, oldest first
     register<bit<64>>(STATS_GROUPS_PER_SLOT) group_history;
+
+    ArchHashGroupKey() group_hash;
 
     bool    is_matched = false;
     bit<16> rule = 0;
@@ -145,8 +137,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 ++ key.dst_port;
 
             bit<32> index;
-            hash(index, HashAlgorithm.crc32, 32w0, { packed },
-                 (bit<32>)STATS_GROUPS_PER_SLOT);
+            group_hash.apply(packed, (bit<32>)STATS_GROUPS_PER_SLOT, index);
 
             bit<152> stored;
             group_key.read(stored, index);
@@ -169,7 +160,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 // packet is a collision and is not merged into the other group.
                 if (interval != 0 && now - last_seen >= (bit<48>)interval + (bit<48>)interval) {
                     res.do_report = true;
-                    res.report_reason = REPORT_REASON_EVICTED;
+                    res.report_reason = FB_REPORT_REASON_EVICTED;
                     res.report_key.rule_id = stored[143:128];
                     res.report_key.ingress_port = stored[120:112];
                     res.report_key.protocol = stored[111:104];
@@ -209,7 +200,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                     history = 0;
                 } else if (interval != 0 && now - start >= (bit<48>)interval) {
                     res.do_report = true;
-                    res.report_reason = REPORT_REASON_INTERVAL;
+                    res.report_reason = FB_REPORT_REASON_INTERVAL;
                     res.report_key = key;
                     res.report_packets = packets;
                     res.report_bytes = bytes;
@@ -254,22 +245,22 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 bit<12> seen = history[59:48];
                 bit<48> codes = history[47:0];
                 if ((letters & LETTER_S) != 0) {
-                    append_letter(seen, codes, CODE_S + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_S + offset);
                 }
                 if ((letters & LETTER_H) != 0) {
-                    append_letter(seen, codes, CODE_H + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_H + offset);
                 }
                 if ((letters & LETTER_F) != 0) {
-                    append_letter(seen, codes, CODE_F + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_F + offset);
                 }
                 if ((letters & LETTER_R) != 0) {
-                    append_letter(seen, codes, CODE_R + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_R + offset);
                 }
                 if ((letters & LETTER_A) != 0) {
-                    append_letter(seen, codes, CODE_A + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_A + offset);
                 }
                 if ((letters & LETTER_D) != 0) {
-                    append_letter(seen, codes, CODE_D + offset);
+                    append_letter(seen, codes, FB_HISTORY_CODE_D + offset);
                 }
 
                 group_packets.write(index, new_packets);

@@ -13,24 +13,17 @@
 #ifndef NIDS_CONTROL_SYN_OFFLOAD_P4
 #define NIDS_CONTROL_SYN_OFFLOAD_P4
 
-// outcomes[] counter indexes. Every SYN the stage sees is counted in SYN_SEEN
-// and in exactly one of STORED, RETRANSMITTED or PASSED; every stored record
-// ends in exactly one of the three REGENERATED_* (or is still held).
-const bit<32> SYN_OUTCOME_SEEN                  = 0;
-const bit<32> SYN_OUTCOME_STORED                = 1;
-const bit<32> SYN_OUTCOME_RETRANSMITTED         = 2;
-const bit<32> SYN_OUTCOME_PASSED                = 3;
-const bit<32> SYN_OUTCOME_REGENERATED_REPLY     = 4;
-const bit<32> SYN_OUTCOME_REGENERATED_TRAFFIC   = 5;
-const bit<32> SYN_OUTCOME_REGENERATED_SWEEP     = 6;
-const bit<32> SYN_OUTCOME_SWEEPS                = 7;
-const bit<32> SYN_OUTCOMES = 8;
+// outcomes[] counter indexes are SYN_OUTCOME_* (pipeline_spec.p4). Every SYN
+// the stage sees is counted in SEEN and in exactly one of STORED, RETRANSMITTED
+// or PASSED; every stored record ends in exactly one of the three
+// REGENERATED_* (or is still held). SYN_CLONE_SESSION_BASE and
+// SYN_MAX_TIMEOUT_US are there too.
 
-// Regenerated SYNs go out through clone session BASE + monitor port.
-const bit<32> SYN_CLONE_SESSION_BASE = 512;
-
-// Longest timeout: the record keeps last-seen as a 24-bit offset in µs.
-const bit<32> SYN_MAX_TIMEOUT_US = 0xFFFFFF;
+// The TCP flags a record keeps (besides SYN): the ECN negotiation bits. A SYN
+// with any other flag (URG, PSH, reserved bits) is passed through (TCP_FLAGS).
+const bit<8> SYN_KEPT_FLAGS = TCP_CWR | TCP_ECE;
+// Largest SYN count a record holds (5 bits; it saturates there).
+const bit<5> SYN_MAX_COUNT = 31;
 
 
 control SynOffload(inout headers_t hdr, inout metadata_t meta,
@@ -40,9 +33,12 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
     // [95:64]   initial sequence number
     // [63:32]   first SYN, low 32 bits of the µs clock
     // [31:8]    latest SYN minus first SYN, µs
-    // [7:0]     SYNs seen, saturating at 255; 0 = free slot
+    // [7:5]     the first SYN's AE, CWR and ECE flags
+    // [4:0]     SYNs seen, saturating at 31; 0 = free slot
     register<bit<192>>(SYN_OFFLOAD_SLOTS) records;
     counter(SYN_OUTCOMES, CounterType.packets) outcomes;
+    ArchHashEndpoints() endpoints_hash;
+    ArchCloneSynRegen() clone_syn;
 
     bool    is_enabled = false;
     bit<32> slots = SYN_OFFLOAD_SLOTS;
@@ -76,8 +72,7 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             timeout = SYN_MAX_TIMEOUT_US;
         }
 
-        bool is_sweep = hdr.syn_sweep.isValid()
-            && standard_metadata.ingress_port == CPU_PORT;
+        bool is_sweep = meta.is_sweep;
         if (is_sweep) {
             // A sweep packet itself never leaves the switch.
             mark_to_drop(standard_metadata);
@@ -98,9 +93,9 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             } else {
                 // Both directions of a connection hash to one slot.
                 if (src < dst || (src == dst && sport <= dport)) {
-                    hash(index, HashAlgorithm.crc32, 32w0, { src, dst, sport, dport }, slots);
+                    endpoints_hash.apply(src, dst, sport, dport, slots, index);
                 } else {
-                    hash(index, HashAlgorithm.crc32, 32w0, { dst, src, dport, sport }, slots);
+                    endpoints_hash.apply(dst, src, dport, sport, slots, index);
                 }
             }
 
@@ -108,7 +103,7 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             if (index < slots) {
                 records.read(rec, index);
             }
-            bool is_held = rec[7:0] != 0;
+            bool is_held = rec[4:0] != 0;
             bit<32> age = (bit<32>)now - rec[63:32];
             bool is_expired = is_held && age >= timeout;
             bool is_from_originator = false;
@@ -130,6 +125,9 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                 refusal = FB_NOT_OFFLOADED_REASON_IP_OPTIONS;
             } else if (meta.flow.l4_payload_length != 0) {
                 refusal = FB_NOT_OFFLOADED_REASON_SYN_WITH_PAYLOAD;
+            } else if ((hdr.tcp.flags & ~(TCP_SYN | SYN_KEPT_FLAGS)) != 0
+                    || (hdr.tcp.res & ~TCP_RES_AE) != 0) {
+                refusal = FB_NOT_OFFLOADED_REASON_TCP_FLAGS;
             }
 
             bool is_now_held = false;   // this SYN went into a record
@@ -140,9 +138,10 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             bit<192> syn_rec = 0;
             if (is_syn) {
                 outcomes.count(SYN_OUTCOME_SEEN);
-                // The record a held SYN gets: the packet's tuple, ISN and time.
+                // The record a held SYN gets: the packet's tuple, ISN, time and
+                // ECN flags.
                 syn_rec = src ++ dst ++ sport ++ dport ++ hdr.tcp.seq_no ++ (bit<32>)now
-                    ++ 24w0 ++ 8w1;
+                    ++ 24w0 ++ hdr.tcp.res[0:0] ++ hdr.tcp.flags[7:6] ++ 5w1;
             }
 
             if (is_sweep) {
@@ -162,11 +161,11 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                     outcomes.count(SYN_OUTCOME_STORED);
                     new_rec = syn_rec;
                 } else {
-                    bit<8> count = rec[7:0];
-                    if (count != 255) {
+                    bit<5> count = rec[4:0];
+                    if (count != SYN_MAX_COUNT) {
                         count = count + 1;
                     }
-                    new_rec = rec[191:32] ++ age[23:0] ++ count;
+                    new_rec = rec[191:32] ++ age[23:0] ++ rec[7:5] ++ count;
                     outcomes.count(SYN_OUTCOME_RETRANSMITTED);
                 }
                 is_written = true;
@@ -237,17 +236,18 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                 meta.syn.regen.is_valid = true;
                 meta.syn.regen.is_reply_swapped = is_from_responder;
                 meta.syn.regen.reason = reason;
-                meta.syn.regen.syn_count = rec[7:0];
+                meta.syn.regen.syn_count = (bit<8>)rec[4:0];
                 meta.syn.regen.src_addr = rec[191:160];
                 meta.syn.regen.dst_addr = rec[159:128];
                 meta.syn.regen.src_port = rec[127:112];
                 meta.syn.regen.dst_port = rec[111:96];
                 meta.syn.regen.isn = rec[95:64];
+                meta.syn.regen.tcp_flags = TCP_SYN | (rec[6:5] ++ 6w0);
+                meta.syn.regen.tcp_res = 3w0 ++ rec[7:7];
                 meta.syn.regen.first_seen = first;
                 meta.syn.regen.last_seen = first + (timestamp_t)rec[31:8];
                 meta.syn.regen.triggered_at = now;
-                clone_preserving_field_list(CloneType.I2E,
-                    SYN_CLONE_SESSION_BASE + (bit<32>)meta.monitor_port, FIELD_LIST_SYN_REGEN);
+                clone_syn.apply(SYN_CLONE_SESSION_BASE + (bit<32>)meta.monitor_port);
             }
         }
     }
@@ -299,8 +299,8 @@ control SynRegenerate(inout headers_t hdr, inout metadata_t meta,
             hdr.tcp.seq_no = meta.syn.regen.isn;
             hdr.tcp.ack_no = 0;
             hdr.tcp.data_offset = 5;
-            hdr.tcp.res = 0;
-            hdr.tcp.flags = TCP_SYN;
+            hdr.tcp.res = meta.syn.regen.tcp_res;
+            hdr.tcp.flags = meta.syn.regen.tcp_flags;
             hdr.tcp.window = 65535;
             hdr.tcp.checksum = 0;
             hdr.tcp.urgent_ptr = 0;

@@ -1,0 +1,213 @@
+"""The switch program's API, declared once: P4Info names and the constants P4 and Python share.
+
+The controller, `status`, `sweep`, the in-process test switch and the PTF tests take every
+table, action, parameter, counter and register name and every shared constant from here.
+The P4 side gets the constants from `p4src/include/pipeline_spec.p4`, generated from this
+module by `python -m controlplane.pipeline_generate`; the P4Info names are what p4c derives
+from the program's control instances, and `tests/p4info/test_pipeline_spec.py` checks that
+the compiled P4Info has every name below with the parameters listed here.
+(The feedback header's own constants, history letter codes included, are in
+`feedback_header/spec.py`.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+INGRESS = "NidsIngress"
+EGRESS = "NidsEgress"
+
+CPU_PORT = 64
+"""The CPU port the program is compiled for (the operator's --cpu-port must agree)."""
+
+# --- forwarding (p4src/include/control/forward.p4) ------------------------------------------
+
+MONITOR_TABLE = f"{INGRESS}.forward.monitor_ports"
+MONITOR_KEY = "ingress_port"
+SEND_TO_MONITOR = f"{INGRESS}.forward.send_to_monitor"
+SEND_TO_MONITOR_PORT = "port"
+DROP = f"{INGRESS}.forward.drop"
+
+# --- stats (p4src/include/control/stats.p4) ----------------------------------------------------
+
+STATS_SLOTS = 4
+"""Parallel rule slots `Stats` instantiates (slot0 .. slot3)."""
+
+STATS_MATCH_FIELDS = (
+    "ingress_port",
+    "src_addr",
+    "dst_addr",
+    "protocol",
+    "src_port",
+    "dst_port",
+    "tcp_flags",
+    "is_fragment",
+    "is_ipv4",
+)
+"""Match fields of every slot's rules table, in key order."""
+
+COUNT_GROUP_PARAMS = (
+    "rule_id",
+    "port_mask",
+    "src_mask",
+    "dst_mask",
+    "proto_mask",
+    "sport_mask",
+    "dport_mask",
+    "flags_mask",
+    "bidirectional",
+    "interval_us",
+    "packet_threshold",
+    "byte_threshold",
+)
+"""Parameters of every slot's count_group action, in order."""
+
+STATS_REGISTERS = (
+    "group_key",
+    "group_packets",
+    "group_bytes",
+    "group_start",
+    "group_last_seen",
+    "group_history",
+)
+
+
+def stats_slot(slot: int) -> str:
+    """P4Info name prefix of stats slot `slot`."""
+    return f"{INGRESS}.stats.slot{slot}"
+
+
+def stats_table(slot: int) -> str:
+    """The rules table of stats slot `slot`."""
+    return f"{stats_slot(slot)}.rules"
+
+
+def count_group(slot: int) -> str:
+    """The count_group action of stats slot `slot`."""
+    return f"{stats_slot(slot)}.count_group"
+
+
+def rule_hits(slot: int) -> str:
+    """The direct counter of slot `slot`'s rules table."""
+    return f"{stats_slot(slot)}.rule_hits"
+
+
+def group_totals(slot: int) -> str:
+    """The per-group counter of slot `slot` (never reset by intervals)."""
+    return f"{stats_slot(slot)}.group_totals"
+
+
+def stats_outcomes(slot: int) -> str:
+    """The outcomes counter of slot `slot` (indexes: STATS_OUTCOMES)."""
+    return f"{stats_slot(slot)}.outcomes"
+
+
+STATS_TABLE_PATTERN = rf"{INGRESS}\.stats\.slot([0-9]+)\.rules"
+"""Regular expression of a slot's rules table name; group 1 is the slot number."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One index of an outcomes counter: its P4 constant suffix and its name in Python."""
+
+    p4: str
+    name: str
+    meaning: str
+
+
+STATS_OUTCOMES = (
+    Outcome("COUNTED", "counted", "packet counted in its group"),
+    Outcome("COLLISION", "collision", "group index held by another group: not counted"),
+    Outcome("REPORT", "report", "a counter report attached"),
+    Outcome("ALERT", "alert", "a threshold alert attached"),
+)
+"""Indexes of each slot's outcomes counter, in order."""
+
+# --- SYN offload (p4src/include/control/syn_offload.p4) --------------------------------------
+
+SYN_CONFIG_TABLE = f"{INGRESS}.syn_offload.config"
+SYN_CONFIGURE = f"{INGRESS}.syn_offload.configure"
+SYN_CONFIGURE_PARAMS = ("table_slots", "timeout_us")
+SYN_DISABLE = f"{INGRESS}.syn_offload.disable"
+SYN_RECORDS = f"{INGRESS}.syn_offload.records"
+SYN_OUTCOMES_COUNTER = f"{INGRESS}.syn_offload.outcomes"
+
+SYN_OUTCOMES = (
+    Outcome("SEEN", "syns_seen", "plain SYNs the stage saw"),
+    Outcome("STORED", "stored", "held as a new attempt"),
+    Outcome("RETRANSMITTED", "retransmissions", "absorbed into a held attempt"),
+    Outcome("PASSED", "passed_through", "passed to the monitor untouched"),
+    Outcome("REGENERATED_REPLY", "regenerated_before_reply", "regenerated before a reply"),
+    Outcome("REGENERATED_TRAFFIC", "expired_by_traffic", "expired, found by traffic"),
+    Outcome("REGENERATED_SWEEP", "expired_by_sweep", "expired, found by a sweep packet"),
+    Outcome("SWEEPS", "sweep_packets", "sweep packets seen"),
+)
+"""Indexes of the SYN-offload outcomes counter, in order."""
+
+SYN_CLONE_SESSION_BASE = 512
+"""Regenerated SYNs for monitor port P go out through clone session BASE + P."""
+
+ETHERTYPE_SWEEP = 0x88B6
+"""EtherType of the controller's sweep packets (IEEE 802 local experimental EtherType 2)."""
+
+SYN_MAX_TIMEOUT_US = 0xFFFFFF
+"""Longest SYN-offload timeout: a record keeps the latest SYN as a 24-bit offset in µs."""
+
+FIELD_LIST_SYN_REGEN = 1
+"""Field list index preserved into the clone that becomes a regenerated SYN."""
+
+# --- feedback (p4src/include/control/feedback.p4) --------------------------------------------
+
+FEEDBACK_CONFIG_TABLE = f"{EGRESS}.feedback.config"
+SET_DEVICE_ID = f"{EGRESS}.feedback.set_device_id"
+SET_DEVICE_ID_PARAM = "device_id"
+
+# --- everything, for the agreement test -------------------------------------------------------
+
+
+def tables() -> dict[str, tuple[str, ...]]:
+    """Every table name -> its match field names."""
+    out: dict[str, tuple[str, ...]] = {
+        MONITOR_TABLE: (MONITOR_KEY,),
+        SYN_CONFIG_TABLE: (),
+        FEEDBACK_CONFIG_TABLE: (),
+    }
+    for s in range(STATS_SLOTS):
+        out[stats_table(s)] = STATS_MATCH_FIELDS
+    return out
+
+
+def actions() -> dict[str, tuple[str, ...]]:
+    """Every action name -> its parameter names."""
+    out: dict[str, tuple[str, ...]] = {
+        SEND_TO_MONITOR: (SEND_TO_MONITOR_PORT,),
+        DROP: (),
+        SYN_CONFIGURE: SYN_CONFIGURE_PARAMS,
+        SYN_DISABLE: (),
+        SET_DEVICE_ID: (SET_DEVICE_ID_PARAM,),
+    }
+    for s in range(STATS_SLOTS):
+        out[count_group(s)] = COUNT_GROUP_PARAMS
+    return out
+
+
+def counters() -> dict[str, int | None]:
+    """Every indexed counter -> its size (None: set at build time)."""
+    out: dict[str, int | None] = {SYN_OUTCOMES_COUNTER: len(SYN_OUTCOMES)}
+    for s in range(STATS_SLOTS):
+        out[group_totals(s)] = None
+        out[stats_outcomes(s)] = len(STATS_OUTCOMES)
+    return out
+
+
+def direct_counters() -> tuple[str, ...]:
+    """Every direct counter."""
+    return tuple(rule_hits(s) for s in range(STATS_SLOTS))
+
+
+def registers() -> tuple[str, ...]:
+    """Every register."""
+    out = [SYN_RECORDS]
+    for s in range(STATS_SLOTS):
+        out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]
+    return tuple(out)

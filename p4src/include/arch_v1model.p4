@@ -1,0 +1,48 @@
+/* The target: v1model (BMv2 simple_switch_grpc, softswitch). Every extern the
+ * stages need that differs between targets (hash, clone, truncate) is called
+ * only here, behind a small control; a Tofino variant provides the same
+ * controls in its own arch file and main.p4 includes that one instead. The
+ * architecture's standard metadata and its package (V1Switch) appear only in
+ * main.p4 and in the parser/ingress/egress signatures. */
+#ifndef NIDS_ARCH_P4
+#define NIDS_ARCH_P4
+
+#include <core.p4>
+#include <v1model.p4>
+
+#include "pipeline_spec.p4"
+
+// standard_metadata.instance_type of an ingress-to-egress clone.
+const bit<32> INSTANCE_TYPE_INGRESS_CLONE = 1;
+
+// CRC-32 (zlib's) of a connection's endpoints, onto [0, size).
+control ArchHashEndpoints(in bit<32> addr_a, in bit<32> addr_b, in bit<16> port_a,
+                          in bit<16> port_b, in bit<32> size, out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { addr_a, addr_b, port_a, port_b }, size);
+    }
+}
+
+// CRC-32 (zlib's) of a stats group's packed key, onto [0, size).
+control ArchHashGroupKey(in bit<144> key, in bit<32> size, out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { key }, size);
+    }
+}
+
+// An ingress-to-egress copy of this packet through clone session `session`,
+// carrying the metadata of field list FIELD_LIST_SYN_REGEN.
+control ArchCloneSynRegen(in bit<32> session) {
+    apply {
+        clone_preserving_field_list(CloneType.I2E, session, FIELD_LIST_SYN_REGEN);
+    }
+}
+
+// Egress: the packet leaves cut to its first `length` bytes.
+control ArchTruncate(in bit<32> length) {
+    apply {
+        truncate(length);
+    }
+}
+
+#endif  // NIDS_ARCH_P4
