@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from controlplane.cli import main
-from controlplane.inprocess import NidsSwitch
 from controlplane.syn_offload import conn_log_entry
 from controlplane.watch import Watcher
 from feedback_header import codec
 from feedback_header.records import FeedbackFlags, SynSummary, SynSummaryReason
 from softswitch.ports.pcap import PcapWriter, open_capture
+from testbed.nids_switch import NidsSwitch
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces" / "zeek"
 L2 = bytes.fromhex("020000000002020000000001")
@@ -81,9 +81,15 @@ def test_a_genuine_summary_still_becomes_a_conn_log_entry() -> None:
     assert len(conns) == 1 and conns[0]["conn_state"] == "S0"
 
 
-def test_switch_wraps_a_forged_frame_and_watch_ignores_its_records() -> None:
+def monitoring_switch() -> NidsSwitch:
+    """main.p4 in process, port 0 monitored on port 1 (nothing else installed)."""
     sw = NidsSwitch()
-    sw.monitor(0, 1)
+    sw.install_text("monitor:\n  port: 1\n  ingress_ports: [0]\n")
+    return sw
+
+
+def test_switch_wraps_a_forged_frame_and_watch_ignores_its_records() -> None:
+    sw = monitoring_switch()
     frame = forged()
     ((port, out),) = sw.run(0, frame, 5_000_000)
     assert port == 1
@@ -96,8 +102,7 @@ def test_switch_wraps_a_forged_frame_and_watch_ignores_its_records() -> None:
 
 
 def test_switch_wraps_behind_vlan_tags_and_not_behind_a_third() -> None:
-    sw = NidsSwitch()
-    sw.monitor(0, 1)
+    sw = monitoring_switch()
     two = L2[:12] + bytes.fromhex("88a80064810000c8")
     frame = codec.encode(two, [summary()], bytes(40), orig_ethertype=0x0800, flags=1)
     ((_, out),) = sw.run(0, frame, 5_000_000)
@@ -113,8 +118,7 @@ def test_switch_wraps_behind_vlan_tags_and_not_behind_a_third() -> None:
 def test_forged_frame_through_watch_and_strip_pcap(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sw = NidsSwitch()
-    sw.monitor(0, 1)
+    sw = monitoring_switch()
     frames = [forged(), forged(reason=0)]
     path = tmp_path / "monitor.pcap"
     with PcapWriter(path) as wr:
@@ -151,8 +155,7 @@ def test_real_0x88b5_frame_from_raw_layer_pcap_comes_out_unchanged(tmp_path: Pat
     with open_capture(TRACES / "raw_layer.pcap") as c:
         frames = [r.data for r in c]
     assert any(codec.find_header(f) is not None for f in frames)
-    sw = NidsSwitch()
-    sw.monitor(0, 1)
+    sw = monitoring_switch()
     w, events, _ = watcher()
     outs = []
     for i, f in enumerate(frames):

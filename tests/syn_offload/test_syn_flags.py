@@ -5,15 +5,17 @@ marked TCP_FLAGS; the SYN count saturates at 31."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
-from test_syn_offload import MONITOR, T0, not_offloaded, reply, summary, syn
+from test_syn_offload import MONITOR, T0, not_offloaded, reply, rules, summary, syn, syn_section
 
 from controlplane import pipeline_spec as ps
-from controlplane.inprocess import NidsSwitch
 from feedback_header import codec
 from feedback_header.records import NotOffloadedReason, SynSummaryReason
+from testbed.nids_switch import NidsSwitch
 
 SEEN, STORED, RETRANSMITTED, PASSED = (
     [o.p4 for o in ps.SYN_OUTCOMES].index(n) for n in ("SEEN", "STORED", "RETRANSMITTED", "PASSED")
@@ -21,12 +23,10 @@ SEEN, STORED, RETRANSMITTED, PASSED = (
 
 
 @pytest.fixture
-def sw() -> NidsSwitch:
-    s = NidsSwitch()
-    s.monitor(0, MONITOR)
-    s.monitor(2, MONITOR)
-    s.enable_syn_offload(1024, 5_000_000, [MONITOR])
-    return s
+def sw() -> Iterator[NidsSwitch]:
+    with NidsSwitch() as s:
+        s.install_text(rules(syn_section(1024, 5_000_000)))
+        yield s
 
 
 def flagged_syn(flags: int, reserved: int = 0) -> bytes:
