@@ -6,6 +6,7 @@ Names are the tests' own (``lf*``), so they never touch the PTF topology's veths
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import select
@@ -77,13 +78,20 @@ def frame(tag: bytes) -> bytes:
 
 
 def drain(s: socket.socket | int, wait_s: float = 0.0) -> list[bytes]:
-    """Every frame readable on `s` now (waiting up to `wait_s` for the first)."""
+    """Every frame readable on `s` now (waiting up to `wait_s` for the first).
+
+    A link error (the interface went down or away) ends the list.
+    """
     fd = s if isinstance(s, int) else s.fileno()
     out: list[bytes] = []
     while select.select([fd], [], [], wait_s)[0]:
         try:
             out.append(os.read(fd, 65536) if isinstance(s, int) else s.recv(65536))
         except BlockingIOError:
+            break
+        except OSError as e:  # the link went down or away under the reader
+            if e.errno not in (errno.ENETDOWN, errno.ENXIO, errno.ENODEV):
+                raise
             break
         wait_s = 0.0
     return out
