@@ -73,6 +73,7 @@ class AfPacketPort:
         self.rx = self.tx = self.tx_dropped_link = self.tx_errors = self.rx_errors = 0
         self.link_downs = self.reopens = 0
         self._link_error = False
+        self._woken = False  # the wake-up pipe holds a byte for recv() to take
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -103,8 +104,10 @@ class AfPacketPort:
 
     def recv(self) -> bytes | None:
         """The next frame, or None when none is queued (or the interface is unusable)."""
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.read(self._wake_r, 4096)
+        if self._woken:
+            self._woken = False
+            with contextlib.suppress(OSError):
+                os.read(self._wake_r, 4096)
         with self._lock:
             sock = self._sock
             if sock is None:
@@ -208,6 +211,7 @@ class AfPacketPort:
     def _set_up(self, how: str) -> None:
         self.state = LinkState.UP
         log.warning("%s: %s", self.name, how)
+        self._woken = True
         with contextlib.suppress(BlockingIOError):
             os.write(self._wake_w, b"u")  # let the packet loop read what queued meanwhile
 
