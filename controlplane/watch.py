@@ -1,7 +1,7 @@
 """The `watch` command: decode the feedback header on the monitor's traffic.
 
-Frames come from an interface (AF_PACKET, softswitch.ports.afpacket) or a capture
-file (softswitch.ports.pcap). Each TLV record becomes one JSON line (the codec's
+Frames come from an interface (AF_PACKET, pktio.afpacket) or a capture
+file (pktio.pcap). Each TLV record becomes one JSON line (the codec's
 `record_to_dict`, plus "ts", "rule" and "header"); `--strip-pcap` writes every frame
 without its feedback header, as an unmodified monitor expects it; `--software-rules`
 counts the software-fallback rules on the stripped frames. A SYN summary of an
@@ -44,7 +44,7 @@ from feedback_header.codec import (
     try_decode,
 )
 from feedback_header.records import FeedbackFlags, SynSummary, UnknownRecord
-from softswitch.ports.pcap import PcapError, PcapWriter, open_capture
+from pktio.pcap import PcapError, PcapWriter, open_capture
 
 
 @dataclass
@@ -178,10 +178,10 @@ def pcap_frames(path: Path) -> Iterator[tuple[int, bytes, int]]:
 
 def interface_frames(name: str, timeout_s: float | None) -> Iterator[tuple[int, bytes, int]]:
     """Frames received on interface `name` until `timeout_s` passes (forever if None)."""
-    from softswitch.ports.afpacket import AfPacketPort
+    from pktio.afpacket import RawSocket
 
     try:
-        port = AfPacketPort(name)
+        port = RawSocket(name)
     except PermissionError:
         raise ControllerError(f"watch: capturing on {name} needs root (CAP_NET_RAW)") from None
     except OSError as e:

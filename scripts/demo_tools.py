@@ -110,7 +110,7 @@ def break_rules(src: Path, dst: Path) -> list[str]:
 
 def frames_of(path: Path) -> list[bytes]:
     """The frames of a pcap/pcapng file."""
-    from softswitch.ports.pcap import open_capture
+    from pktio.pcap import open_capture
 
     with open_capture(path) as cap:
         return [rec.data for rec in cap]

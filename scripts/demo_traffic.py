@@ -159,7 +159,7 @@ def timeline() -> Iterator[tuple[int, bytes]]:
 
 def write(path: Path) -> int:
     """Write the demo traffic to the pcap `path`; returns the number of frames."""
-    from softswitch.ports.pcap import PcapWriter
+    from pktio.pcap import PcapWriter
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with PcapWriter(path, nanosecond=True) as w:
@@ -170,7 +170,7 @@ def write(path: Path) -> int:
 
 def read(path: Path) -> list[tuple[int, bytes]]:
     """(timestamp ns, frame) of every record of a pcap."""
-    from softswitch.ports.pcap import open_capture
+    from pktio.pcap import open_capture
 
     with open_capture(path) as cap:
         return [(rec.ts_ns, rec.data) for rec in cap]

@@ -319,7 +319,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_pcap(switch: Switch, args: argparse.Namespace) -> int:
-    from softswitch.ports.pcap import PcapError
+    from pktio.pcap import PcapError
 
     every = 100_000 if (args.progress or sys.stderr.isatty()) else 0
     try:

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from p4.config.v1.p4info_pb2 import P4Info
 
+from pktio.pcap import LINKTYPE_ETHERNET, PcapWriter, open_capture
 from softswitch.ports import PortIO
-from softswitch.ports.pcap import LINKTYPE_ETHERNET, PcapWriter, open_capture
 
 if TYPE_CHECKING:
     from softswitch.engine import Pipeline

@@ -2,9 +2,11 @@
 
 A live port is any object with the :class:`PortIO` methods: the switch's packet loop
 waits on ``fileno()`` and calls ``recv()`` until it returns None, and ``send()`` for each
-packet the pipeline emits on that port. Implementations: :mod:`.afpacket` (Linux
-interfaces) and :mod:`.inproc` (in-process, for tests). Offline pcap mode is
-:meth:`softswitch.device.Switch.run_pcap` over :mod:`.pcap`.
+packet the pipeline emits on that port; neither raises into the loop. Implementations:
+:mod:`.afpacket` (Linux interfaces, following their link: down/up, deletion and
+re-creation) and :mod:`.inproc` (in-process, for tests). The raw sockets and capture
+files underneath are :mod:`pktio`; offline pcap mode is
+:meth:`softswitch.device.Switch.run_pcap` over :mod:`pktio.pcap`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class PortIO(Protocol):
         ...
 
     def send(self, data: bytes) -> None:
-        """Transmit one frame; a frame the port cannot send is dropped, not raised."""
+        """Transmit one frame; a frame the port cannot send is dropped and counted, not raised."""
         ...
 
     def close(self) -> None:

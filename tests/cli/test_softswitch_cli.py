@@ -13,10 +13,10 @@ from google.protobuf import text_format
 from p4.config.v1.p4info_pb2 import P4Info
 
 import softswitch.device as device
+from pktio.pcap import PcapWriter, open_capture
 from softswitch import cli
 from softswitch.frontend.ast import Loc
 from softswitch.frontend.errors import P4Error
-from softswitch.ports.pcap import PcapWriter, open_capture
 
 
 class FakeElaborated:

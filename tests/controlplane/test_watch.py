@@ -14,7 +14,7 @@ from controlplane.cli import main
 from controlplane.groups import group_index
 from feedback_header.codec import encode, history_value, insert
 from feedback_header.records import CounterReport, ThresholdAlert
-from softswitch.ports.pcap import PcapWriter, open_capture
+from pktio.pcap import PcapWriter, open_capture
 
 T0 = 1_700_000_000 * 10**9
 

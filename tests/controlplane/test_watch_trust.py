@@ -15,7 +15,7 @@ from controlplane.syn_offload import conn_log_entry
 from controlplane.watch import Watcher
 from feedback_header import codec
 from feedback_header.records import FeedbackFlags, SynSummary, SynSummaryReason
-from softswitch.ports.pcap import PcapWriter, open_capture
+from pktio.pcap import PcapWriter, open_capture
 from testbed.nids_switch import NidsSwitch
 
 TRACES = Path(__file__).resolve().parents[3] / "shared" / "traces" / "zeek"

@@ -24,7 +24,7 @@ from controlplane import state as state_mod
 from controlplane.groups import group_index
 from feedback_header.codec import encode, history_value, insert
 from feedback_header.records import Collision, CounterReport, ThresholdAlert
-from softswitch.ports.pcap import open_capture
+from pktio.pcap import open_capture
 
 pytestmark = requires_root
 

@@ -95,7 +95,7 @@ def test_a_switch_header_after_two_tags_is_found() -> None:
 
 @pytest.mark.skipif(not (TRACES / "raw_layer.pcap").is_file(), reason="shared Zeek traces absent")
 def test_real_0x88b5_traffic_survives_wrap_and_strip() -> None:
-    from softswitch.ports.pcap import open_capture
+    from pktio.pcap import open_capture
 
     with open_capture(TRACES / "raw_layer.pcap") as cap:
         frames = [r.data for r in cap]

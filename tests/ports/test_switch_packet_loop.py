@@ -17,11 +17,11 @@ import pytest
 from p4.config.v1.p4info_pb2 import P4Info
 
 import softswitch.device as device
+from pktio.pcap import PcapRecord, PcapWriter, open_capture
 from softswitch.device import PipelineConfigError, Switch, make_device_config
 from softswitch.frontend.ast import Loc
 from softswitch.frontend.errors import P4Error
 from softswitch.ports.inproc import InProcessPort
-from softswitch.ports.pcap import PcapRecord, PcapWriter, open_capture
 
 CPU = 64
 

@@ -72,8 +72,8 @@ from controlplane.rules import read_rules
 from controlplane.slots import assign
 from feedback_header.codec import decode, find_header, history_letters
 from feedback_header.records import Collision, CounterReport, ReportReason
+from pktio.pcap import LINKTYPE_ETHERNET, PcapWriter, open_capture
 from softswitch.device import Switch
-from softswitch.ports.pcap import LINKTYPE_ETHERNET, PcapWriter, open_capture
 from softswitch.server import convert
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from softswitch.ports.pcap import (
+from pktio.pcap import (
     PcapError,
     PcapngReader,
     PcapReader,
