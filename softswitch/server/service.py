@@ -1027,12 +1027,17 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         def read() -> None:
             try:
                 for req in request_iterator:
-                    status = self._on_stream_message(stream, req)
+                    try:
+                        status = self._on_stream_message(stream, req)
+                    except Exception as e:  # a bug: report it, keep the stream (section 16.4)
+                        log.exception("stream message %s failed", req.WhichOneof("update"))
+                        stream.client.send(_stream_error(Code.INTERNAL, f"internal error: {e}"))
+                        continue
                     if status is not None:
                         stream.close(status)
                         return
-            except Exception:
-                pass
+            except grpc.RpcError:
+                pass  # the client went away
             stream.close()
 
         context.add_callback(stream.close)

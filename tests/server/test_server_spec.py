@@ -349,3 +349,26 @@ def test_read_needs_no_stream(clients: Callable[[], RawClient], primary: RawClie
     primary.write(l2(b"\x01"))
     reader = clients()
     assert len(read_table(reader, L2)) == 1
+
+
+# ------------------------------------------------------------ 16 StreamChannel
+
+
+def test_a_failing_packet_out_keeps_the_stream(
+    primary: RawClient, switch: FakeSwitch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An internal error on one packet-out is a stream error, not the end of the stream."""
+    sent = switch.packet_out
+
+    def broken(data: bytes) -> None:
+        if data.endswith(b"boom"):
+            raise KeyError(21257015)
+        sent(data)
+
+    monkeypatch.setattr(switch, "packet_out", broken)
+    primary.send(packet_out(b"boom"))
+    err = primary.next("error").error
+    assert err.canonical_code == code_pb2.INTERNAL
+    primary.send(packet_out(b"ok"))
+    assert switch.sent.get(timeout=WAIT) == b"\x00\x00\x00ok"
+    primary.write(l2(b"\x01"))  # still the primary
