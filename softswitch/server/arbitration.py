@@ -150,6 +150,11 @@ class Arbiter:
             u.status.CopyFrom(status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message="is backup"))
         return msg
 
+    def has_role(self, role_name: str) -> bool:
+        """The default role always exists; another once a client has arbitrated for it."""
+        with self._lock:
+            return role_name == "" or role_name in self._roles
+
     def is_primary(self, role_name: str, election_id: int) -> bool:
         """True if `election_id` is the current primary's for the role."""
         with self._lock:

@@ -194,6 +194,9 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         context: grpc.ServicerContext,
     ) -> p4runtime_pb2.SetForwardingPipelineConfigResponse:
         self._check_device(request.device_id, context)
+        if not self.arbiter.has_role(request.role):
+            # section 14, check 1
+            self._abort(context, Code.NOT_FOUND, f"no client arbitrated for role {request.role!r}")
         eid = election_id_of(request.election_id) if request.HasField("election_id") else None
         if eid is None or not self.arbiter.is_primary(request.role, eid):
             self._abort(
@@ -1073,7 +1076,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 if view is not None:
                     view.state.digests.ack(req.digest_ack.digest_id, req.digest_ack.list_id)
         else:
-            stream.client.send(_stream_error(Code.UNIMPLEMENTED, f"stream message {which}"))
+            code = Code.INVALID_ARGUMENT if which is None else Code.UNIMPLEMENTED
+            stream.client.send(_stream_error(code, f"stream message {which}"))
         return None
 
     def _packet_out(self, stream: _Stream, pkt: p4runtime_pb2.PacketOut) -> None:

@@ -372,3 +372,18 @@ def test_a_failing_packet_out_keeps_the_stream(
     primary.send(packet_out(b"ok"))
     assert switch.sent.get(timeout=WAIT) == b"\x00\x00\x00ok"
     primary.write(l2(b"\x01"))  # still the primary
+
+
+def test_set_pipeline_for_an_unknown_role_is_not_found(clients: Callable[[], RawClient]) -> None:
+    """Section 14: an unknown role is NOT_FOUND, before the primary check."""
+    a = clients()
+    a.arbitrate(1)
+    a.role = "nobody"
+    with pytest.raises(grpc.RpcError) as ei:
+        a.set_pipeline()
+    assert ei.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_empty_stream_message_is_invalid_argument(primary: RawClient) -> None:
+    primary.send(p4runtime_pb2.StreamMessageRequest())
+    assert primary.next("error").error.canonical_code == code_pb2.INVALID_ARGUMENT
