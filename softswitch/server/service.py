@@ -1,10 +1,12 @@
 """The P4Runtime gRPC servicer over a `Switch` (see DESIGN-softswitch.md).
 
-Error reporting follows the P4Runtime spec: a Write with any failed update
-ends with gRPC status UNKNOWN whose `grpc-status-details-bin` trailer is a
-google.rpc.Status holding one p4.v1.Error per update, in order (canonical_code
-0 for the ones that succeeded). Whole-RPC problems (not primary, no pipeline,
-wrong device) are plain gRPC statuses.
+It follows the P4Runtime 1.4.1 specification; docs/p4runtime.md lists the cases
+and where BMv2 answers differently. Error reporting: a Write with any failed
+update, or a Read with any failed request, ends with gRPC status UNKNOWN whose
+`grpc-status-details-bin` trailer is a google.rpc.Status holding one p4.v1.Error
+per update (request), in order (canonical_code 0 for the ones that succeeded);
+a Read still streams what its good requests read. Whole-RPC problems (not
+primary, no pipeline, wrong device) are plain gRPC statuses.
 """
 
 from __future__ import annotations
@@ -453,7 +455,7 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             raise _err(Code.NOT_FOUND, f"no such entry in {table.name}")
         saved = _save_entry(cur)
         if table.is_const or cur.is_const:
-            # section 9.1.5: only the direct resources of a const entry may change
+            # section 9.1.4: only the direct resources of a const entry may change
             if te.HasField("action"):
                 raise _err(Code.PERMISSION_DENIED, f"the entries of {table.name} are const")
         else:
@@ -1032,7 +1034,7 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 for req in request_iterator:
                     try:
                         status = self._on_stream_message(stream, req)
-                    except Exception as e:  # a bug: report it, keep the stream (section 16.4)
+                    except Exception as e:  # a bug: report it, keep the stream
                         log.exception("stream message %s failed", req.WhichOneof("update"))
                         stream.client.send(_stream_error(Code.INTERNAL, f"internal error: {e}"))
                         continue

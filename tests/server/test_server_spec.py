@@ -171,7 +171,7 @@ def test_modify_without_meter_config_resets_the_meter(primary: RawClient) -> Non
 def test_const_table_allows_modify_of_direct_resources_only(
     primary: RawClient, switch: FakeSwitch
 ) -> None:
-    """Section 9.1.5: MODIFY without an action is allowed on const entries; with one it is not."""
+    """Section 9.1.4: MODIFY without an action is allowed on const entries; with one it is not."""
     assert switch.state is not None
     switch.state.tables["MyIngress.eth_filter"].add_const_entries(
         [((ExactMatch(0x0806),), 0, ActionCall(NOACTION, ()))]
