@@ -13,7 +13,7 @@ import pytest
 from google.rpc import code_pb2
 from p4.v1 import p4runtime_pb2
 from p4rt_helpers import WAIT, FakeSwitch, RawClient, write_errors
-from test_server_streams import packet_out
+from test_server_streams import FLOW_REG, packet_out
 from test_server_write_read import (
     ACL,
     DROP,
@@ -34,6 +34,7 @@ from test_server_write_read import (
 )
 
 from softswitch.runtime import ActionCall, ExactMatch
+from softswitch.server import P4RuntimeServer
 
 Update = p4runtime_pb2.Update
 Entity = p4runtime_pb2.Entity
@@ -123,6 +124,29 @@ def test_replica_port_bytes_padded_and_symmetric(primary: RawClient) -> None:
     }
     assert got[5].WhichOneof("port_kind") == "port" and got[5].port == b"\x07"
     assert got[6].WhichOneof("port_kind") == "egress_port" and got[6].egress_port == 8
+
+
+def test_padded_register_data_and_index_out_of_range(switch: FakeSwitch) -> None:
+    srv = P4RuntimeServer(switch, "127.0.0.1:0", enable_register_access=True)
+    srv.start()
+    c = RawClient(srv.address)
+    try:
+        c.arbitrate(1)
+        c.set_pipeline()
+        u = Update(type=Update.MODIFY)
+        u.entity.register_entry.register_id = FLOW_REG
+        u.entity.register_entry.index.index = 2
+        u.entity.register_entry.data.bitstring = b"\x00\x00\x00\x00\x00\x00\x01\x02"
+        c.write(u)
+        q = p4runtime_pb2.RegisterEntry(register_id=FLOW_REG)
+        q.index.index = 2
+        (got,) = c.read(Entity(register_entry=q))
+        assert got.register_entry.data.bitstring == b"\x01\x02"
+        u.entity.register_entry.index.index = 16
+        assert codes(fails_with(c, u)) == [code_pb2.OUT_OF_RANGE]
+    finally:
+        c.close()
+        srv.stop(0)
 
 
 # ------------------------------------------------------------- 9.1 TableEntry
