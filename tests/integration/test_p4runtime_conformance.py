@@ -12,9 +12,6 @@ until docs/p4runtime.md and EXPECTED are updated together.
 from __future__ import annotations
 
 import queue
-import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,18 +19,17 @@ from typing import Any
 
 import grpc
 import pytest
+import targets
 from google.protobuf import text_format
 from google.rpc import code_pb2, status_pb2
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2 as p4r
 from p4.v1 import p4runtime_pb2_grpc
-from test_finsy import _stop
-from test_p4runtime_shell import CPU_PORT, _wait_for_grpc
 
 PROGRAM = Path(__file__).resolve().parent / "data" / "p4rt_conformance.p4"
 SOFTSWITCH_ADDR = "127.0.0.1:9564"
 BMV2_ADDR = "127.0.0.1:9565"
-BMV2_THRIFT_PORT = "9567"
+BMV2_THRIFT_PORT = 9567
 WAIT = 3.0  # seconds for a stream answer; only reached when none comes
 FwdReq = p4r.SetForwardingPipelineConfigRequest
 Update = p4r.Update
@@ -436,52 +432,14 @@ def _compare(got: dict[str, str], column: int) -> None:
 
 @pytest.fixture
 def softswitch(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    subprocess.run(
-        [sys.executable, "-m", "softswitch", "compile", str(PROGRAM), "-o", str(tmp_path)],
-        check=True,
-    )
-    with (tmp_path / "switch.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "softswitch", "run", "--no-p4", "--device-id", "1"),
-                *("--cpu-port", str(CPU_PORT), "--grpc-server-addr", SOFTSWITCH_ADDR),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_grpc(SOFTSWITCH_ADDR, proc)
-            name = PROGRAM.stem
-            yield SOFTSWITCH_ADDR, tmp_path / f"{name}.p4info.txtpb", tmp_path / f"{name}.json"
-        finally:
-            _stop(proc)
+    with targets.softswitch(PROGRAM, SOFTSWITCH_ADDR, tmp_path) as target:
+        yield target
 
 
 @pytest.fixture
 def bmv2(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    p4c, bmv2 = shutil.which("p4c-bm2-ss"), shutil.which("simple_switch_grpc")
-    if p4c is None or bmv2 is None:
-        pytest.skip("p4c-bm2-ss and simple_switch_grpc are not on PATH: BMv2 leg not run")
-    p4info, config = tmp_path / "bm.p4info.txtpb", tmp_path / "bm.json"
-    include = Path(p4c).resolve().parent.parent / "p4include"
-    cmd = [p4c, "--arch", "v1model", "--p4runtime-files", str(p4info), "-o", str(config)]
-    if include.is_dir():
-        cmd += ["-I", str(include)]
-    subprocess.run([*cmd, str(PROGRAM)], check=True)
-    with (tmp_path / "bmv2.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                *(bmv2, "--no-p4", "--device-id", "1", "--thrift-port", BMV2_THRIFT_PORT),
-                *("--", "--grpc-server-addr", BMV2_ADDR, "--cpu-port", str(CPU_PORT)),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_for_grpc(BMV2_ADDR, proc)
-            yield BMV2_ADDR, p4info, config
-        finally:
-            _stop(proc)
+    with targets.bmv2(PROGRAM, BMV2_ADDR, BMV2_THRIFT_PORT, tmp_path) as target:
+        yield target
 
 
 def test_softswitch_answers_as_the_specification(softswitch: tuple[str, Path, Path]) -> None:
