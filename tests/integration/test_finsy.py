@@ -9,6 +9,7 @@ entry, a duplicate insert, packet-out -> packet-in, and the direct counter.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ import targets
 from test_p4runtime_shell import PROGRAM
 
 ROOT = Path(__file__).resolve().parents[2]
-FINSY_PYTHON = ROOT / ".venv-finsy" / "bin" / "python"
+# scripts/setup.sh makes it; FINSY_VENV names another place, as it does for setup.sh
+FINSY_PYTHON = ROOT / os.environ.get("FINSY_VENV", ".venv-finsy") / "bin" / "python"
 CLIENT = Path(__file__).resolve().parent / "finsy_client.py"
 STEPS = 11  # `ok` lines finsy_client.py prints when every step passes
 SOFTSWITCH_ADDR = "127.0.0.1:9560"
