@@ -31,8 +31,7 @@ BMV2_THRIFT_PORT = 9569
 def _run_client(address: str, p4info: Path, config: Path) -> None:
     if not FINSY_PYTHON.exists():
         pytest.fail(
-            f"{FINSY_PYTHON.relative_to(ROOT)} is missing: `make setup` creates it from "
-            "requirements-finsy.lock"
+            f"{FINSY_PYTHON} is missing: `make setup` creates it from requirements-finsy.lock"
         )
     done = subprocess.run(
         [str(FINSY_PYTHON), str(CLIENT), address, str(p4info), str(config)],
