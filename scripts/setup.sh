@@ -2,15 +2,19 @@
 # One-command set-up on a fresh machine (`make setup`); safe to run again.
 #  1. as root: Debian packages the tests need (iproute2, tshark), only those missing;
 #  2. .venv with Python >= 3.11 and the exact pins of requirements.lock, plus this project
-#     in editable mode;
+#     in editable mode; .venv-finsy with the pins of requirements-finsy.lock (finsy, a
+#     second P4Runtime client the tests drive; its protobuf >= 6 cannot share .venv, whose
+#     p4runtime-shell needs protobuf < 3.21);
 #  3. the main job on the embedded default target: `make build`, then a smoke run
 #     (`make run`, P4Runtime answers, `make stop`).
-# Environment: PYTHON (interpreter for the venv), VENV (.venv), SKIP_SMOKE=1 (steps 1-2 only).
+# Environment: PYTHON (interpreter for the venvs), VENV (.venv), FINSY_VENV (.venv-finsy),
+# SKIP_SMOKE=1 (steps 1-2 only).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv=${VENV:-.venv}
+finsy_venv=${FINSY_VENV:-.venv-finsy}
 
 say() { printf '\n==> %s\n' "$*"; }
 
@@ -22,7 +26,8 @@ debian_packages() {
     # netifaces (a ptf dependency) has no wheel: pip compiles it.
     command -v gcc >/dev/null 2>&1 || missing+=(gcc)
     local py
-    if [ ! -x "$venv/bin/python" ] && py=$(find_python 2>/dev/null); then
+    if { [ ! -x "$venv/bin/python" ] || [ ! -x "$finsy_venv/bin/python" ]; } &&
+        py=$(find_python 2>/dev/null); then
         case "$py" in
             /usr/bin/*)  # Debian's own Python: venv and headers are separate packages
                 "$py" -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
@@ -79,6 +84,22 @@ make_venv() {
     "$venv/bin/python" -m pip check
 }
 
+# finsy only, no project code: tests/integration/test_finsy.py runs its client script here.
+make_finsy_venv() {
+    if [ ! -x "$finsy_venv/bin/python" ]; then
+        local py
+        py=$(find_python)
+        say "creating $finsy_venv with $py"
+        if ! "$py" -m venv "$finsy_venv"; then
+            echo "setup: '$py -m venv' failed; on Debian: apt-get install python3-venv" >&2
+            return 1
+        fi
+    fi
+    say "installing requirements-finsy.lock into $finsy_venv"
+    "$finsy_venv/bin/python" -m pip install -q -r requirements-finsy.lock
+    "$finsy_venv/bin/python" -m pip check
+}
+
 # ---- 3. main job ------------------------------------------------------------------------
 smoke() {
     say "make build"
@@ -102,6 +123,7 @@ smoke() {
 
 debian_packages
 make_venv
+make_finsy_venv
 if [ -z "${SKIP_SMOKE:-}" ]; then
     smoke
 fi

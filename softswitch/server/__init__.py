@@ -1,4 +1,4 @@
-"""P4Runtime gRPC server of the softswitch (behaves like simple_switch_grpc's)."""
+"""P4Runtime gRPC server of the softswitch (P4Runtime 1.4.1; docs/p4runtime.md)."""
 
 from __future__ import annotations
 

@@ -4,9 +4,11 @@ Every function here either returns a value or raises `RuntimeStateError` with
 the canonical code P4Runtime prescribes (mostly INVALID_ARGUMENT). Nothing
 here touches the switch, locks or gRPC.
 
-Byte strings: inputs may be canonical (shortest, at least one byte) or
-full-width (ceil(bitwidth / 8) bytes); outputs are canonical, as BMv2 reads
-them back.
+Byte strings (P4Runtime 1.4 section 8.3): an input may carry any number of
+leading zero bytes; only its value must fit the P4Info bitwidth. Empty strings
+and values that do not fit are OUT_OF_RANGE. Outputs are canonical (the
+shortest string, at least one byte), so a value reads back canonically
+whatever padding it was written with.
 """
 
 from __future__ import annotations
@@ -43,15 +45,17 @@ def _invalid(msg: str) -> RuntimeStateError:
 # ---------------------------------------------------------------- bytestrings
 
 
+def _out_of_range(msg: str) -> RuntimeStateError:
+    return RuntimeStateError(Code.OUT_OF_RANGE, msg)
+
+
 def bytes_to_int(b: bytes, width: int, what: str) -> int:
-    """Decode a P4Runtime bytestring for a `width`-bit value (canonical or full width)."""
+    """Decode a P4Runtime bytestring for a `bit<width>` value (any leading zero bytes)."""
     if not b:
-        raise _invalid(f"{what}: empty bytestring")
-    if len(b) > (width + 7) // 8:
-        raise _invalid(f"{what}: bytestring of {len(b)} bytes is wider than {width} bits")
+        raise _out_of_range(f"{what}: empty bytestring")
     v = int.from_bytes(b, "big")
     if v >> width:
-        raise _invalid(f"{what}: value {v:#x} does not fit in {width} bits")
+        raise _out_of_range(f"{what}: value {v:#x} does not fit in {width} bits")
     return v
 
 
@@ -319,6 +323,8 @@ class ControllerHeader:
         for md in metadata:
             if md.metadata_id not in self.ids:
                 raise _invalid(f"{self.name} has no metadata with id {md.metadata_id}")
+            if md.metadata_id in values:
+                raise _invalid(f"{self.name} metadata id {md.metadata_id} given twice")
             i = self.ids.index(md.metadata_id)
             values[md.metadata_id] = bytes_to_int(md.value, self.widths[i], self.names[i])
         acc = 0

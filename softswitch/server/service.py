@@ -1,18 +1,21 @@
 """The P4Runtime gRPC servicer over a `Switch` (see DESIGN-softswitch.md).
 
-Error reporting follows the P4Runtime spec: a Write with any failed update
-ends with gRPC status UNKNOWN whose `grpc-status-details-bin` trailer is a
-google.rpc.Status holding one p4.v1.Error per update, in order (canonical_code
-0 for the ones that succeeded). Whole-RPC problems (not primary, no pipeline,
-wrong device) are plain gRPC statuses.
+It follows the P4Runtime 1.4.1 specification; docs/p4runtime.md lists the cases
+and where BMv2 answers differently. Error reporting: a Write with any failed
+update, or a Read with any failed request, ends with gRPC status UNKNOWN whose
+`grpc-status-details-bin` trailer is a google.rpc.Status holding one p4.v1.Error
+per update (request), in order (canonical_code 0 for the ones that succeeded);
+a Read still streams what its good requests read. Whole-RPC problems (not
+primary, no pipeline, wrong device) are plain gRPC statuses.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn, Protocol
 
@@ -27,7 +30,7 @@ from softswitch.runtime.errors import Code, RuntimeStateError
 from softswitch.runtime.externs import MeterState
 from softswitch.runtime.pre import CloneSession
 from softswitch.runtime.state import DeviceState
-from softswitch.runtime.tables import Entry, Table
+from softswitch.runtime.tables import ActionCall, Entry, Table
 from softswitch.server import convert
 from softswitch.server.arbitration import Arbiter, Client, election_id_of
 
@@ -37,6 +40,11 @@ FwdReq = p4runtime_pb2.SetForwardingPipelineConfigRequest
 GetReq = p4runtime_pb2.GetForwardingPipelineConfigRequest
 
 _GRPC_CODE = {sc.value[0]: sc for sc in grpc.StatusCode}
+
+# FAILED_PRECONDITION before any pipeline; clients (finsy) recognise these words
+NO_PIPELINE = "no forwarding pipeline config set"
+
+log = logging.getLogger(__name__)
 
 
 def _api_version() -> str:
@@ -118,6 +126,9 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         self.arbiter = Arbiter(switch.device_id)
         self.cookie: int | None = None
         self._saved: tuple[p4runtime_pb2.ForwardingPipelineConfig, Any] | None = None
+        # PRE entries whose replicas were written with `port` bytes (not the
+        # deprecated `egress_port`): read back the same way (read-write symmetry)
+        self._port_bytes: set[tuple[str, int]] = set()
         self._view: _PipelineView | None = None
         self._streams: set[_Stream] = set()
         self._streams_lock = threading.Lock()
@@ -185,6 +196,9 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         context: grpc.ServicerContext,
     ) -> p4runtime_pb2.SetForwardingPipelineConfigResponse:
         self._check_device(request.device_id, context)
+        if not self.arbiter.has_role(request.role):
+            # section 14, check 1
+            self._abort(context, Code.NOT_FOUND, f"no client arbitrated for role {request.role!r}")
         eid = election_id_of(request.election_id) if request.HasField("election_id") else None
         if eid is None or not self.arbiter.is_primary(request.role, eid):
             self._abort(
@@ -192,8 +206,11 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             )
         action = request.action
         if action == FwdReq.COMMIT:
+            # section 14: COMMIT realises the config saved by VERIFY_AND_SAVE
+            if request.HasField("config"):
+                self._abort(context, Code.INVALID_ARGUMENT, "COMMIT takes no config")
             if self._saved is None:
-                self._abort(context, Code.FAILED_PRECONDITION, "COMMIT without a saved config")
+                self._abort(context, Code.NOT_FOUND, "COMMIT: no config saved by VERIFY_AND_SAVE")
             config, prepared = self._saved
             self._commit(config, prepared, reconcile=False)
             return p4runtime_pb2.SetForwardingPipelineConfigResponse()
@@ -212,9 +229,9 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         except Exception as e:
             code = Code.INVALID_ARGUMENT if _is_pipeline_config_error(e) else Code.INTERNAL
             self._abort(context, code, f"pipeline config refused: {e}")
-        if action in (FwdReq.VERIFY, FwdReq.VERIFY_AND_SAVE):
+        if action == FwdReq.VERIFY_AND_SAVE:
             self._saved = (config, prepared)
-        else:
+        elif action != FwdReq.VERIFY:  # VERIFY changes nothing
             self._commit(config, prepared, reconcile=action == FwdReq.RECONCILE_AND_COMMIT)
         return p4runtime_pb2.SetForwardingPipelineConfigResponse()
 
@@ -228,6 +245,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             new_state = self.switch.state
             if reconcile and old_state is not None and old_p4info is not None and new_state:
                 _reconcile(old_p4info, old_state, config.p4info, new_state)
+            else:
+                self._port_bytes.clear()
             self.cookie = config.cookie.cookie if config.HasField("cookie") else None
             self._saved = None
             self._view = None
@@ -243,9 +262,9 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         with self.switch.lock:
             p4info = self.switch.p4info
             dev = self.switch.device_config
-        if p4info is None:
-            self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
         resp = p4runtime_pb2.GetForwardingPipelineConfigResponse()
+        if p4info is None:
+            return resp  # section 15: no pipeline yet is OK, with `config` unset
         rt = request.response_type
         if rt in (GetReq.ALL, GetReq.P4INFO_AND_COOKIE):
             resp.config.p4info.CopyFrom(p4info)
@@ -253,6 +272,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             resp.config.p4_device_config = dev or b""
         if self.cookie is not None:
             resp.config.cookie.cookie = self.cookie
+        if not resp.HasField("config"):
+            resp.config.SetInParent()  # COOKIE_ONLY without a cookie: an empty config
         return resp
 
     # ------------------------------------------------------------------ Write
@@ -264,29 +285,26 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         eid = election_id_of(request.election_id) if request.HasField("election_id") else None
         if eid is None or not self.arbiter.is_primary(request.role, eid):
             self._abort(context, Code.PERMISSION_DENIED, "only the primary client may write")
+        if request.atomicity not in WriteRequest.Atomicity.values():
+            self._abort(context, Code.INVALID_ARGUMENT, f"unknown atomicity {request.atomicity}")
         with self.switch.lock:
             view = self._pipeline()
             if view is None:
-                self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+                self._abort(context, Code.FAILED_PRECONDITION, NO_PIPELINE)
             errors = self._apply_batch(view, request.updates, request.atomicity)
         if any(e.canonical_code != code_pb2.OK for e in errors):
-            st = status_pb2.Status(code=code_pb2.UNKNOWN, message="Write failure.")
-            for e in errors:
-                a = any_pb2.Any()
-                a.Pack(e)
-                st.details.append(a)
-            context.abort_with_status(
-                _GrpcStatus(
-                    grpc.StatusCode.UNKNOWN,
-                    "Write failure.",
-                    (("grpc-status-details-bin", st.SerializeToString()),),
-                )
-            )
+            context.abort_with_status(_batch_failure("Write failure.", errors))
         return p4runtime_pb2.WriteResponse()
 
     def _apply_batch(
         self, view: _PipelineView, updates: Any, atomicity: int
     ) -> list[p4runtime_pb2.Error]:
+        """Apply a batch under the switch lock (section 12.3).
+
+        The switch lock also serialises packet processing, so every mode is
+        data-plane atomic; ROLLBACK_ON_ERROR and DATAPLANE_ATOMIC also undo the
+        whole batch when one update fails, reporting ABORTED for the others.
+        """
         atomic = atomicity in (WriteRequest.ROLLBACK_ON_ERROR, WriteRequest.DATAPLANE_ATOMIC)
         undo: list[Callable[[], None]] = []
         errors: list[p4runtime_pb2.Error] = []
@@ -368,29 +386,31 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         table = self._table(view, te.table_id)
         if view.table_infos[table.id].implementation_id:
             raise _err(Code.UNIMPLEMENTED, f"table {table.name} uses an action profile")
+        if te.is_const:
+            # section 9.1: `is_const` is for Read responses only
+            raise _err(Code.INVALID_ARGUMENT, "is_const must be false in a write")
+        if te.HasField("time_since_last_hit"):
+            # section 9.1.8: never set in a write
+            raise _err(Code.INVALID_ARGUMENT, "time_since_last_hit must be unset in a write")
+        if te.HasField("meter_counter_data"):
+            raise _err(Code.UNIMPLEMENTED, "per-colour meter counters are not supported")
         if te.is_default_action:
-            if typ != Update.MODIFY:
-                raise _err(Code.INVALID_ARGUMENT, "the default entry can only be MODIFY'd")
-            if len(te.match) or te.priority:
-                raise _err(Code.INVALID_ARGUMENT, "the default entry has no match and no priority")
-            old = table.default_action
-            if te.HasField("action"):
-                table.set_default_action(convert.table_action_from_proto(state, te.action))
-            else:
-                table.reset_default_action()
-            undo.append(lambda: setattr(table, "default_action", old))
+            self._write_default_entry(state, table, typ, te, undo)
             return
-        if table.is_const:
-            raise _err(Code.PERMISSION_DENIED, f"table {table.name} is const")
         matches = convert.matches_from_proto(table, te.match)
         priority = te.priority
         if typ == Update.DELETE:
+            # only the key counts (section 9.1): other fields are ignored
+            if table.is_const:
+                raise _err(Code.PERMISSION_DENIED, f"table {table.name} is const")
+            e = table.get(matches, priority)
+            if e is not None and e.is_const:
+                raise _err(Code.PERMISSION_DENIED, f"entry of {table.name} is const")
             gone = table.delete(matches, priority)
             undo.append(lambda: table.restore(gone))
             return
-        if not te.HasField("action"):
-            raise _err(Code.INVALID_ARGUMENT, "table entry has no action")
-        action = convert.table_action_from_proto(state, te.action)
+        if te.idle_timeout_ns and not table.supports_idle_timeout:
+            raise _err(Code.INVALID_ARGUMENT, f"table {table.name} does not support idle timeout")
         if te.HasField("counter_data") and not table.has_direct_counter:
             raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct counter")
         meter_cfg = None
@@ -399,6 +419,14 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct meter")
             meter_cfg = convert.meter_config_from_proto(te.meter_config)
         if typ == Update.INSERT:
+            if table.is_const:
+                raise _err(Code.PERMISSION_DENIED, f"table {table.name} is const")
+            if not table.key_ids:
+                # section 9.1: a keyless table has its default entry only
+                raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no key: no INSERT")
+            if not te.HasField("action"):
+                raise _err(Code.INVALID_ARGUMENT, "INSERT needs an action")
+            action = self._entry_action(state, table, te.action, for_default=False)
             meter = None
             if table.direct_meter_unit is not None:
                 meter = MeterState(table.direct_meter_unit)
@@ -420,21 +448,33 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
 
             undo.append(undo_insert)
             return
-        # MODIFY
+        # MODIFY (section 9.1.2: an unset action leaves the action as it is)
         cur = table.get(matches, priority)
         if cur is None:
+            table.check_priority(priority)
             raise _err(Code.NOT_FOUND, f"no such entry in {table.name}")
         saved = _save_entry(cur)
-        table.modify(
-            matches,
-            priority,
-            action,
-            controller_metadata=te.controller_metadata,
-            metadata=te.metadata,
-            idle_timeout_ns=te.idle_timeout_ns,
-        )
+        if table.is_const or cur.is_const:
+            # section 9.1.4: only the direct resources of a const entry may change
+            if te.HasField("action"):
+                raise _err(Code.PERMISSION_DENIED, f"the entries of {table.name} are const")
+        else:
+            action = (
+                self._entry_action(state, table, te.action, for_default=False)
+                if te.HasField("action")
+                else cur.action
+            )
+            table.modify(
+                matches,
+                priority,
+                action,
+                controller_metadata=te.controller_metadata,
+                metadata=te.metadata,
+                idle_timeout_ns=te.idle_timeout_ns,
+            )
         try:
-            if meter_cfg is not None and cur.meter is not None:
+            # section 9.1.7: an unset meter_config resets the meter to its default
+            if cur.meter is not None:
                 cur.meter.configure(meter_cfg)
         except RuntimeStateError:
             _restore_entry(cur, saved)
@@ -443,6 +483,46 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             cur.direct_packets = te.counter_data.packet_count
             cur.direct_bytes = te.counter_data.byte_count
         undo.append(lambda: _restore_entry(cur, saved))
+
+    def _write_default_entry(
+        self,
+        state: DeviceState,
+        table: Table,
+        typ: int,
+        te: p4runtime_pb2.TableEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        """Section 9.1.3: MODIFY only; an unset action restores the program's default."""
+        if typ != Update.MODIFY:
+            raise _err(Code.INVALID_ARGUMENT, "the default entry can only be MODIFY'd")
+        if len(te.match) or te.priority:
+            raise _err(Code.INVALID_ARGUMENT, "the default entry has no match and no priority")
+        if te.idle_timeout_ns:
+            raise _err(Code.INVALID_ARGUMENT, "the default entry has no idle timeout")
+        if te.HasField("counter_data") or te.HasField("meter_config"):
+            raise _err(Code.UNIMPLEMENTED, "direct resources of the default entry")
+        old = table.default_action
+        if te.HasField("action"):
+            table.set_default_action(self._entry_action(state, table, te.action, for_default=True))
+        else:
+            table.reset_default_action()
+        undo.append(lambda: setattr(table, "default_action", old))
+
+    @staticmethod
+    def _entry_action(
+        state: DeviceState, table: Table, ta: p4runtime_pb2.TableAction, *, for_default: bool
+    ) -> ActionCall:
+        """A TableAction checked against the table; a scope violation is PERMISSION_DENIED."""
+        call = convert.table_action_from_proto(state, ta)
+        spec = table.actions.get(call.action_id)
+        if spec is not None:
+            wrong = "TABLE_ONLY" if for_default else "DEFAULT_ONLY"
+            if spec.scope == wrong:
+                where = "the default entry" if for_default else "a table entry"
+                raise _err(
+                    Code.PERMISSION_DENIED, f"action {spec.name} ({wrong}) cannot be {where}"
+                )
+        return call
 
     def _entry_of(self, state: DeviceState, te: p4runtime_pb2.TableEntry) -> tuple[Table, Entry]:
         table = state.tables_by_id.get(te.table_id)
@@ -470,6 +550,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         if c is None:
             raise _err(Code.INVALID_ARGUMENT, f"invalid counter id {ce.counter_id}")
         idx = _indexes(ce, c.size, c.name)
+        if not ce.HasField("data"):
+            return  # section 9.3.2: no data, no change
         old = [c.read(i) for i in idx]
         for i in idx:
             c.write(i, ce.data.byte_count, ce.data.packet_count)
@@ -492,6 +574,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         table, e = self._entry_of(state, dce.table_entry)
         if not table.has_direct_counter:
             raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct counter")
+        if not dce.HasField("data"):
+            return  # section 9.3.1: no data, no change
         old = (e.direct_packets, e.direct_bytes)
         e.direct_packets, e.direct_bytes = dce.data.packet_count, dce.data.byte_count
 
@@ -514,6 +598,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         m = state.meters_by_id.get(me.meter_id)
         if m is None:
             raise _err(Code.INVALID_ARGUMENT, f"invalid meter id {me.meter_id}")
+        if me.HasField("counter_data"):
+            raise _err(Code.UNIMPLEMENTED, "per-colour meter counters are not supported")
         cfg = convert.meter_config_from_proto(me.config) if me.HasField("config") else None
         idx = _indexes(me, m.size, m.name)
         old = [m.cells[i].config for i in idx]
@@ -541,6 +627,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
     ) -> None:
         if typ != Update.MODIFY:
             raise _err(Code.INVALID_ARGUMENT, "direct meter entries can only be MODIFY'd")
+        if dme.HasField("counter_data"):
+            raise _err(Code.UNIMPLEMENTED, "per-colour meter counters are not supported")
         table, e = self._entry_of(state, dme.table_entry)
         if e.meter is None:
             raise _err(Code.INVALID_ARGUMENT, f"table {table.name} has no direct meter")
@@ -590,6 +678,41 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
     ) -> None:
         pre = state.pre
         which = pe.WhichOneof("type")
+        if which is None:
+            raise _err(Code.INVALID_ARGUMENT, "empty PacketReplicationEngineEntry")
+        key = (which, pe.multicast_group_entry.multicast_group_id)
+        if which == "clone_session_entry":
+            key = (which, pe.clone_session_entry.session_id)
+        had_bytes = key in self._port_bytes
+        reps = pe.multicast_group_entry.replicas or pe.clone_session_entry.replicas
+        if typ == Update.DELETE:
+            self._port_bytes.discard(key)
+        elif any(r.WhichOneof("port_kind") == "port" for r in reps):
+            self._port_bytes.add(key)
+        else:
+            self._port_bytes.discard(key)
+
+        def restore_form() -> None:
+            if had_bytes:
+                self._port_bytes.add(key)
+            else:
+                self._port_bytes.discard(key)
+
+        try:
+            self._write_pre_entry(pre, typ, pe, undo)
+        except RuntimeStateError:
+            restore_form()
+            raise
+        undo.append(restore_form)
+
+    def _write_pre_entry(
+        self,
+        pre: Any,
+        typ: int,
+        pe: p4runtime_pb2.PacketReplicationEngineEntry,
+        undo: list[Callable[[], None]],
+    ) -> None:
+        which = pe.WhichOneof("type")
         if which == "multicast_group_entry":
             g = pe.multicast_group_entry
             gid = g.multicast_group_id
@@ -627,8 +750,6 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                     pre.sessions[sid] = old_s
 
             undo.append(restore_session)
-        else:
-            raise _err(Code.INVALID_ARGUMENT, "empty PacketReplicationEngineEntry")
 
     # -- digests
 
@@ -665,18 +786,39 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
     def Read(
         self, request: p4runtime_pb2.ReadRequest, context: grpc.ServicerContext
     ) -> Iterator[p4runtime_pb2.ReadResponse]:
+        """Section 13.3: the entities of every good request, then one p4.Error per request.
+
+        A request that fails does not hide the others: the stream carries what
+        the good ones read and ends with UNKNOWN, whose details hold a p4.Error
+        per request, in order (OK for the good ones), as a failed Write does.
+        """
         self._check_device(request.device_id, context)
         resp = p4runtime_pb2.ReadResponse()
+        errors: list[p4runtime_pb2.Error] = []
         with self.switch.lock:
             view = self._pipeline()
             if view is None:
-                self._abort(context, Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
-            try:
-                for ent in request.entities:
-                    self._read_entity(view, ent, resp)
-            except RuntimeStateError as e:
-                self._abort(context, e.code, e.message)
+                self._abort(context, Code.FAILED_PRECONDITION, NO_PIPELINE)
+            for ent in request.entities:
+                part = p4runtime_pb2.ReadResponse()
+                try:
+                    self._read_entity(view, ent, part)
+                except RuntimeStateError as e:
+                    errors.append(
+                        p4runtime_pb2.Error(canonical_code=int(e.code), message=e.message)
+                    )
+                    continue
+                except Exception as e:  # a bug, not a bad request
+                    log.exception("Read of %s failed", ent.WhichOneof("entity"))
+                    errors.append(
+                        p4runtime_pb2.Error(canonical_code=code_pb2.INTERNAL, message=str(e))
+                    )
+                    continue
+                errors.append(p4runtime_pb2.Error(canonical_code=code_pb2.OK))
+                resp.entities.extend(part.entities)
         yield resp
+        if any(e.canonical_code != code_pb2.OK for e in errors):
+            context.abort_with_status(_batch_failure("Read failure.", errors))
 
     def _read_entity(
         self, view: _PipelineView, ent: p4runtime_pb2.Entity, resp: p4runtime_pb2.ReadResponse
@@ -771,24 +913,50 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
     def _read_table(
         self, view: _PipelineView, te: p4runtime_pb2.TableEntry, resp: p4runtime_pb2.ReadResponse
     ) -> None:
+        """Section 9.1.6: table_id 0 reads every table; the other fields filter."""
         state = view.state
-        tables = (
-            list(state.tables_by_id.values())
-            if te.table_id == 0
-            else [self._table(view, te.table_id)]
-        )
+        if te.table_id == 0:
+            if len(te.match) or te.priority or te.HasField("action"):
+                raise _err(Code.INVALID_ARGUMENT, "a read of all tables takes no other filter")
+            tables = list(state.tables_by_id.values())
+        else:
+            tables = [self._table(view, te.table_id)]
+        if te.HasField("time_since_last_hit"):
+            for t in tables:
+                if not t.supports_idle_timeout:
+                    # section 9.1.8
+                    raise _err(
+                        Code.INVALID_ARGUMENT, f"table {t.name} does not support idle timeout"
+                    )
+            raise _err(Code.UNIMPLEMENTED, "time_since_last_hit is not tracked")
+        if te.HasField("meter_counter_data"):
+            raise _err(Code.UNIMPLEMENTED, "per-colour meter counters are not supported")
+        action_id = None
+        if te.HasField("action"):
+            if te.action.WhichOneof("type") != "action":
+                raise _err(Code.UNIMPLEMENTED, "only a direct action can filter a read")
+            action_id = te.action.action.action_id
         with_counter = te.HasField("counter_data")
         with_meter = te.HasField("meter_config")
         for t in tables:
             if te.is_default_action:
                 resp.entities.add().table_entry.CopyFrom(convert.default_entry_to_proto(state, t))
                 continue
-            if len(te.match):
-                e = t.get(convert.matches_from_proto(t, te.match), te.priority)
-                entries = [e] if e is not None else []
+            matches = convert.matches_from_proto(t, te.match) if len(te.match) else None
+            if matches is not None and (te.priority or not t.needs_priority):
+                one = t.get(matches, te.priority)  # the whole key: one lookup
+                candidates: Iterable[Entry] = [one] if one is not None else []
             else:
-                entries = list(t.entries())
-            for e in entries:
+                candidates = t.entries()
+            for e in candidates:
+                if (
+                    (matches is not None and e.matches != matches)
+                    or (te.priority and e.priority != te.priority)
+                    or (action_id is not None and e.action.action_id != action_id)
+                    or (te.controller_metadata and e.controller_metadata != te.controller_metadata)
+                    or (te.metadata and e.metadata != te.metadata)
+                ):
+                    continue
                 resp.entities.add().table_entry.CopyFrom(
                     convert.table_entry_to_proto(
                         state, t, e, with_counter=with_counter, with_meter=with_meter
@@ -825,8 +993,7 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 if gid in (0, g):
                     out = resp.entities.add().packet_replication_engine_entry.multicast_group_entry
                     out.multicast_group_id = g
-                    for port, inst in reps:
-                        out.replicas.add(egress_port=port, instance=inst)
+                    self._replicas_out(out.replicas, reps, (which, g))
         elif which == "clone_session_entry":
             sid = pe.clone_session_entry.session_id
             if sid and sid not in pre.sessions:
@@ -837,10 +1004,19 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                     out.session_id = s_id
                     out.class_of_service = s.class_of_service
                     out.packet_length_bytes = s.packet_length_bytes
-                    for port, inst in s.replicas:
-                        out.replicas.add(egress_port=port, instance=inst)
+                    self._replicas_out(out.replicas, s.replicas, (which, s_id))
         else:
             raise _err(Code.INVALID_ARGUMENT, "empty PacketReplicationEngineEntry")
+
+    def _replicas_out(
+        self, out: Any, reps: Iterable[tuple[int, int]], key: tuple[str, int]
+    ) -> None:
+        as_bytes = key in self._port_bytes
+        for port, inst in reps:
+            if as_bytes:
+                out.add(port=convert.int_to_bytes(port), instance=inst)
+            else:
+                out.add(egress_port=port, instance=inst)
 
     # ---------------------------------------------------------- StreamChannel
 
@@ -856,12 +1032,17 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
         def read() -> None:
             try:
                 for req in request_iterator:
-                    status = self._on_stream_message(stream, req)
+                    try:
+                        status = self._on_stream_message(stream, req)
+                    except Exception as e:  # a bug: report it, keep the stream
+                        log.exception("stream message %s failed", req.WhichOneof("update"))
+                        stream.client.send(_stream_error(Code.INTERNAL, f"internal error: {e}"))
+                        continue
                     if status is not None:
                         stream.close(status)
                         return
-            except Exception:
-                pass
+            except grpc.RpcError:
+                pass  # the client went away
             stream.close()
 
         context.add_callback(stream.close)
@@ -897,7 +1078,8 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
                 if view is not None:
                     view.state.digests.ack(req.digest_ack.digest_id, req.digest_ack.list_id)
         else:
-            stream.client.send(_stream_error(Code.UNIMPLEMENTED, f"stream message {which}"))
+            code = Code.INVALID_ARGUMENT if which is None else Code.UNIMPLEMENTED
+            stream.client.send(_stream_error(code, f"stream message {which}"))
         return None
 
     def _packet_out(self, stream: _Stream, pkt: p4runtime_pb2.PacketOut) -> None:
@@ -911,7 +1093,7 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             return
         view = self._pipeline()
         if view is None:
-            refuse(Code.FAILED_PRECONDITION, "no forwarding pipeline config set")
+            refuse(Code.FAILED_PRECONDITION, NO_PIPELINE)
             return
         try:
             header = view.packet_out.encode(pkt.metadata) if view.packet_out else b""
@@ -963,6 +1145,20 @@ class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
             self._wake.clear()
 
 
+def _batch_failure(message: str, errors: list[p4runtime_pb2.Error]) -> grpc.Status:
+    """UNKNOWN with one p4.Error per update / read request in the status details."""
+    st = status_pb2.Status(code=code_pb2.UNKNOWN, message=message)
+    for e in errors:
+        a = any_pb2.Any()
+        a.Pack(e)
+        st.details.append(a)
+    return _GrpcStatus(
+        grpc.StatusCode.UNKNOWN,
+        message,
+        (("grpc-status-details-bin", st.SerializeToString()),),
+    )
+
+
 def _stream_error(code: Code, msg: str) -> p4runtime_pb2.StreamMessageResponse:
     r = p4runtime_pb2.StreamMessageResponse()
     r.error.canonical_code = int(code)
@@ -975,8 +1171,11 @@ def _indexes(entry: Any, size: int, name: str) -> list[int]:
     if not entry.HasField("index"):
         return list(range(size))
     i = entry.index.index
-    if not 0 <= i < size:
-        raise _err(Code.INVALID_ARGUMENT, f"index {i} out of range for {name} (size {size})")
+    if i < 0:
+        raise _err(Code.INVALID_ARGUMENT, f"negative index {i} for {name}")
+    if i >= size:
+        # sections 9.3.2 and 9.4.2
+        raise _err(Code.OUT_OF_RANGE, f"index {i} out of range for {name} (size {size})")
     return [i]
 
 
@@ -984,7 +1183,7 @@ def _replicas(reps: Any) -> list[tuple[int, int]]:
     out = []
     for r in reps:
         if r.WhichOneof("port_kind") == "port":
-            port = int.from_bytes(r.port, "big")
+            port = convert.bytes_to_int(r.port, 32, "replica port")
         else:
             port = r.egress_port
         out.append((port, r.instance))

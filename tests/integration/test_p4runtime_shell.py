@@ -9,13 +9,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import p4runtime_sh.shell as sh
 import pytest
+import targets
 from p4runtime_sh.context import P4Type
 from p4runtime_sh.p4runtime import P4RuntimeWriteException
 from scapy.layers.inet import IP, UDP
@@ -23,29 +22,13 @@ from scapy.layers.l2 import Ether
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "tests" / "p4programs" / "p4rt_basic.p4"
-CPU_PORT = 64
+CPU_PORT = targets.CPU_PORT
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _wait_for_grpc(address: str, proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"softswitch exited early with status {proc.returncode}")
-        channel = grpc.insecure_channel(address)
-        try:
-            grpc.channel_ready_future(channel).result(timeout=0.5)
-            return
-        except grpc.FutureTimeoutError:
-            pass
-        finally:
-            channel.close()
-    raise RuntimeError(f"softswitch did not answer on {address} within {timeout_s}s")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +63,7 @@ def shell(compiled: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory)
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for_grpc(address, proc)
+        targets.wait_for_grpc(address, proc)
         p4info, config = compiled
         sh.setup(
             device_id=1,

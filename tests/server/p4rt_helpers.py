@@ -164,7 +164,7 @@ class RawClient:
 
 
 def write_errors(e: grpc.RpcError) -> list[p4runtime_pb2.Error]:
-    """The per-update p4.v1.Error list of a failed Write."""
+    """The per-update p4.v1.Error list of a failed Write (or per-request, of a failed Read)."""
     assert e.code() == grpc.StatusCode.UNKNOWN, e
     for key, value in e.trailing_metadata():  # type: ignore[attr-defined]
         if key == "grpc-status-details-bin":

@@ -49,11 +49,56 @@ def test_primary_backup_and_primary_change(clients: Callable[[], RawClient]) -> 
     with pytest.raises(grpc.RpcError) as ei:
         a.write()
     assert ei.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    # the primary leaves: a is primary again
+    # the primary leaves: no primary (section 5.3), a stays a backup
     b.close()
     upd = a.next("arbitration").arbitration
-    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.OK, 10)
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.NOT_FOUND, 20)
+    with pytest.raises(grpc.RpcError) as ei:
+        a.write()
+    assert ei.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # re-arbitrating below the highest id ever seen does not help ...
+    upd = a.arbitrate(10).arbitration
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.NOT_FOUND, 20)
+    # ... an id at least that high does
+    upd = a.arbitrate(20).arbitration
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.OK, 20)
     a.write()
+
+
+def test_primary_downgrades_itself(clients: Callable[[], RawClient]) -> None:
+    a, b = clients(), clients()
+    a.arbitrate(10)
+    b.arbitrate(5)
+    upd = a.arbitrate(7).arbitration  # below its own old id: a backup now
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.NOT_FOUND, 10)
+    upd = b.next("arbitration").arbitration
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.NOT_FOUND, 10)
+    with pytest.raises(grpc.RpcError) as ei:
+        a.write()
+    assert ei.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    upd = b.arbitrate(10).arbitration  # equal to the highest: primary
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.OK, 10)
+    upd = a.next("arbitration").arbitration
+    assert (upd.status.code, eid(upd.election_id)) == (code_pb2.ALREADY_EXISTS, 10)
+
+
+def test_no_primary_ever_leaves_election_id_unset(clients: Callable[[], RawClient]) -> None:
+    a = clients()
+    upd = a.arbitrate(None).arbitration
+    assert upd.status.code == code_pb2.NOT_FOUND
+    assert not upd.HasField("election_id")
+
+
+def test_live_stream_cannot_change_role_or_device(clients: Callable[[], RawClient]) -> None:
+    a, b = clients(), clients()
+    a.arbitrate(1)
+    err = a.arbitrate(1, role="other")
+    assert isinstance(err, grpc.RpcError)
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
+    b.arbitrate(2)
+    err = b.arbitrate(2, device_id=99)
+    assert isinstance(err, grpc.RpcError)
+    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 def test_last_primary_leaves_backup_without_id_told_no_primary(
@@ -100,12 +145,37 @@ def test_no_pipeline_is_failed_precondition(clients: Callable[[], RawClient]) ->
     for call in (
         lambda: a.write(),
         lambda: a.read(p4runtime_pb2.Entity(table_entry=p4runtime_pb2.TableEntry())),
-        lambda: a.stub.GetForwardingPipelineConfig(GetReq(device_id=1)),
-        lambda: a.set_pipeline(FwdReq.COMMIT),
     ):
         with pytest.raises(grpc.RpcError) as ei:
             call()
         assert ei.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        # the words finsy looks for
+        assert "no forwarding pipeline config" in (ei.value.details() or "")
+
+
+def test_get_config_before_any_pipeline_is_ok_and_unset(clients: Callable[[], RawClient]) -> None:
+    a = clients()
+    for rt in (GetReq.ALL, GetReq.COOKIE_ONLY, GetReq.P4INFO_AND_COOKIE):
+        r = a.stub.GetForwardingPipelineConfig(GetReq(device_id=1, response_type=rt))
+        assert not r.HasField("config")  # section 15
+
+
+def test_commit_without_saved_config_is_not_found(clients: Callable[[], RawClient]) -> None:
+    a = clients()
+    a.arbitrate(1)
+    with pytest.raises(grpc.RpcError) as ei:
+        a.set_pipeline(FwdReq.COMMIT)
+    assert ei.value.code() == grpc.StatusCode.NOT_FOUND  # section 14
+    # VERIFY saves nothing
+    a.set_pipeline(FwdReq.VERIFY)
+    with pytest.raises(grpc.RpcError) as ei:
+        a.set_pipeline(FwdReq.COMMIT)
+    assert ei.value.code() == grpc.StatusCode.NOT_FOUND
+    # COMMIT carries no config
+    a.set_pipeline(FwdReq.VERIFY_AND_SAVE)
+    with pytest.raises(grpc.RpcError) as ei:
+        a.set_pipeline(FwdReq.COMMIT, p4info=load_toy_p4info())
+    assert ei.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_verify_then_commit_and_get_config(
@@ -113,7 +183,7 @@ def test_verify_then_commit_and_get_config(
 ) -> None:
     a = clients()
     a.arbitrate(1)
-    a.set_pipeline(FwdReq.VERIFY, device_config=b"cfg-1", cookie=77)
+    a.set_pipeline(FwdReq.VERIFY_AND_SAVE, device_config=b"cfg-1", cookie=77)
     assert switch.state is None
     a.set_pipeline(FwdReq.COMMIT)
     assert switch.state is not None and switch.device_config == b"cfg-1"
@@ -136,7 +206,7 @@ def test_verify_then_commit_and_get_config(
     # COMMIT consumed the saved config
     with pytest.raises(grpc.RpcError) as ei:
         a.set_pipeline(FwdReq.COMMIT)
-    assert ei.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert ei.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_bad_config_is_invalid_argument(

@@ -151,22 +151,34 @@ def test_already_exists_not_found_and_modify(primary: RawClient) -> None:
         (acl(1, src=(b"\x0a\x00\x00\x01", b"\xff\x00\x00\x00")), "outside its mask"),
         (acl(1, src=(b"\x0a", b"\x00")), "must be omitted"),
         (acl(0, src=(b"\x0a\x00\x00\x00", b"\xff\x00\x00\x00")), "priority"),
-        (acl(1, port=(b"\x02\x00", b"\x02\x00")), "does not fit"),
         (acl(1, dport=(b"\x00", b"\xff\xff")), "must be omitted"),
         (acl(1, dport=(b"\x09", b"\x08")), "low > high"),
-        (acl(1, proto=b"\x01\x00"), "wider than"),
         (lpm(b"\x0a\x01\x00\x00", 8), "beyond its prefix"),
         (lpm(b"\x0a\x00\x00\x00", 33), "prefix length"),
         (lpm(b"\x00", 0), "must be omitted"),
-        (l2(b"\x01\x00\x00\x00\x00\x00\x00"), "wider than"),
-        (l2(b""), "empty"),
-        (l2(b"\x01", b"\x02\x00"), "does not fit"),
     ],
 )
 def test_invalid_argument(primary: RawClient, update: Update, what: str) -> None:
     (err,) = fails_with(primary, update)
     assert err.canonical_code == code_pb2.INVALID_ARGUMENT
     assert what in err.message
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        acl(1, port=(b"\x02\x00", b"\x02\x00")),  # 512 in 9 bits
+        acl(1, proto=b"\x01\x00"),
+        l2(b"\x01\x00\x00\x00\x00\x00\x00"),  # 2**48 in 48 bits
+        l2(b""),
+        l2(b"\x01", b"\x02\x00"),  # action param 512 in 9 bits
+    ],
+)
+def test_bytestring_out_of_range(primary: RawClient, update: Update) -> None:
+    """Section 8.3: an empty string or a value wider than the field is OUT_OF_RANGE."""
+    (err,) = fails_with(primary, update)
+    assert err.canonical_code == code_pb2.OUT_OF_RANGE
+    assert "empty" in err.message or "does not fit" in err.message
 
 
 def test_more_invalid_arguments(primary: RawClient) -> None:
@@ -310,7 +322,11 @@ def test_counter_entries(primary: RawClient, switch: FakeSwitch) -> None:
     m.entity.counter_entry.index.index = 512
     ins = Update(type=Update.INSERT)
     ins.entity.counter_entry.CopyFrom(ce)
-    assert [x.canonical_code for x in fails_with(primary, m, ins)] == [
+    neg = Update(type=Update.MODIFY)
+    neg.entity.counter_entry.CopyFrom(ce)
+    neg.entity.counter_entry.index.index = -1
+    assert [x.canonical_code for x in fails_with(primary, m, ins, neg)] == [
+        code_pb2.OUT_OF_RANGE,  # section 9.3.2
         code_pb2.INVALID_ARGUMENT,
         code_pb2.INVALID_ARGUMENT,
     ]
@@ -367,7 +383,7 @@ def test_register_unimplemented_by_default(primary: RawClient) -> None:
     assert [x.canonical_code for x in fails_with(primary, u)] == [code_pb2.UNIMPLEMENTED]
     with pytest.raises(grpc.RpcError) as ei:
         primary.read(Entity(register_entry=p4runtime_pb2.RegisterEntry(register_id=FLOW_REG)))
-    assert ei.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert [x.canonical_code for x in write_errors(ei.value)] == [code_pb2.UNIMPLEMENTED]
 
 
 def test_action_profile_entities_unimplemented(primary: RawClient) -> None:
