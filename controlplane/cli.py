@@ -54,8 +54,9 @@ examples:
   python -m controlplane sweep --rate 5000 --duration 60
 
 A record is summarized at most `timeout + slots / rate` after its first SYN. Run it
-in the background while the stage is enabled (scripts/demo.sh shows how); it pauses
-while `install` (election id 2) holds the switch and resumes by itself.
+in the background while the stage is enabled (scripts/demo.sh shows how): `install`
+takes the switch over from it (P4Runtime arbitration), and sweep takes it back when
+install is done.
 """
 
 STATUS_EPILOG = """\
@@ -103,7 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--election-id",
         type=int,
         default=2,
-        help="arbitration election id (default 2: above a running `sweep`'s 1)",
+        help="first arbitration election id (default 2); raised above the primary's if another "
+        "controller is primary (install takes over, e.g. from a running sweep)",
+    )
+    p.add_argument(
+        "--no-take-over",
+        dest="take_over",
+        action="store_false",
+        help="refuse (exit 1) instead of taking the switch over when another controller is primary",
     )
     p.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
     p.add_argument(
@@ -190,7 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common_switch(p)
     p.add_argument(
-        "--election-id", type=int, default=1, help="election id (default 1, below install's 2)"
+        "--election-id",
+        type=int,
+        default=1,
+        help="first election id (default 1); sweep waits while another controller is primary",
     )
     p.add_argument("--rate", type=int, help="sweep packets per second (default: from install)")
     p.add_argument("--slots", type=int, help="slots to sweep (default: from install)")
@@ -214,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 address=args.address,
                 device_id=args.device_id,
                 election_id=args.election_id,
+                take_over=args.take_over,
                 dry_run=args.dry_run,
                 p4info=args.p4info,
                 config=args.config,

@@ -48,6 +48,7 @@ class InstallOptions:
     address: str = "127.0.0.1:9559"
     device_id: int = 1
     election_id: int = 1
+    take_over: bool = True
     dry_run: bool = False
     p4info: Path | None = None
     config: Path | None = None
@@ -216,7 +217,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             if opts.dry_run:
                 print(f"dry run: would push {opts.config} first (not done)", file=out)
             else:
-                sw.become_primary()
+                sw.become_primary(take_over=opts.take_over)
                 sw.set_pipeline(p4info, device_config)
                 print(f"pushed the pipeline {opts.config} to device {opts.device_id}", file=out)
         running = sw.get_p4info()
@@ -273,7 +274,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             return 0
         if changes or syn_updates:
             if not sw.is_primary:
-                sw.become_primary()
+                sw.become_primary(take_over=opts.take_over)
             _apply_all(sw, schema, changes, before, tables, syn_updates, syn_before, sessions)
             total = {
                 k: sum(c[k] for c in counts.values()) for k in ("added", "modified", "deleted")

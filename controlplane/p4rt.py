@@ -18,6 +18,7 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from types import TracebackType
+from typing import Literal
 
 import grpc
 from google.rpc import code_pb2, status_pb2
@@ -27,6 +28,11 @@ from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
 from controlplane.errors import SwitchError, SwitchUnreachable, UpdateError, WriteFailed
 
 _CLOSE = object()
+
+
+def _election_id(update: p4runtime_pb2.MasterArbitrationUpdate) -> int:
+    """The election id an arbitration answer carries (the highest the server knows)."""
+    return int(update.election_id.high) << 64 | int(update.election_id.low)
 
 
 def code_name(code: int) -> str:
@@ -121,8 +127,18 @@ class P4RuntimeSwitch:
             high=self.election_id >> 64, low=self.election_id & (2**64 - 1)
         )
 
-    def become_primary(self) -> None:
-        """Open the StreamChannel and win arbitration, or raise SwitchError."""
+    def become_primary(self, take_over: bool = True, wait: bool = False) -> None:
+        """Open the StreamChannel and win arbitration, or raise SwitchError.
+
+        P4Runtime 1.4 §5.3: a client becomes primary only with an election id at least
+        the highest the server has ever accepted for the role, which every arbitration
+        answer carries. So a refusal is answered with that id + 1: always when the role
+        has no primary (NOT_FOUND), and, when another client is primary (ALREADY_EXISTS),
+        if `take_over` (the operator's `install` preempts a running
+        `sweep`). Otherwise `wait` stays a backup until the primary leaves (the server
+        then tells every backup NOT_FOUND), else SwitchError. A BMv2 1.3 server (the
+        highest connected id wins) accepts the same sequence.
+        """
         requests: queue.Queue[object] = queue.Queue()
 
         def outgoing() -> Iterator[p4runtime_pb2.StreamMessageRequest]:
@@ -141,13 +157,10 @@ class P4RuntimeSwitch:
         self._requests, self._stream = requests, stream
         self._reader = threading.Thread(target=incoming, name="p4rt-stream", daemon=True)
         self._reader.start()
-        req = p4runtime_pb2.StreamMessageRequest()
-        req.arbitration.device_id = self.device_id
-        req.arbitration.election_id.CopyFrom(self._election())
-        requests.put(req)
+        self._arbitrate()
         while True:
             try:
-                reply = self._replies.get(timeout=self.timeout_s)
+                reply = self._replies.get(timeout=None if wait else self.timeout_s)
             except queue.Empty:
                 raise SwitchError(
                     f"the switch at {self.address} did not answer arbitration within "
@@ -158,14 +171,42 @@ class P4RuntimeSwitch:
             assert isinstance(reply, p4runtime_pb2.StreamMessageResponse)
             if not reply.HasField("arbitration"):
                 continue
-            if reply.arbitration.status.code != code_pb2.OK:
+            outcome = self._on_arbitration(reply.arbitration, take_over=take_over)
+            if outcome == "primary":
+                return
+            if outcome == "backup" and not wait:
                 raise SwitchError(
                     f"another controller is primary for device {self.device_id} at "
-                    f"{self.address} (election id {self.election_id} is not the highest); "
-                    "rerun with a larger --election-id"
+                    f"{self.address} (election id "
+                    f"{_election_id(reply.arbitration)} is above ours); without "
+                    "--no-take-over, install takes the switch over"
                 )
-            self.is_primary = True
-            return
+
+    def _arbitrate(self) -> None:
+        assert self._requests is not None
+        req = p4runtime_pb2.StreamMessageRequest()
+        req.arbitration.device_id = self.device_id
+        req.arbitration.election_id.CopyFrom(self._election())
+        self._requests.put(req)
+
+    def _on_arbitration(
+        self, update: p4runtime_pb2.MasterArbitrationUpdate, take_over: bool
+    ) -> Literal["primary", "retry", "backup"]:
+        """Follow one arbitration answer: primary now, arbitrating again, or a backup."""
+        code = update.status.code
+        self.is_primary = code == code_pb2.OK
+        if self.is_primary:
+            return "primary"
+        highest = _election_id(update)
+        if code == code_pb2.NOT_FOUND and highest >= self.election_id:
+            # one above, not equal: the client that held `highest` may come back with it
+            self.election_id = highest + 1
+        elif code == code_pb2.ALREADY_EXISTS and take_over and highest >= self.election_id:
+            self.election_id = highest + 1
+        else:
+            return "backup"
+        self._arbitrate()
+        return "retry"
 
     def packet_out(self, payload: bytes, metadata: dict[int, bytes]) -> None:
         """Send one PacketOut on the stream (become_primary first); metadata id -> value.
@@ -179,11 +220,20 @@ class P4RuntimeSwitch:
         for mid, value in metadata.items():
             req.packet.metadata.add(metadata_id=mid, value=value)
         self._requests.put(req)
-        while not self._replies.empty():  # nobody reads stream replies after arbitration
+        self.poll_stream()
+
+    def poll_stream(self) -> None:
+        """Handle what the stream sent since the last call: arbitration updates keep a
+        backup ready to take over when the primary leaves; the rest is dropped."""
+        while True:
             try:
-                self._replies.get_nowait()
+                reply = self._replies.get_nowait()
             except queue.Empty:
-                break
+                return
+            if isinstance(reply, p4runtime_pb2.StreamMessageResponse) and reply.HasField(
+                "arbitration"
+            ):
+                self._on_arbitration(reply.arbitration, take_over=False)
 
     # --- pipeline -------------------------------------------------------------------
 

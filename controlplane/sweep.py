@@ -70,7 +70,13 @@ def run_sweep(opts: SweepOptions, out: TextIO = sys.stderr) -> int:
         slots = min(int(slots), have)
         mid, width = _egress_port_id(schema)
         meta = {mid: encode(0, width)}  # egress_port 0: through the pipeline
-        sw.become_primary()
+        try:
+            # below a running `install`: primary only while no one else is, and again
+            # each time the primary leaves (P4RuntimeSwitch.poll_stream)
+            sw.become_primary(take_over=False, wait=True)
+        except KeyboardInterrupt:
+            print("sweep: stopped while another controller was primary", file=out)
+            return 0
         period = slots / rate
         print(
             f"sweep: {slots} slots at {rate}/s (a pass every {period:.3g} s), "

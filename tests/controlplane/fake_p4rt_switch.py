@@ -83,8 +83,12 @@ class FakeSwitch(p4runtime_pb2_grpc.P4RuntimeServicer):
                     if self.primary is None or eid > self.primary:
                         self.primary = mine = eid
                     ok = self.primary == eid
+                    primary = self.primary
                 reply = p4runtime_pb2.StreamMessageResponse()
                 reply.arbitration.CopyFrom(req.arbitration)
+                # as BMv2: the answer carries the primary's election id
+                reply.arbitration.election_id.high = primary >> 64
+                reply.arbitration.election_id.low = primary & (2**64 - 1)
                 reply.arbitration.status.code = code_pb2.OK if ok else code_pb2.ALREADY_EXISTS
                 yield reply
         finally:

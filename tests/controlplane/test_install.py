@@ -220,11 +220,18 @@ def test_no_pipeline_and_push(workdir: Path, capsys: pytest.CaptureFixture[str])
 def test_not_primary(switch: FakeSwitch, workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with P4RuntimeSwitch(switch.address, election_id=10) as other:
         other.become_primary()
-        assert install(switch, workdir, "--election-id", "5") == 1
+        assert install(switch, workdir, "--election-id", "5", "--no-take-over") == 1
     err = capsys.readouterr().err
     assert "another controller is primary for device 1" in err
-    assert "rerun with a larger --election-id" in err
+    assert "(election id 10 is above ours)" in err
     assert switch.entries() == []
+
+
+def test_install_takes_over_from_another_primary(switch: FakeSwitch, workdir: Path) -> None:
+    with P4RuntimeSwitch(switch.address, election_id=10) as other:
+        other.become_primary()
+        assert install(switch, workdir, "--election-id", "5") == 0
+    assert len(switch.entries()) == 10
 
 
 def test_pipeline_with_fewer_slots_and_software_fallback(

@@ -15,6 +15,7 @@ from p4.v1 import p4runtime_pb2, p4runtime_pb2_grpc
 
 from controlplane import state as state_mod
 from controlplane.cli import main
+from controlplane.p4rt import P4RuntimeSwitch
 from controlplane.rules import read_rules
 from controlplane.syn_offload import Sweeper, conn_log_entry, sweep_packet
 from feedback_header.records import SynSummary, SynSummaryReason
@@ -284,3 +285,34 @@ def test_sweep_command_reaches_the_pipeline(
         time.sleep(0.1)
         deadline -= 1
     assert sweeps() - start == sent
+
+
+def test_install_takes_the_switch_from_a_sweep_that_takes_it_back(
+    softswitch: tuple[str, Path],
+) -> None:
+    """P4Runtime 1.4 §5.3 arbitration as `install` and `sweep` use it: a sweep (id 1)
+    is primary; an install (id 2) takes over and the sweep becomes a backup; when the
+    install leaves the switch has no primary, and the sweep arbitrates again with the
+    id one above the one the server sent it and is primary once more."""
+    address, _ = softswitch
+    with P4RuntimeSwitch(address, election_id=1) as sweeper:
+        sweeper.become_primary(take_over=False, wait=True)
+        assert sweeper.is_primary
+        with P4RuntimeSwitch(address, election_id=2) as installer:
+            installer.become_primary()
+            assert installer.is_primary
+            deadline = time.monotonic() + 5
+            while sweeper.is_primary and time.monotonic() < deadline:
+                sweeper.poll_stream()
+                time.sleep(0.02)
+            assert not sweeper.is_primary
+        deadline = time.monotonic() + 5
+        while not sweeper.is_primary and time.monotonic() < deadline:
+            sweeper.poll_stream()
+            time.sleep(0.02)
+        assert sweeper.is_primary
+        assert sweeper.election_id >= 2
+        # a second install still takes over from the sweep, now above the sweep's id
+        with P4RuntimeSwitch(address, election_id=2) as installer:
+            installer.become_primary()
+            assert installer.is_primary and installer.election_id > sweeper.election_id
