@@ -158,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write Zeek conn.log JSON entries of timed-out SYN attempts to FILE",
     )
+    p.add_argument(
+        "--store",
+        type=Path,
+        metavar="FILE",
+        help="write the vector rules' interval reports to the history store FILE "
+        "(docs/thresholds.md)",
+    )
     p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
     p.add_argument(
@@ -240,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     timeout_s=args.timeout,
                     state_path=args.state,
                     conn_log=args.conn_log,
+                    store=args.store,
                 ),
                 sys.stdout,
                 sys.stderr,
