@@ -203,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slots", type=int, help="slots to sweep (default: from install)")
     p.add_argument("--monitor-port", type=int, help="port swept SYNs go to (default: install's)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    from controlplane.thresholds.cli import add_parser as add_thresholds
+
+    add_thresholds(sub, _common_switch)
     return ap
 
 
@@ -268,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
                     duration_s=args.duration,
                 )
             )
+        if args.command == "thresholds":
+            from controlplane.thresholds.cli import run as run_thresholds
+
+            return run_thresholds(args, sys.stdout)
         if args.command == "status":
             from controlplane.status import run_status
 

@@ -186,6 +186,12 @@ class Store:
         bps = 8 * nbytes / interval_s
         self._write(address, vector, self.bucket(start_s), pps, bps, 1, flags)
 
+    def add_point(
+        self, address: str, vector: str, t_s: float, pps: float, bps: float, flags: int = 0
+    ) -> None:
+        """A rate observed at `t_s` (merged into its step like a report)."""
+        self._write(address, vector, self.bucket(t_s), pps, bps, 1, flags)
+
     def mark(self, address: str, vector: str, start_s: float, flag: int) -> None:
         """Flag the point that holds time `start_s` (created at 0 if there is none yet)."""
         self._write(address, vector, self.bucket(start_s), 0.0, 0.0, 0, flag)
