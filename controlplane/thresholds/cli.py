@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 DEFAULT_STORE = Path("run/history.sqlite")
 DEFAULT_OUT = Path("run/thresholds")
+DEFAULT_RULES_OUT = Path("run/thresholds-rules.yaml")
 
 EPILOG = """\
 examples:
@@ -56,11 +57,55 @@ def add_parser(sub: Any, common_switch: Any) -> None:
     )
     lp.add_argument("--no-plots", action="store_true", help="write the CSV only")
 
+    ap = tsub.add_parser(
+        "apply",
+        help="install the proposal as stats rules (per-address rules + per-vector defaults)",
+        description="Turn a proposal CSV into stats rules on top of the base rules file: the "
+        "busiest addresses get their own rules within the switch's rule budget, the others "
+        "a per-vector default; install them as one batched diff.",
+        epilog=EPILOG,
+        formatter_class=fmt,
+    )
+    ap.add_argument("proposal", type=Path, help="the proposal CSV (learn's proposal.csv)")
+    ap.add_argument("--rules", default="rules.yaml", help="the base rules file (rules.yaml)")
+    ap.add_argument(
+        "--rules-out",
+        type=Path,
+        default=DEFAULT_RULES_OUT,
+        help=f"where the generated rules file goes ({DEFAULT_RULES_OUT})",
+    )
+    ap.add_argument(
+        "--max-rules",
+        type=int,
+        metavar="N",
+        help="at most N per-address rules (default: as many as the slots hold)",
+    )
+    common_switch(ap)
+    ap.add_argument(
+        "--election-id", type=int, default=2, help="arbitration election id (default 2)"
+    )
+    ap.add_argument("--dry-run", action="store_true", help="show the diff; write nothing")
+
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run `thresholds STEP`; returns the exit status (raises ControllerError)."""
     if args.thresholds_command == "learn":
         return _learn(args, out)
+    if args.thresholds_command == "apply":
+        from controlplane.deploy import InstallOptions
+        from controlplane.thresholds.apply import ApplyOptions, run_apply
+
+        install = InstallOptions(
+            rules_path="",
+            address=args.address,
+            device_id=args.device_id,
+            election_id=args.election_id,
+            dry_run=args.dry_run,
+            state_path=args.state,
+            timeout_s=args.timeout,
+        )
+        opts = ApplyOptions(args.proposal, args.rules, args.rules_out, args.max_rules, install)
+        return run_apply(opts, out)
     return 1
 
 

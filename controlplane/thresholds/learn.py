@@ -20,7 +20,7 @@ notebook's CSV does), else from the store's series of its address.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,14 +175,21 @@ def fit(rows: Sequence[tuple[dict[str, float], float]]) -> Model | None:
     return None
 
 
-def clamp(value: float, vector: str, metric: str) -> float:
+Limits = Mapping[tuple[str, str], tuple[float, float]]
+"""(vector, metric) -> (floor, ceiling), overriding vectors.py's."""
+
+
+def clamp(value: float, vector: str, metric: str, limits: Limits | None = None) -> float:
     """`value` within the vector's floor and ceiling of `metric`."""
-    lo, hi = BY_NAME[vector].limit(metric)
+    lo, hi = (limits or {}).get((vector, metric)) or BY_NAME[vector].limit(metric)
     return min(max(value, lo), hi)
 
 
-def learn(store: Store, labels: Sequence[Label] = ()) -> list[Proposal]:
-    """A proposal for every series and metric of `store`, sorted by address, vector, metric."""
+def learn(
+    store: Store, labels: Sequence[Label] = (), limits: Limits | None = None
+) -> list[Proposal]:
+    """A proposal for every series and metric of `store`, sorted by address, vector, metric;
+    `limits` overrides floors and ceilings."""
     table: dict[tuple[str, str, str], tuple[int, dict[str, float]]] = {}
     for address, vector in store.series():
         pts = store.points(address, vector)
@@ -212,7 +219,7 @@ def learn(store: Store, labels: Sequence[Label] = ()) -> list[Proposal]:
         else:
             method, value = "floor", 0.0
         if method != "given":
-            value = clamp(value, vector, metric)
+            value = clamp(value, vector, metric, limits)
         out.append(Proposal(address, vector, metric, days, feats, method, value))
     return out
 
