@@ -1,4 +1,4 @@
-"""`python -m controlplane thresholds {learn,apply}`: argument parsing and the commands."""
+"""`python -m controlplane thresholds {learn,apply,block}`: argument parsing, the commands."""
 
 from __future__ import annotations
 
@@ -57,6 +57,24 @@ def add_parser(sub: Any, common_switch: Any) -> None:
     )
     lp.add_argument("--no-plots", action="store_true", help="write the CSV only")
 
+    mp = tsub.add_parser(
+        "block",
+        help="mark a time range of a series as blocked (mitigated): learn leaves it out",
+        description="Mark the steps of ADDRESS's VECTOR series between --from and --to as "
+        "BLOCKED, as the notebook's blocked intervals: learn leaves them out.",
+        epilog="example:\n  python -m controlplane thresholds block 192.0.2.10 PT_NTP "
+        "--from 2026-03-01T10:00 --to 2026-03-01T12:30\n\nTimes: ISO 8601 (UTC unless an "
+        "offset is given) or seconds since the epoch.",
+        formatter_class=fmt,
+    )
+    mp.add_argument("address")
+    mp.add_argument("vector")
+    mp.add_argument("--from", dest="start", required=True, metavar="TIME")
+    mp.add_argument("--to", dest="end", required=True, metavar="TIME")
+    mp.add_argument(
+        "--store", type=Path, default=DEFAULT_STORE, help=f"history store ({DEFAULT_STORE})"
+    )
+
     ap = tsub.add_parser(
         "apply",
         help="install the proposal as stats rules (per-address rules + per-vector defaults)",
@@ -91,6 +109,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run `thresholds STEP`; returns the exit status (raises ControllerError)."""
     if args.thresholds_command == "learn":
         return _learn(args, out)
+    if args.thresholds_command == "block":
+        return _block(args, out)
     if args.thresholds_command == "apply":
         from controlplane.deploy import InstallOptions
         from controlplane.thresholds.apply import ApplyOptions, run_apply
@@ -137,4 +157,47 @@ def _learn(args: argparse.Namespace, out: TextIO) -> int:
             for a in addresses:
                 plot_address(store, a, [p for p in rows if p.address == a], args.out / "plots")
             print(f"{len(addresses)} plots in {args.out / 'plots'}", file=out)
+    return 0
+
+
+def parse_time(text: str) -> float:
+    """Seconds since the epoch from ISO 8601 (UTC without an offset) or a number."""
+    import datetime as dt
+
+    from controlplane.errors import ControllerError
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ControllerError(
+            f"'{text}' is no time (ISO 8601 such as 2026-03-01T10:00, or epoch seconds)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+def _block(args: argparse.Namespace, out: TextIO) -> int:
+    from controlplane.errors import ControllerError
+    from controlplane.thresholds.store import BLOCKED, Store, canonical_address
+    from controlplane.thresholds.vectors import BY_NAME
+
+    try:
+        address = canonical_address(args.address)
+    except ValueError:
+        raise ControllerError(f"'{args.address}' is not an IP address") from None
+    if args.vector not in BY_NAME:
+        raise ControllerError(f"unknown vector '{args.vector}' (see docs/thresholds.md)")
+    start, end = parse_time(args.start), parse_time(args.end)
+    if end <= start:
+        raise ControllerError(f"--to {args.end} is not after --from {args.start}")
+    if not args.store.exists():
+        raise ControllerError(f"thresholds block: no store {args.store}")
+    with Store(args.store) as store:
+        n = store.mark_range(address, args.vector, start, end, BLOCKED)
+    print(f"{n} steps of {address} {args.vector} marked blocked in {args.store}", file=out)
     return 0

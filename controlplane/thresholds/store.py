@@ -26,6 +26,7 @@ Addresses are stored as text (`ipaddress` canonical form), so IPv6 series fit as
 from __future__ import annotations
 
 import ipaddress
+import math
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,18 @@ class Store:
     def mark(self, address: str, vector: str, start_s: float, flag: int) -> None:
         """Flag the point that holds time `start_s` (created at 0 if there is none yet)."""
         self._write(address, vector, self.bucket(start_s), 0.0, 0.0, 0, flag)
+
+    def mark_range(self, address: str, vector: str, start_s: float, end_s: float, flag: int) -> int:
+        """Flag every step of the store's span that overlaps [start_s, end_s) (the span is
+        not extended: outside it nothing was collected); returns how many."""
+        if self.first_t is None or self.last_t is None:
+            return 0
+        lo = max(self.bucket(start_s), self.first_t)
+        hi = min(math.ceil(end_s / self.step_s) * self.step_s, self.last_t + self.step_s)
+        sid = self._series_id(address, vector)
+        steps = range(lo, hi, self.step_s)
+        self.db.executemany(_UPSERT, ((sid, t, 0.0, 0.0, 0, flag) for t in steps))
+        return len(steps)
 
     def enforce_retention(self) -> int:
         """Delete points older than the retention before the newest; returns how many."""

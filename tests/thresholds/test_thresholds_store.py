@@ -61,3 +61,27 @@ def test_a_file_that_is_no_store_is_reported(tmp_path: Path) -> None:
     bad.write_text("no database here\n" * 100)
     with pytest.raises(StoreError, match="not a history store"):
         Store(bad)
+
+
+def test_block_marks_a_range_within_the_span(tmp_path: Path) -> None:
+    from controlplane.cli import main
+
+    db = tmp_path / "h.sqlite"
+    with Store(db, step_s=60) as st:
+        for minute in range(10):
+            st.add_report("10.0.0.2", "PT_NTP", 1_800_000_000 + minute * 60.0, 1.0, 5, 500)
+    # 1_800_000_000 is 2027-01-15T08:00:00Z; block 08:02:30 .. 08:04:00, and past the end
+    args = ["thresholds", "block", "10.0.0.2", "PT_NTP", "--store", str(db)]
+    assert main([*args, "--from", "2027-01-15T08:02:30", "--to", "2027-01-15T08:04"]) == 0
+    assert main([*args, "--from", "1800000500", "--to", "1800009999"]) == 0
+    with Store(db) as st:
+        flags = [p.flags for p in st.points("10.0.0.2", "PT_NTP")]
+    assert flags == [0, 0, BLOCKED, BLOCKED, 0, 0, 0, 0, BLOCKED, BLOCKED]
+
+
+def test_block_refuses_a_bad_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from controlplane.cli import main
+
+    args = ["thresholds", "block", "10.0.0.2", "PT_NTP", "--from", "yesterday", "--to", "1"]
+    assert main([*args, "--store", str(tmp_path / "h.sqlite")]) == 1
+    assert "'yesterday' is no time" in capsys.readouterr().err
