@@ -18,8 +18,9 @@ From the base rules file (the operator's rules.yaml) and a proposal CSV:
 4. Rates become the rule's per-interval thresholds: packets = ceil(packets/s x
    interval), bytes = ceil(bits/s x interval / 8).
 
-Every base rule keeps its id and slot (so existing entries are modified in place,
-counters kept); the new rules take the ids after the highest. The result is a complete
+Every base rule keeps its id and slot (placed as `install` places it, preferring the
+last install's slots from the state file), so existing entries are modified in place
+(counters kept); the new rules take the ids after the highest. The result is a complete
 rules file (monitor and syn_offload sections as in the base), which the controller's
 `install` path installs: one Write, a diff against the switch, `--dry-run` prints it.
 """
@@ -35,6 +36,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from controlplane import state as state_mod
 from controlplane.deploy import InstallOptions, run_install, validate
 from controlplane.errors import Problem, RulesError
 from controlplane.model import STATS_RULES_PER_SLOT, StatsRule
@@ -135,9 +137,15 @@ class Plan:
     lines: list[str] = field(default_factory=list)
 
 
-def plan(base_path: str, wanted: Sequence[Wanted], max_rules: int | None = None) -> Plan:
-    """The rules file for `wanted` on top of the base rules file (module docstring)."""
-    rules, slots = validate(base_path, allow_fallback=False)
+def plan(
+    base_path: str,
+    wanted: Sequence[Wanted],
+    max_rules: int | None = None,
+    prefer: dict[str, int] | None = None,
+) -> Plan:
+    """The rules file for `wanted` on top of the base rules file (module docstring);
+    `prefer` gives the slots of the last install (the state file's)."""
+    rules, slots = validate(base_path, allow_fallback=False, prefer=prefer)
     raw = yaml.safe_load(Path(base_path).read_text(encoding="utf-8")) or {}
     raw_rules: list[dict[str, Any]] = list(raw.get("stats") or [])
     keep: list[StatsRule] = [r for r in rules.stats if address_of(r) is None or classify(r) is None]
@@ -184,7 +192,7 @@ def plan(base_path: str, wanted: Sequence[Wanted], max_rules: int | None = None)
         items.append(d)
     default_thresholds: dict[str, dict[str, int]] = {}
     for r in keep:
-        d = {k: v for k, v in raw_rules[r.index].items() if k not in ("table", "priority")}
+        d = {k: v for k, v in raw_rules[r.index].items() if k != "table"}
         d["id"] = r.rule_id
         d["slot"] = slots.placed[r.name][0]
         v = classify(r)
@@ -237,7 +245,8 @@ class ApplyOptions:
 
 def run_apply(opts: ApplyOptions, out: TextIO) -> int:
     """The apply command: plan, write the rules file, install it (or --dry-run)."""
-    p = plan(opts.base_rules, read_proposal(opts.proposal), opts.max_rules)
+    prefer = state_mod.load(opts.install.state_path).slots_by_name()
+    p = plan(opts.base_rules, read_proposal(opts.proposal), opts.max_rules, prefer)
     for line in p.lines:
         print(line, file=out)
     opts.rules_out.parent.mkdir(parents=True, exist_ok=True)
