@@ -75,7 +75,7 @@ def _split(line: str, path: str, lineno: int, problems: list[Problem]) -> list[C
 def read_csv(path: Path) -> tuple[list[Cell], list[Row], list[Problem]]:
     """(header cells, data rows, problems) of the CSV file at `path`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (spreadsheet export) is no text
     except (OSError, UnicodeDecodeError) as e:
         raise ControllerError(f"{path}: cannot read: {e}") from None
     problems: list[Problem] = []
