@@ -166,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write Zeek conn.log JSON entries of timed-out SYN attempts to FILE",
     )
+    p.add_argument(
+        "--store",
+        type=Path,
+        metavar="FILE",
+        help="write the vector rules' interval reports to the history store FILE "
+        "(docs/thresholds.md)",
+    )
     p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
     p.add_argument(
@@ -207,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slots", type=int, help="slots to sweep (default: from install)")
     p.add_argument("--monitor-port", type=int, help="port swept SYNs go to (default: install's)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    from controlplane.thresholds.cli import add_parser as add_thresholds
+
+    add_thresholds(sub, _common_switch)
     return ap
 
 
@@ -252,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                     timeout_s=args.timeout,
                     state_path=args.state,
                     conn_log=args.conn_log,
+                    store=args.store,
                 ),
                 sys.stdout,
                 sys.stderr,
@@ -272,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
                     duration_s=args.duration,
                 )
             )
+        if args.command == "thresholds":
+            from controlplane.thresholds.cli import run as run_thresholds
+
+            return run_thresholds(args, sys.stdout)
         if args.command == "status":
             from controlplane.status import run_status
 

@@ -60,6 +60,7 @@ class WatchOptions:
     timeout_s: float | None = None
     state_path: Path = state_mod.DEFAULT_STATE
     conn_log: Path | None = None
+    store: Path | None = None  # history store of the vector rules (docs/thresholds.md)
 
 
 @dataclass
@@ -217,8 +218,16 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         # line-buffered: each record is in the file as soon as it is decoded (tail -f)
         json_file = sink = opts.json_out.open("w", encoding="utf-8", buffering=1)
 
+    collector = None
+    if opts.store is not None:
+        from controlplane.thresholds.collect import open_collector
+
+        collector = open_collector(opts.store, st.rules_file)
+
     def emit(event: dict[str, Any]) -> None:
         sink.write(json.dumps(event, separators=(",", ":")) + "\n")
+        if collector is not None:
+            collector.observe(event)
 
     writer = PcapWriter(opts.strip_pcap) if opts.strip_pcap is not None else None
     watcher = Watcher(emit, {r.rule_id: r.name for r in st.rules}, software, writer)
@@ -266,6 +275,8 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
             json_file.close()
         else:
             out.flush()
+        if collector is not None:
+            print(f"watch: {collector.close()}", file=err)
     for e in watcher.errors:
         print(f"watch: {e}", file=err)
     print(
