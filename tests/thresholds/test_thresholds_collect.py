@@ -11,7 +11,7 @@ from scapy.layers.l2 import Ether
 from controlplane import state as state_mod
 from controlplane.cli import main
 from controlplane.thresholds.store import ALERTED, Store
-from softswitch.ports.pcap import PcapWriter
+from pktio.pcap import PcapWriter
 from testbed.nids_switch import NidsSwitch
 
 RULES = """\
