@@ -26,6 +26,7 @@ __all__ = [
 def _front(pp: PPResult) -> Elaborated:
     from softswitch.frontend.elaborate import elaborate
     from softswitch.frontend.parser import Parser
+    from softswitch.frontend.support import refuse_unsupported
     from softswitch.frontend.typecheck import typecheck
 
     parser = Parser(pp.tokens)
@@ -33,7 +34,9 @@ def _front(pp: PPResult) -> Elaborated:
         program = parser.parse_program()
         program.files = list(pp.files)
         tc = typecheck(program)
-        return elaborate(program, tc)
+        elaborated = elaborate(program, tc)
+        refuse_unsupported(elaborated)
+        return elaborated
     except P4Error:
         raise
     except RecursionError:

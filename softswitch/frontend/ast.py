@@ -835,7 +835,7 @@ class TableInstance:
     key_names: list[str]  # P4Info match field names (@name or the key expression text)
     direct_counter: ExternInstance | None = None
     direct_meter: ExternInstance | None = None
-    implementation: ExternInstance | None = None  # action profiles: refused for now
+    implementation: ExternInstance | None = None  # action_profile or action_selector
 
 
 @dataclass(eq=False, slots=True)

@@ -322,12 +322,16 @@ class Elaborator:
         ti = ast.TableInstance(qualify(b.qualname, t), t, b, actions, [key_name(k) for k in t.keys])
         self.claim(ti.qualname, ti, t.loc)
         for prop in t.properties:
-            if prop.name in ("counters", "meters") and isinstance(prop.value, ast.PathExpr):
+            if prop.name in ("counters", "meters", "implementation") and isinstance(
+                prop.value, ast.PathExpr
+            ):
                 inst = self.resolve_extern(prop.value, b)
                 if prop.name == "counters":
                     ti.direct_counter = inst
-                else:
+                elif prop.name == "meters":
                     ti.direct_meter = inst
+                else:
+                    ti.implementation = inst
         self.tables.append(ti)
         return ti
 

@@ -629,8 +629,6 @@ class TypeChecker:
             kt = self.expr(k.expr, scope)
             if k.match_kind not in self.match_kinds:
                 raise P4Error(k.loc, f"unknown match kind '{k.match_kind}'")
-            if k.match_kind == "selector":
-                raise Unsupported(k.loc, "selector match kind (action selectors)")
             if isinstance(kt, InfIntT):
                 raise P4Error(k.expr.loc, "a table key needs a width (e.g. a cast)")
             if not _keyable(kt):
@@ -703,14 +701,15 @@ class TypeChecker:
 
     def table_property(self, prop: ast.TableProperty, t: ast.TableDecl, scope: Scope) -> None:
         v = prop.value
-        if prop.name == "implementation":
-            raise Unsupported(prop.loc, "table implementation (action profiles and selectors)")
-        if prop.name in ("counters", "meters"):
-            want = "direct_counter" if prop.name == "counters" else "direct_meter"
+        if prop.name in ("counters", "meters", "implementation"):
+            want = {"counters": "direct_counter", "meters": "direct_meter"}.get(
+                prop.name, "action_profile"
+            )
             if not isinstance(v, ast.PathExpr):
                 raise P4Error(prop.loc, f"'{prop.name}' must name a {want} instance")
             ty = self.expr(v, scope)
-            if not isinstance(ty, ExternT) or ty.name != want:
+            wanted = (want, "action_selector") if prop.name == "implementation" else (want,)
+            if not isinstance(ty, ExternT) or ty.name not in wanted:
                 raise P4Error(
                     v.loc, f"'{prop.name}' must name a {want} instance, not {type_str(ty)}"
                 )

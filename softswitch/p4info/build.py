@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from p4.config.v1 import p4info_pb2
 
 from softswitch.frontend import ast
+from softswitch.frontend.errors import P4Error
 from softswitch.p4info import ids
 from softswitch.p4info.annotations import (
     add_annotations,
@@ -36,6 +37,7 @@ from softswitch.p4info.annotations import (
     string_annotation,
 )
 from softswitch.p4info.typeinfo import (
+    TypeInfoError,
     TypeSpecConverter,
     control_plane_name,
     flatten_fields,
@@ -83,8 +85,9 @@ _NOT_CHILDREN = frozenset(
 )
 
 
-class P4InfoError(ValueError):
-    """The program uses something this P4Info builder does not support."""
+class P4InfoError(P4Error):
+    """The program uses something this P4Info builder does not support
+    (``str()`` is ``file:line:col: message`` like every frontend error)."""
 
 
 # --------------------------------------------------------------------------- model
@@ -159,6 +162,9 @@ class _Analyzer:
                 self.global_actions.setdefault(id(a.decl), a)
         self.digest_names: dict[int, str] = {}
         self.auto_digest = 0
+        # Actions a table refers to (actions list, default action, entries); the
+        # others are only called directly, and p4c binds all their parameters.
+        self.table_actions: set[int] = set()
 
     # ---- name resolution
 
@@ -184,7 +190,7 @@ class _Analyzer:
             if inst.decl is decl:
                 return inst
         if id(decl) not in self.top_level_ids:
-            raise P4InfoError(f"{decl.loc}: action {decl.name} was not elaborated")
+            raise P4InfoError(decl.loc, f"action {decl.name} was not elaborated")
         inst = ast.ActionInstance(control_plane_name(decl, decl.name), decl, None)
         self.global_actions[id(decl)] = inst
         return inst
@@ -194,7 +200,7 @@ class _Analyzer:
         if decl is None:
             decl = self._resolve(ref.name, block)
         if not isinstance(decl, ast.ActionDecl):
-            raise P4InfoError(f"{ref.loc}: '{ref.name.name}' is not an action")
+            raise P4InfoError(ref.loc, f"'{ref.name.name}' is not an action")
         return self._action_instance(decl, block)
 
     def is_global(self, inst: ast.ActionInstance) -> bool:
@@ -204,7 +210,7 @@ class _Analyzer:
     def no_action(self) -> ast.ActionInstance:
         decl = self.globals.get("NoAction")
         if not isinstance(decl, ast.ActionDecl):
-            raise P4InfoError("NoAction is not declared (core.p4 missing?)")
+            raise P4InfoError(None, "NoAction is not declared (core.p4 missing?)")
         return self._action_instance(decl, self._any_block())
 
     def _any_block(self) -> ast.BlockInstance:
@@ -230,7 +236,9 @@ class _Analyzer:
         globals_used: list[ast.ActionInstance] = []
         local_used: set[int] = set()
 
-        def note(inst: ast.ActionInstance) -> None:
+        def note(inst: ast.ActionInstance, by_table: bool = True) -> None:
+            if by_table:
+                self.table_actions.add(id(inst))
             if self.is_global(inst):
                 if all(g is not inst for g in globals_used):
                     globals_used.append(inst)
@@ -256,32 +264,15 @@ class _Analyzer:
                 if isinstance(node, ast.PathExpr):
                     target = self._resolve(node, b)
                     if isinstance(target, ast.ActionDecl):
-                        note(self._action_instance(target, b))
+                        note(self._action_instance(target, b), by_table=False)
 
-        # Local actions called from used local actions are used too; calls to
-        # top-level actions from actions are inlined away by p4c.
-        local_actions = [(b, d) for b, d in flat if isinstance(d, ast.ActionDecl)]
-        changed = True
-        while changed:
-            changed = False
-            for b, d in local_actions:
-                inst = self._action_instance(d, b)
-                if id(inst) not in local_used:
-                    continue
-                for node in _walk(d.body):
-                    if isinstance(node, ast.PathExpr):
-                        target = self._resolve(node, b)
-                        if isinstance(target, ast.ActionDecl):
-                            callee = self._action_instance(target, b)
-                            if not self.is_global(callee) and id(callee) not in local_used:
-                                local_used.add(id(callee))
-                                changed = True
-
+        # Actions called only from other actions are inlined away by p4c.
         ctl.actions = list(globals_used)
-        for b, d in local_actions:
-            inst = self._action_instance(d, b)
-            if id(inst) in local_used:
-                ctl.actions.append(inst)
+        for b, d in flat:
+            if isinstance(d, ast.ActionDecl):
+                inst = self._action_instance(d, b)
+                if id(inst) in local_used:
+                    ctl.actions.append(inst)
 
         for inst in ctl.actions:
             if inst.decl.body is not None:
@@ -293,7 +284,7 @@ class _Analyzer:
     def _table(self, block: ast.BlockInstance, decl: ast.TableDecl) -> _TableUse:
         inst = block.tables.get(decl.name)
         if inst is None:
-            raise P4InfoError(f"{decl.loc}: table {decl.name} was not elaborated")
+            raise P4InfoError(decl.loc, f"table {decl.name} was not elaborated")
         use = _TableUse(block, decl, inst)
         for ref in decl.actions:
             use.action_refs.append((self._action_of_ref(ref, block), list(ref.annotations)))
@@ -367,7 +358,7 @@ def _digest_type(call: ast.Call) -> ast.Type:
         return t
     if len(call.args) >= 2 and call.args[1].expr is not None and call.args[1].expr.type is not None:
         return call.args[1].expr.type
-    raise P4InfoError(f"{call.loc}: cannot tell the type of this digest")
+    raise P4InfoError(call.loc, "cannot tell the type of this digest")
 
 
 # --------------------------------------------------------------------------- builder
@@ -407,7 +398,7 @@ def _ctor_args(ext: ast.ExternInstance) -> dict[str, object]:
     named = {a.name: i for i, a in enumerate(ext.decl.args) if a.name is not None}
     if named and len(named) == len(ext.ctor_args):
         return {n: ext.ctor_args[i] for n, i in named.items()}
-    raise P4InfoError(f"{ext.decl.loc}: cannot match constructor arguments of {ext.qualname}")
+    raise P4InfoError(ext.decl.loc, f"cannot match constructor arguments of {ext.qualname}")
 
 
 def _enum_member(value: object) -> str:
@@ -424,9 +415,25 @@ def _is_hidden(annotations: list[ast.Annotation]) -> bool:
 
 
 def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
-    """P4Info for ``e`` as ``p4c --p4runtime-files`` writes it (v1model)."""
+    """P4Info for ``e`` as ``p4c --p4runtime-files`` writes it (v1model).
+
+    Raises P4InfoError (a P4Error) for anything it cannot describe, never another exception.
+    """
+    try:
+        return _build(e)
+    except P4Error:
+        raise
+    except TypeInfoError as err:
+        raise P4InfoError(e.main.loc, str(err)) from None
+    except Exception as err:  # a builder bug: a located error, not a traceback
+        raise P4InfoError(
+            e.main.loc, f"internal error in the P4Info builder: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
     if e.arch != "v1model":
-        raise P4InfoError(f"architecture {e.arch} is not supported")
+        raise P4InfoError(e.main.loc, f"architecture {e.arch} is not supported")
     an = _Analyzer(e)
     info = p4info_pb2.P4Info()
     info.type_info.SetInParent()
@@ -473,8 +480,6 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
             ):
                 if direct is not None:
                     symbols.add(kind, direct.qualname, _id_of(direct.decl))
-            if t.inst.implementation is not None:
-                raise P4InfoError(f"{t.decl.loc}: action profiles are not supported")
     for vs in value_sets:
         symbols.add(ids.VALUE_SET, vs.qualname, _id_of(vs.decl))
     for h in controller_headers:
@@ -489,12 +494,16 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
             if action_id in done_actions or _is_hidden(a.decl.annotations):
                 continue
             done_actions.add(action_id)
-            _add_action(info, symbols, types, a)
+            _add_action(info, symbols, types, a, id(a) in an.table_actions)
+    profile_tables: dict[int, list[int]] = {}
     for c in controls:
         for t in c.tables:
             _add_table(info, symbols, types, t)
+            impl = t.inst.implementation
+            if impl is not None and not _is_hidden(t.decl.annotations):
+                profile_tables.setdefault(id(impl), []).append(info.tables[-1].preamble.id)
     for ext in externs:
-        _add_extern(info, symbols, types, ext)
+        _add_extern(info, symbols, types, ext, profile_tables.get(id(ext), []))
     for vs in value_sets:
         _add_value_set(info, symbols, vs)
     done_digests: set[int] = set()
@@ -518,10 +527,13 @@ def _add_action(
     symbols: ids.SymbolTable,
     types: TypeSpecConverter,
     a: ast.ActionInstance,
+    in_table: bool,
 ) -> None:
+    """An action; one that no table refers to has no control-plane parameters
+    (p4c's RemoveActionParameters binds them at the direct calls)."""
     msg = info.actions.add()
     _set_preamble(msg.preamble, symbols, ids.ACTION, a.qualname, a.decl.annotations)
-    params = [p for p in a.decl.params if p.direction == ""]
+    params = [p for p in a.decl.params if p.direction == ""] if in_table else []
     param_ids = ids.allocate_field_ids([int_annotation(p.annotations, "id") for p in params])
     for p, pid in zip(params, param_ids, strict=True):
         out = msg.params.add()
@@ -531,7 +543,7 @@ def _add_action(
         add_documentation(out, p.annotations)
         t = p.resolved if p.resolved is not None else p.type.resolved
         if t is None:
-            raise P4InfoError(f"{p.loc}: parameter {p.name} has no type")
+            raise P4InfoError(p.loc, f"parameter {p.name} has no type")
         if isinstance(t, ast.EnumT) and t.underlying is None:
             types.record(t)
             out.type_name.name = control_plane_name(t.decl, t.name)
@@ -567,7 +579,7 @@ def _add_table(
         add_documentation(mf, key.annotations)
         kt = key.expr.type
         if kt is None:
-            raise P4InfoError(f"{key.loc}: key has no type")
+            raise P4InfoError(key.loc, "key has no type")
         types.record(kt)
         mf.bitwidth = p4runtime_width(kt)
         if key.match_kind in _MATCH_TYPES:
@@ -591,6 +603,9 @@ def _add_table(
 
     if decl.default_action is not None and decl.default_action_const and t.default_action:
         msg.const_default_action_id = symbols.get_id(ids.ACTION, t.default_action.qualname)
+
+    if t.inst.implementation is not None:
+        msg.implementation_id = symbols.get_id(ids.ACTION_PROFILE, t.inst.implementation.qualname)
 
     direct_counter = t.inst.direct_counter
     direct_meter = t.inst.direct_meter
@@ -647,7 +662,7 @@ def _key_name(t: _TableUse, i: int) -> str:
         return name
     if i < len(t.inst.key_names):
         return t.inst.key_names[i]
-    raise P4InfoError(f"{t.decl.keys[i].loc}: key has no name")
+    raise P4InfoError(t.decl.keys[i].loc, "key has no name")
 
 
 def _unit(ext: ast.ExternInstance) -> str:
@@ -660,7 +675,10 @@ def _add_extern(
     symbols: ids.SymbolTable,
     types: TypeSpecConverter,
     ext: ast.ExternInstance,
+    table_ids: list[int],
 ) -> None:
+    """A counter, meter, register or action profile/selector instance; `table_ids`
+    are the tables whose implementation it is."""
     kind = ext.extern.name
     annotations = ext.decl.annotations
     if kind == "counter":
@@ -680,11 +698,19 @@ def _add_extern(
         rmsg = info.registers.add()
         _set_preamble(rmsg.preamble, symbols, ids.REGISTER, ext.qualname, annotations)
         if not ext.type_args:
-            raise P4InfoError(f"{ext.decl.loc}: register without a type argument")
+            raise P4InfoError(ext.decl.loc, "register without a type argument")
         rmsg.type_spec.CopyFrom(types.convert(ext.type_args[0]))
         rmsg.size = int(args["size"])  # type: ignore[call-overload]
     elif kind in ("action_profile", "action_selector"):
-        raise P4InfoError(f"{ext.decl.loc}: action profiles are not supported")
+        args = _ctor_args(ext)
+        pmsg = info.action_profiles.add()
+        _set_preamble(pmsg.preamble, symbols, ids.ACTION_PROFILE, ext.qualname, annotations)
+        pmsg.table_ids.extend(table_ids)
+        pmsg.with_selector = kind == "action_selector"
+        pmsg.size = int(args["size"])  # type: ignore[call-overload]
+        max_group_size = int_annotation(annotations, "max_group_size")
+        if max_group_size is not None:
+            pmsg.max_group_size = max_group_size
 
 
 def _add_value_set(
@@ -708,7 +734,7 @@ def _add_value_set(
         fids = ids.allocate_field_ids([int_annotation(a, "id") for a in annos])
         for (fname, ftype), fannos, fid in zip(et.fields, annos, fids, strict=True):
             if not isinstance(ftype, ast.BitT):
-                raise P4InfoError(f"{vs.decl.loc}: value set field {fname} is not bit<W>")
+                raise P4InfoError(vs.decl.loc, f"value set field {fname} is not bit<W>")
             m = msg.match.add()
             m.id = fid
             m.name = string_annotation(fannos, "name") or fname
@@ -731,7 +757,7 @@ def _add_value_set(
             m.bitwidth = et.underlying.width
             m.match_type = p4info_pb2.MatchField.EXACT
     else:
-        raise P4InfoError(f"{vs.decl.loc}: unsupported value set element type")
+        raise P4InfoError(vs.decl.loc, "unsupported value set element type")
 
 
 def _add_controller_header(
@@ -742,7 +768,7 @@ def _add_controller_header(
 ) -> None:
     ht = h.resolved
     if ht is None:
-        raise P4InfoError(f"{h.loc}: header {h.name} has no resolved type")
+        raise P4InfoError(h.loc, f"header {h.name} has no resolved type")
     controller_name = string_annotation(h.annotations, "controller_header") or h.name
     msg = info.controller_packet_metadata.add()
     msg.preamble.id = symbols.get_id(ids.CONTROLLER_HEADER, control_plane_name(h, h.name))
