@@ -310,6 +310,7 @@ class IntLit(Expr):
     value: int = 0
     width: int | None = None  # 8w5 -> 8; plain 5 -> None
     signed: bool = False  # 8s5
+    base: int = 10  # as written: 16 for 0x.., 8 for 0o.., 2 for 0b..
 
 
 @dataclass(eq=False, slots=True)

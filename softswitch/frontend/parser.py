@@ -14,7 +14,7 @@ from typing import TypeVar
 from softswitch.frontend import ast
 from softswitch.frontend.ast import Loc
 from softswitch.frontend.errors import P4Error, Unsupported
-from softswitch.frontend.lexer import EOF, ID, INT, OP, STRING, Token, parse_int, unescape
+from softswitch.frontend.lexer import EOF, ID, INT, OP, STRING, Token, int_base, parse_int, unescape
 
 _T = TypeVar("_T")
 
@@ -1028,7 +1028,7 @@ class Parser:
         if t.kind == INT:
             self.next()
             v, w, s = parse_int(t.text, t.loc)
-            return ast.IntLit(t.loc, value=v, width=w, signed=s)
+            return ast.IntLit(t.loc, value=v, width=w, signed=s, base=int_base(t.text))
         if t.kind == STRING:
             self.next()
             return ast.StringLit(t.loc, value=unescape(t.text))
