@@ -519,7 +519,27 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
         if not _is_hidden(h.annotations):
             _add_controller_header(info, symbols, types, h)
     _add_pkg_info(info, e)
+    if not _has_type_info(info):
+        info.ClearField("type_info")
     return info
+
+
+def _has_type_info(info: p4info_pb2.P4Info) -> bool:
+    """p4c writes ``type_info`` (even empty) once it has converted a table, an extern,
+    a digest or packet-IO metadata; actions and value sets alone leave it unset."""
+    if info.type_info.ByteSize():
+        return True
+    return bool(
+        len(info.tables)
+        or len(info.counters)
+        or len(info.direct_counters)
+        or len(info.meters)
+        or len(info.direct_meters)
+        or len(info.registers)
+        or len(info.action_profiles)
+        or len(info.digests)
+        or len(info.controller_packet_metadata)
+    )
 
 
 def _add_action(
