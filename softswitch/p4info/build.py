@@ -134,15 +134,35 @@ def _children(node: object) -> Iterator[object]:
             yield value
 
 
+def _live_children(node: object) -> list[object]:
+    """The children of `node` that p4c's dead-code elimination keeps: only the taken
+    branch of an `if` or `?:` on a constant, nothing after `exit` or `return` in a block."""
+    if isinstance(node, ast.If) and isinstance(node.cond.const, bool):
+        taken = node.then if node.cond.const else node.other
+        return [taken] if taken is not None else []
+    if isinstance(node, ast.Ternary) and node.cond is not None:
+        if isinstance(node.cond.const, bool):
+            return [node.then if node.cond.const else node.other]
+    if isinstance(node, ast.Block):
+        live: list[object] = []
+        for st in node.stmts:
+            live.append(st)
+            if isinstance(st, ast.Exit | ast.Return):
+                break
+        return live
+    return list(_children(node))
+
+
 def _walk(node: object) -> Iterator[object]:
-    """Pre-order walk of an AST subtree (declarations, statements, expressions)."""
+    """Pre-order walk of the live part of an AST subtree (declarations, statements,
+    expressions)."""
     stack = [node]
     while stack:
         cur = stack.pop()
         if isinstance(cur, ast.TypeRef):
             continue
         yield cur
-        kids = [k for k in _children(cur) if dataclasses.is_dataclass(k)]
+        kids = [k for k in _live_children(cur) if dataclasses.is_dataclass(k)]
         stack.extend(reversed(kids))
 
 
