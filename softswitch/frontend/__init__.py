@@ -24,6 +24,7 @@ __all__ = [
 
 
 def _front(pp: PPResult) -> Elaborated:
+    from softswitch.frontend.bmv2_checks import check_bmv2
     from softswitch.frontend.elaborate import elaborate
     from softswitch.frontend.parser import Parser
     from softswitch.frontend.support import refuse_unsupported
@@ -35,6 +36,7 @@ def _front(pp: PPResult) -> Elaborated:
         program.files = list(pp.files)
         tc = typecheck(program)
         elaborated = elaborate(program, tc)
+        check_bmv2(elaborated)
         refuse_unsupported(elaborated)
         return elaborated
     except P4Error:

@@ -692,6 +692,7 @@ class TableEntry:
     priority: Expr | None = None
     is_const: bool = True
     annotations: list[Annotation] = field(default_factory=list)
+    keyset_loc: Loc | None = None  # where the keyset starts (after any `priority = N :`)
 
 
 @dataclass(eq=False, slots=True)
@@ -716,6 +717,7 @@ class TableDecl(Declaration):
     entries_const: bool = True
     size: Expr | None = None
     properties: list[TableProperty] = field(default_factory=list)  # counters=, meters=, ...
+    prop_locs: dict[str, Loc] = field(default_factory=dict)  # where each property is written
 
 
 @dataclass(eq=False, slots=True)

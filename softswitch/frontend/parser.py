@@ -759,6 +759,7 @@ class Parser:
             if prop in seen:
                 raise P4Error(pt.loc, f"table property '{prop}' given twice")
             seen.add(prop)
+            d.prop_locs[prop] = pt.loc
             self.next()
             self.expect("=")
             if prop == "key":
@@ -822,13 +823,14 @@ class Parser:
             self.next()
             priority = self.expression() if not self.at("(") else self._paren_expr()
             self.expect(":")
+        keyset_loc = self.tok.loc
         ks = self.keyset()
         keys = ks.items if isinstance(ks, ast.ListExpr) else [ks]
         self.expect(":")
         ref = self.action_ref()
         annos += self.annotations()
         self.expect(";")
-        return ast.TableEntry(loc, keys, ref, priority, is_const, annos)
+        return ast.TableEntry(loc, keys, ref, priority, is_const, annos, keyset_loc)
 
     def _paren_expr(self) -> ast.Expr:
         self.expect("(")

@@ -21,6 +21,7 @@ Ids come from :mod:`softswitch.p4info.ids`, annotation text from
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -136,20 +137,13 @@ def _children(node: object) -> Iterator[object]:
 
 def _live_children(node: object) -> list[object]:
     """The children of `node` that p4c's dead-code elimination keeps: only the taken
-    branch of an `if` or `?:` on a constant, nothing after `exit` or `return` in a block."""
+    branch of an `if` or `?:` on a constant (statements after `exit` are kept)."""
     if isinstance(node, ast.If) and isinstance(node.cond.const, bool):
         taken = node.then if node.cond.const else node.other
         return [taken] if taken is not None else []
     if isinstance(node, ast.Ternary) and node.cond is not None:
         if isinstance(node.cond.const, bool):
             return [node.then if node.cond.const else node.other]
-    if isinstance(node, ast.Block):
-        live: list[object] = []
-        for st in node.stmts:
-            live.append(st)
-            if isinstance(st, ast.Exit | ast.Return):
-                break
-        return live
     return list(_children(node))
 
 
@@ -840,11 +834,26 @@ def _add_pkg_info(info: p4info_pb2.P4Info, e: ast.Elaborated) -> None:
     for anno in e.main.annotations:
         if anno.name != "pkginfo":
             continue
+        if not anno.kv and anno.body:
+            for m in _PKGINFO_PAIR.finditer(anno.body):
+                if m.group(1) in _PKGINFO_KEYS:
+                    setattr(pkg, m.group(1), _unquote(m.group(2)))
         for key, value in anno.kv.items():
-            if key in ("name", "version", "organization", "contact", "url", "arch"):
+            if key in _PKGINFO_KEYS:
                 if isinstance(value, ast.StringLit):
                     setattr(pkg, key, value.value)
                 elif isinstance(value.const, str):
                     setattr(pkg, key, value.const)
     add_annotations(pkg, e.main.annotations, lambda n: n == "pkginfo")
     add_documentation(pkg, e.main.annotations)
+
+
+_PKGINFO_KEYS = ("name", "version", "organization", "contact", "url", "arch")
+# `@pkginfo(name = "x", version = "1")`: the parenthesised form p4c also reads.
+_PKGINFO_PAIR = re.compile(r'(\w+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]+)')
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text

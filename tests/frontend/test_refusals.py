@@ -119,3 +119,119 @@ def test_every_sample_program_loads() -> None:
     assert samples
     for p in samples:
         load_source(p.read_text(), str(p))
+
+
+# What p4c (frontend and BMv2 back end) refuses, in p4c's words at p4c's position.
+# Each case: (locals of the ingress control, text the error points at, message).
+P4C_REFUSALS = [
+    (
+        "action a() {} table t { key = { meta.x : exact; } actions = { a; } "
+        "const entries = { priority = 3 : 1 : a(); } }",
+        "1 : a()",
+        "Table with 'const' entries cannot have priorities",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : ternary; } actions = { a; } "
+        "const entries = { 1 : a(); priority = 3 : 2 : a(); } }",
+        "2 : a()",
+        "Table with 'const' entries cannot have priorities",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : exact; meta.y : lpm; } actions = { a; } "
+        "entries = { priority = 3 : (1, 2) : a(); } }",
+        "key",
+        "key match type does not require priorities, but some are specified",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : ternary; } actions = { a; } "
+        "entries = { 1 : a(); priority = 3 : 2 : a(); } }",
+        "1 : a()",
+        "entry must have a priority",
+    ),
+    (
+        "action a() {} action b() {} table t { key = { meta.x : exact; } "
+        "actions = { @defaultonly a; b; } const entries = { 1 : a(); } }",
+        "1 : a()",
+        "Action marked with defaultonly used in table",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : exact; } actions = { @tableonly a; NoAction; } "
+        "default_action = a(); }",
+        "default_action",
+        "Action marked with tableonly used as default action",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : lpm; } actions = { a; } "
+        "const entries = { 1 &&& 0x0f : a(); } }",
+        "1 &&& 0x0f",
+        "invalid mask for LPM key",
+    ),
+    (
+        "action a() { if (meta.x == 1) { exit; } meta.y = 1; } "
+        "table t { key = { meta.x : exact; } actions = { a; } }",
+        "exit",
+        "Conditional execution in actions unsupported on this target",
+    ),
+    (
+        "action a() { if (meta.flag) { mark_to_drop(sm); } } apply_a_directly",
+        "mark_to_drop",
+        "Conditional execution in actions unsupported on this target",
+    ),
+    (
+        "action a() { if (meta.flag) { hdr.h.setInvalid(); } } "
+        "table t { key = { meta.x : exact; } actions = { a; } }",
+        "hdr.h.setInvalid",
+        "Conditional execution in actions unsupported on this target",
+    ),
+    (
+        "action a() {} table t { key = { meta.x + 1 : exact; } actions = { a; } }",
+        "meta.x + 1",
+        "Complex key expression requires a @name annotation",
+    ),
+    (
+        "action a() {} table t { key = { (bit<16>)meta.x : exact; } actions = { a; } }",
+        "(bit<16>)meta.x",
+        "Complex key expression requires a @name annotation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("locals_", "at", "msg"), P4C_REFUSALS)
+def test_refused_as_p4c_refuses(locals_: str, at: str, msg: str) -> None:
+    body = "t.apply();"
+    if locals_.endswith(" apply_a_directly"):
+        locals_, body = locals_.removesuffix(" apply_a_directly"), "a();"
+    with pytest.raises(P4Error) as ei:
+        load(body, locals_)
+    col = locals_.index(at) + 1
+    assert str(ei.value) == f"t.p4:{locals_line(locals_)}:{col}: {msg}"
+
+
+def test_header_not_multiple_of_8_bits_refused() -> None:
+    top = "header odd_t { bit<4> a; bit<8> b; }\nstruct more_t { odd_t o; }\n"
+    with pytest.raises(P4Error) as ei:
+        load("more_t m; m.o.setInvalid();", "", top)
+    assert str(ei.value) == (
+        f"t.p4:{top_line(top)}:8: header odd_t: Found header with fields totaling 12 bits.  "
+        "BMv2 target only supports headers with fields totaling a multiple of 8 bits."
+    )
+
+
+def test_unused_header_not_multiple_of_8_bits_accepted() -> None:
+    """p4c removes unused types before the BMv2 check."""
+    load("", "", "header odd_t { bit<4> a; bit<8> b; }\n")
+
+
+def test_accepted_as_p4c_accepts() -> None:
+    """Near misses of the refusals: prefix lpm masks, priorities on non-const entries in
+    order, return under if in an action, named complex keys."""
+    load(
+        "t1.apply(); t2.apply(); t3.apply();",
+        "action a() { if (meta.flag) { return; } meta.x = 1; } "
+        "table t1 { key = { meta.x : lpm; } actions = { a; } "
+        "const entries = { 1 &&& 0xf0 : a(); 2 &&& 0 : a(); } } "
+        "table t2 { key = { meta.x : ternary; } actions = { a; } "
+        "entries = { priority = 9 : 1 : a(); 2 : a(); priority = 1 : _ : a(); } } "
+        'table t3 { key = { meta.x + 1 : exact @name("x1"); hdr.h.b & 0xff00 : ternary; '
+        "hdr.h.isValid() : exact; } actions = { a; } }",
+    )

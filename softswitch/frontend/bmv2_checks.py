@@ -1,0 +1,190 @@
+"""What p4c (the frontend and its BMv2 back end) refuses in a type-correct program.
+
+`check_bmv2(e)` runs after elaboration and raises the first such error as a
+P4Error at p4c's position, in p4c's words:
+
+* table entries: explicit priorities in `const entries`; priorities on a table
+  whose keys are all exact/lpm; a first entry without a priority when others
+  have one; an entry using a `@defaultonly` action; a `@tableonly` default
+  action; an lpm mask that is not a prefix;
+* headers (that the program uses) whose fields do not total a multiple of 8 bits;
+* inside an action, a method call or `exit` under an `if` (BMv2 cannot
+  execute conditionally inside an action; p4c only predicates assignments).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from softswitch.frontend import ast
+from softswitch.frontend.errors import P4Error
+
+CONST_PRIORITY = "Table with 'const' entries cannot have priorities"
+NO_PRIORITY_NEEDED = "key match type does not require priorities, but some are specified"
+FIRST_PRIORITY = "entry must have a priority"
+DEFAULTONLY_ENTRY = "Action marked with defaultonly used in table"
+TABLEONLY_DEFAULT = "Action marked with tableonly used as default action"
+LPM_MASK = "invalid mask for LPM key"
+CONDITIONAL_IN_ACTION = "Conditional execution in actions unsupported on this target"
+
+_NO_PRIORITY_KINDS = ("exact", "lpm")
+_NOT_CHILDREN = frozenset(
+    {"decl", "type", "resolved", "callee", "inferred_type_args", "const", "loc", "owner"}
+)
+
+
+def check_bmv2(e: ast.Elaborated) -> None:
+    """Raise P4Error for the first thing in `e` that p4c-bm2-ss refuses."""
+    for b in _blocks(e):
+        for d in b.decl.locals:
+            if isinstance(d, ast.TableDecl):
+                _check_table(d)
+    _check_header_widths(e)
+    seen: set[int] = set()
+    for a in e.actions:
+        if id(a.decl) not in seen and a.decl.body is not None:
+            seen.add(id(a.decl))
+            _check_action_body(a.decl.body, False)
+
+
+def _blocks(e: ast.Elaborated) -> Iterator[ast.BlockInstance]:
+    stack = list(e.blocks.values())
+    while stack:
+        b = stack.pop()
+        yield b
+        stack.extend(b.children.values())
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _entry_loc(entry: ast.TableEntry) -> ast.Loc:
+    return entry.keyset_loc if entry.keyset_loc is not None else entry.loc
+
+
+def _check_table(t: ast.TableDecl) -> None:
+    by_decl = {id(r.decl): r for r in t.actions}
+    if t.default_action is not None:
+        listed = by_decl.get(id(t.default_action.decl))
+        if listed is not None and ast.find_annotation(listed.annotations, "tableonly"):
+            raise P4Error(
+                t.prop_locs.get("default_action", t.default_action.loc), TABLEONLY_DEFAULT
+            )
+    for entry in t.entries:
+        listed = by_decl.get(id(entry.action.decl))
+        if listed is not None and ast.find_annotation(listed.annotations, "defaultonly"):
+            raise P4Error(_entry_loc(entry), DEFAULTONLY_ENTRY)
+    with_priority = next((en for en in t.entries if en.priority is not None), None)
+    if with_priority is not None:
+        if t.entries_const:
+            raise P4Error(_entry_loc(with_priority), CONST_PRIORITY)
+        if all(k.match_kind in _NO_PRIORITY_KINDS for k in t.keys):
+            raise P4Error(t.prop_locs.get("key", t.loc), NO_PRIORITY_NEEDED)
+        if t.entries[0].priority is None:
+            raise P4Error(_entry_loc(t.entries[0]), FIRST_PRIORITY)
+    for entry in t.entries:
+        for k, kv in zip(t.keys, entry.keys, strict=False):
+            if k.match_kind == "lpm" and isinstance(kv, ast.Mask) and kv.mask is not None:
+                width = _width(k.expr.type)
+                mask = kv.mask.const
+                if width is not None and isinstance(mask, int) and not _is_prefix(mask, width):
+                    raise P4Error(kv.loc, LPM_MASK)
+
+
+def _width(t: ast.Type | None) -> int | None:
+    try:
+        return ast.type_width(t) if t is not None else None
+    except TypeError:
+        return None
+
+
+def _is_prefix(mask: int, width: int) -> bool:
+    """`mask` is ones followed by zeros within `width` bits."""
+    mask &= (1 << width) - 1
+    inverted = ~mask & ((1 << width) - 1)
+    return inverted & (inverted + 1) == 0
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _check_header_widths(e: ast.Elaborated) -> None:
+    roots: list[ast.Type] = [t for t in (e.headers_type, e.metadata_type) if t is not None]
+    for b in _blocks(e):
+        roots.extend(_type_refs(b.decl))
+    for a in e.actions:
+        roots.extend(_type_refs(a.decl))
+    for x in e.externs:
+        roots.extend(x.type_args)
+    for dg in e.digests:
+        roots.append(dg.type)
+    seen: set[int] = set()
+    for t in roots:
+        _check_type(t, seen)
+
+
+def _type_refs(node: object) -> Iterator[ast.Type]:
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, ast.TypeRef):
+            if cur.resolved is not None:
+                yield cur.resolved
+            continue
+        if not dataclasses.is_dataclass(cur) or isinstance(cur, type):
+            continue
+        for f in dataclasses.fields(cur):
+            value = getattr(cur, f.name)
+            if f.name in _NOT_CHILDREN and not isinstance(value, ast.TypeRef):
+                continue
+            if isinstance(value, list | tuple):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+            elif value is not None:
+                stack.append(value)
+
+
+def _check_type(t: ast.Type, seen: set[int]) -> None:
+    if id(t) in seen:
+        return
+    seen.add(id(t))
+    if isinstance(t, ast.StackT):
+        _check_type(t.elem, seen)
+    elif isinstance(t, ast.StructT | ast.HeaderUnionT):
+        for _, ft in t.fields:
+            _check_type(ft, seen)
+    elif isinstance(t, ast.HeaderT):
+        if any(isinstance(ft, ast.VarbitT) for _, ft in t.fields):
+            return
+        bits = _width(t)
+        if bits is not None and bits % 8 != 0 and t.decl is not None:
+            raise P4Error(
+                t.decl.loc,
+                f"header {t.name}: Found header with fields totaling {bits} bits.  "
+                "BMv2 target only supports headers with fields totaling a multiple of 8 bits.",
+            )
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def _check_action_body(s: ast.Stmt | ast.Declaration | None, conditional: bool) -> None:
+    if isinstance(s, ast.Block):
+        for st in s.stmts:
+            _check_action_body(st, conditional)
+    elif isinstance(s, ast.If):
+        if isinstance(s.cond.const, bool):
+            _check_action_body(s.then if s.cond.const else s.other, conditional)
+        else:
+            _check_action_body(s.then, True)
+            _check_action_body(s.other, True)
+    elif isinstance(s, ast.Exit) and conditional:
+        raise P4Error(s.loc, CONDITIONAL_IN_ACTION)
+    elif isinstance(s, ast.CallStmt) and conditional:
+        callee = s.call.callee
+        if isinstance(callee, ast.ActionDecl):
+            _check_action_body(callee.body, True)
+        elif not isinstance(callee, ast.FunctionDecl):
+            raise P4Error(s.call.loc, CONDITIONAL_IN_ACTION)
