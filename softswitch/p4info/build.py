@@ -141,9 +141,12 @@ def _live_children(node: object) -> list[object]:
     if isinstance(node, ast.If) and isinstance(node.cond.const, bool):
         taken = node.then if node.cond.const else node.other
         return [taken] if taken is not None else []
-    if isinstance(node, ast.Ternary) and node.cond is not None:
-        if isinstance(node.cond.const, bool):
-            return [node.then if node.cond.const else node.other]
+    if (
+        isinstance(node, ast.Ternary)
+        and node.cond is not None
+        and isinstance(node.cond.const, bool)
+    ):
+        return [node.then if node.cond.const else node.other]
     return list(_children(node))
 
 
