@@ -9,7 +9,10 @@ P4Error at p4c's position, in p4c's words:
   action; an lpm mask that is not a prefix;
 * headers (that the program uses) whose fields do not total a multiple of 8 bits;
 * inside an action, a method call or `exit` under an `if` (BMv2 cannot
-  execute conditionally inside an action; p4c only predicates assignments).
+  execute conditionally inside an action; p4c only predicates assignments);
+* `mark_to_drop()` without its standard_metadata argument; checksum functions
+  outside the control where BMv2 computes them (verify_checksum* in the
+  verify-checksum control, update_checksum* in the compute-checksum control).
 """
 
 from __future__ import annotations
@@ -27,6 +30,16 @@ DEFAULTONLY_ENTRY = "Action marked with defaultonly used in table"
 TABLEONLY_DEFAULT = "Action marked with tableonly used as default action"
 LPM_MASK = "invalid mask for LPM key"
 CONDITIONAL_IN_ACTION = "Conditional execution in actions unsupported on this target"
+MARK_TO_DROP_ARGS = "Expected 1 argument for mark_to_drop. Are you using an up-to-date v1model.p4?"
+UNKNOWN_EXTERN_FUNCTION = "unknown extern function"
+
+# Checksum extern functions and the only v1model block role that may call each.
+_CHECKSUM_ROLE = {
+    "verify_checksum": "verify_checksum",
+    "verify_checksum_with_payload": "verify_checksum",
+    "update_checksum": "compute_checksum",
+    "update_checksum_with_payload": "compute_checksum",
+}
 
 _NO_PRIORITY_KINDS = ("exact", "lpm")
 _NOT_CHILDREN = frozenset(
@@ -41,6 +54,12 @@ def check_bmv2(e: ast.Elaborated) -> None:
             if isinstance(d, ast.TableDecl):
                 _check_table(d)
     _check_header_widths(e)
+    for role, block in e.blocks.items():
+        for sub in _blocks_under(block):
+            _check_extern_function_calls(sub.decl, role)
+    for a in e.actions:
+        if a.owner is None:
+            _check_extern_function_calls(a.decl, None)
     seen: set[int] = set()
     for a in e.actions:
         if id(a.decl) not in seen and a.decl.body is not None:
@@ -54,6 +73,48 @@ def _blocks(e: ast.Elaborated) -> Iterator[ast.BlockInstance]:
         b = stack.pop()
         yield b
         stack.extend(b.children.values())
+
+
+def _blocks_under(b: ast.BlockInstance) -> Iterator[ast.BlockInstance]:
+    yield b
+    for c in b.children.values():
+        yield from _blocks_under(c)
+
+
+def _check_extern_function_calls(decl: object, role: str | None) -> None:
+    """`role` is the v1model block the code runs in (None: a top-level action, which
+    may run in any control)."""
+    for node in _nodes(decl):
+        if not isinstance(node, ast.Call) or not isinstance(node.callee, ast.ExternFunctionDecl):
+            continue
+        name = node.callee.name
+        if name == "mark_to_drop" and not node.args:
+            raise P4Error(node.loc, MARK_TO_DROP_ARGS)
+        want = _CHECKSUM_ROLE.get(name)
+        if want is not None and role != want:
+            raise P4Error(node.loc, f"{name}: {UNKNOWN_EXTERN_FUNCTION}")
+
+
+def _nodes(node: object) -> Iterator[object]:
+    """Every AST node under `node` (declarations, statements, expressions, type refs)."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        if isinstance(cur, ast.TypeRef) or not dataclasses.is_dataclass(cur):
+            continue
+        if isinstance(cur, type):
+            continue
+        for f in dataclasses.fields(cur):
+            value = getattr(cur, f.name)
+            if f.name in _NOT_CHILDREN and not isinstance(value, ast.TypeRef):
+                continue
+            if isinstance(value, list | tuple):
+                stack.extend(value)
+            elif isinstance(value, dict):
+                stack.extend(value.values())
+            elif value is not None:
+                stack.append(value)
 
 
 # --------------------------------------------------------------------------- tables
@@ -125,25 +186,9 @@ def _check_header_widths(e: ast.Elaborated) -> None:
 
 
 def _type_refs(node: object) -> Iterator[ast.Type]:
-    stack = [node]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, ast.TypeRef):
-            if cur.resolved is not None:
-                yield cur.resolved
-            continue
-        if not dataclasses.is_dataclass(cur) or isinstance(cur, type):
-            continue
-        for f in dataclasses.fields(cur):
-            value = getattr(cur, f.name)
-            if f.name in _NOT_CHILDREN and not isinstance(value, ast.TypeRef):
-                continue
-            if isinstance(value, list | tuple):
-                stack.extend(value)
-            elif isinstance(value, dict):
-                stack.extend(value.values())
-            elif value is not None:
-                stack.append(value)
+    for n in _nodes(node):
+        if isinstance(n, ast.TypeRef) and n.resolved is not None:
+            yield n.resolved
 
 
 def _check_type(t: ast.Type, seen: set[int]) -> None:

@@ -112,6 +112,7 @@ class _Control:
     actions: list[ast.ActionInstance] = field(default_factory=list)  # controlLocals order
     externs: list[ast.ExternInstance] = field(default_factory=list)
     digest_calls: list[ast.Call] = field(default_factory=list)
+    calls_extern_function: bool = False  # mark_to_drop, hash, clone, ... (not methods)
 
 
 @dataclass
@@ -296,6 +297,8 @@ class _Analyzer:
                 ctl.digest_calls.extend(_digest_calls(inst.decl.body))
         for _b, body in bodies:
             ctl.digest_calls.extend(_digest_calls(body))
+        live = [inst.decl.body for inst in ctl.actions] + [body for _b, body in bodies]
+        ctl.calls_extern_function = any(_calls_extern_function(body) for body in live)
         return ctl
 
     def _table(self, block: ast.BlockInstance, decl: ast.TableDecl) -> _TableUse:
@@ -362,6 +365,13 @@ def _is_digest_call(node: object) -> bool:
     if isinstance(callee, ast.ExternFunctionDecl):
         return callee.name == "digest"
     return isinstance(node.func, ast.PathExpr) and node.func.name == "digest" and callee is None
+
+
+def _calls_extern_function(body: object) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.callee, ast.ExternFunctionDecl)
+        for n in _walk(body)
+    )
 
 
 def _digest_calls(body: object) -> list[ast.Call]:
@@ -536,14 +546,18 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
         if not _is_hidden(h.annotations):
             _add_controller_header(info, symbols, types, h)
     _add_pkg_info(info, e)
-    if not _has_type_info(info):
+    extern_calls = any(c.calls_extern_function for c in controls) or any(
+        _calls_extern_function(p.decl) for p in parsers
+    )
+    if not extern_calls and not _has_type_info(info):
         info.ClearField("type_info")
     return info
 
 
 def _has_type_info(info: p4info_pb2.P4Info) -> bool:
-    """p4c writes ``type_info`` (even empty) once it has converted a table, an extern,
-    a digest or packet-IO metadata; actions and value sets alone leave it unset."""
+    """p4c writes ``type_info`` (even empty) once it has converted a table, an extern
+    instance, a digest or packet-IO metadata, or seen an extern function call; actions
+    and value sets alone leave it unset."""
     if info.type_info.ByteSize():
         return True
     return bool(

@@ -235,3 +235,41 @@ def test_accepted_as_p4c_accepts() -> None:
         'table t3 { key = { meta.x + 1 : exact @name("x1"); hdr.h.b & 0xff00 : ternary; '
         "hdr.h.isValid() : exact; } actions = { a; } }",
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "msg"),
+    [
+        (
+            "mark_to_drop();",
+            "Expected 1 argument for mark_to_drop. Are you using an up-to-date v1model.p4?",
+        ),
+        (
+            "verify_checksum(true, {hdr.h.a}, hdr.h.b, HashAlgorithm.csum16);",
+            "verify_checksum: unknown extern function",
+        ),
+        (
+            "update_checksum(hdr.h.isValid(), {hdr.h.a}, hdr.h.b, HashAlgorithm.crc16);",
+            "update_checksum: unknown extern function",
+        ),
+    ],
+)
+def test_extern_functions_bmv2_refuses_in_ingress(body: str, msg: str) -> None:
+    with pytest.raises(P4Error) as ei:
+        load(body)
+    assert str(ei.value) == f"t.p4:{body_line(body)}:1: {msg}"
+
+
+def test_checksum_functions_in_their_controls_accepted() -> None:
+    src = program().replace(
+        "control VC(inout headers_t hdr, inout meta_t meta) { apply { } }",
+        "control VC(inout headers_t hdr, inout meta_t meta) { apply { "
+        "verify_checksum(true, {hdr.h.a}, hdr.h.b, HashAlgorithm.csum16); } }",
+    )
+    src = src.replace(
+        "control CC(inout headers_t hdr, inout meta_t meta) { apply { } }",
+        "control CC(inout headers_t hdr, inout meta_t meta) { apply { "
+        "update_checksum(hdr.h.isValid(), {hdr.h.a}, hdr.h.b, HashAlgorithm.crc16); } }",
+    )
+    assert "verify_checksum" in src and "update_checksum" in src
+    load_source(src, "t.p4")
