@@ -6,10 +6,12 @@ P4Error at p4c's position, in p4c's words:
 * table entries: explicit priorities in `const entries`; priorities on a table
   whose keys are all exact/lpm; a first entry without a priority when others
   have one; an entry using a `@defaultonly` action; a `@tableonly` default
-  action; an lpm mask that is not a prefix;
+  action; an lpm mask that is not a prefix; a range whose low end is above its high;
+* registers of a type other than bit<W> or int<W>;
 * headers (that the program uses) whose fields do not total a multiple of 8 bits;
 * inside an action, a method call or `exit` under an `if` (BMv2 cannot
-  execute conditionally inside an action; p4c only predicates assignments);
+  execute conditionally inside an action; p4c only predicates assignments),
+  and `switch` statements;
 * `mark_to_drop()` without its standard_metadata argument; checksum functions
   outside the control where BMv2 computes them (verify_checksum* in the
   verify-checksum control, update_checksum* in the compute-checksum control).
@@ -29,6 +31,9 @@ FIRST_PRIORITY = "entry must have a priority"
 DEFAULTONLY_ENTRY = "Action marked with defaultonly used in table"
 TABLEONLY_DEFAULT = "Action marked with tableonly used as default action"
 LPM_MASK = "invalid mask for LPM key"
+BAD_RANGE = "Invalid range for table entry"
+REGISTER_TYPE = "Only registers with bit or int types are currently supported"
+SWITCH_IN_ACTION = "switch statements not supported in actions on this target"
 CONDITIONAL_IN_ACTION = "Conditional execution in actions unsupported on this target"
 MARK_TO_DROP_ARGS = "Expected 1 argument for mark_to_drop. Are you using an up-to-date v1model.p4?"
 UNKNOWN_EXTERN_FUNCTION = "unknown extern function"
@@ -54,6 +59,9 @@ def check_bmv2(e: ast.Elaborated) -> None:
             if isinstance(d, ast.TableDecl):
                 _check_table(d)
     _check_header_widths(e)
+    for x in e.externs:
+        if x.extern.name == "register" and not isinstance(x.type_args[0], ast.BitT):
+            raise P4Error(x.decl.loc, REGISTER_TYPE)
     for role, block in e.blocks.items():
         for sub in _blocks_under(block):
             _check_extern_function_calls(sub.decl, role)
@@ -146,6 +154,10 @@ def _check_table(t: ast.TableDecl) -> None:
             raise P4Error(_entry_loc(t.entries[0]), FIRST_PRIORITY)
     for entry in t.entries:
         for k, kv in zip(t.keys, entry.keys, strict=False):
+            if isinstance(kv, ast.Range) and kv.lo is not None and kv.hi is not None:
+                lo, hi = kv.lo.const, kv.hi.const
+                if isinstance(lo, int) and isinstance(hi, int) and lo > hi:
+                    raise P4Error(kv.loc, BAD_RANGE)
             if k.match_kind == "lpm" and isinstance(kv, ast.Mask) and kv.mask is not None:
                 width = _width(k.expr.type)
                 mask = kv.mask.const
@@ -225,6 +237,8 @@ def _check_action_body(s: ast.Stmt | ast.Declaration | None, conditional: bool) 
         else:
             _check_action_body(s.then, True)
             _check_action_body(s.other, True)
+    elif isinstance(s, ast.Switch):
+        raise P4Error(s.loc, SWITCH_IN_ACTION)
     elif isinstance(s, ast.Exit) and conditional:
         raise P4Error(s.loc, CONDITIONAL_IN_ACTION)
     elif isinstance(s, ast.CallStmt) and conditional:

@@ -673,6 +673,8 @@ class TypeChecker:
             self.expr(t.size, scope, INFINT)
             if not isinstance(t.size.const, int) or t.size.const < 0:
                 raise P4Error(t.size.loc, "table size must be a non-negative compile-time constant")
+        if t.entries and not t.keys:
+            raise P4Error(t.loc, "Entries cannot be specified for a table with no key")
         for entry in t.entries:
             if len(entry.keys) != len(t.keys):
                 raise P4Error(

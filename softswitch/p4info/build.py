@@ -546,9 +546,7 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
         if not _is_hidden(h.annotations):
             _add_controller_header(info, symbols, types, h)
     _add_pkg_info(info, e)
-    extern_calls = any(c.calls_extern_function for c in controls) or any(
-        _calls_extern_function(p.decl) for p in parsers
-    )
+    extern_calls = any(c.calls_extern_function for c in controls)  # `verify` in parsers: no
     if not extern_calls and not _has_type_info(info):
         info.ClearField("type_info")
     return info
@@ -556,8 +554,8 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
 
 def _has_type_info(info: p4info_pb2.P4Info) -> bool:
     """p4c writes ``type_info`` (even empty) once it has converted a table, an extern
-    instance, a digest or packet-IO metadata, or seen an extern function call; actions
-    and value sets alone leave it unset."""
+    instance, a digest or packet-IO metadata, or seen an extern function call in a control;
+    actions and value sets alone leave it unset."""
     if info.type_info.ByteSize():
         return True
     return bool(

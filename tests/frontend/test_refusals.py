@@ -184,6 +184,29 @@ P4C_REFUSALS = [
         "Conditional execution in actions unsupported on this target",
     ),
     (
+        "action a() {} table t { key = { meta.x : range; } actions = { a; } "
+        "const entries = { 5 .. 1 : a(); } }",
+        "5 .. 1",
+        "Invalid range for table entry",
+    ),
+    (
+        "action a() { switch (meta.x) { 1: { meta.y = 1; } default: { meta.y = 2; } } } "
+        "table t { key = { meta.x : exact; } actions = { a; } }",
+        "switch",
+        "switch statements not supported in actions on this target",
+    ),
+    (
+        "action a() {} table t { actions = { a; } default_action = a; "
+        "const entries = { _ : a(); } }",
+        "t {",
+        "Entries cannot be specified for a table with no key",
+    ),
+    (
+        "register<bool>(4) r; table t { actions = { NoAction; } }",
+        "r;",
+        "Only registers with bit or int types are currently supported",
+    ),
+    (
         "action a() {} table t { key = { meta.x + 1 : exact; } actions = { a; } }",
         "meta.x + 1",
         "Complex key expression requires a @name annotation",
