@@ -522,15 +522,18 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
                 continue
             done_actions.add(action_id)
             _add_action(info, symbols, types, a, id(a) in an.table_actions)
-    profile_tables: dict[int, list[int]] = {}
+    # Tables of each action profile, in table name order (as p4c lists them).
+    profile_tables: dict[int, list[tuple[str, int]]] = {}
     for c in controls:
         for t in c.tables:
             _add_table(info, symbols, types, t)
             impl = t.inst.implementation
             if impl is not None and not _is_hidden(t.decl.annotations):
-                profile_tables.setdefault(id(impl), []).append(info.tables[-1].preamble.id)
+                table = info.tables[-1].preamble
+                profile_tables.setdefault(id(impl), []).append((table.name, table.id))
     for ext in externs:
-        _add_extern(info, symbols, types, ext, profile_tables.get(id(ext), []))
+        users = sorted(profile_tables.get(id(ext), []), key=lambda nt: nt[0].encode())
+        _add_extern(info, symbols, types, ext, [table_id for _, table_id in users])
     for vs in value_sets:
         _add_value_set(info, symbols, vs)
     done_digests: set[int] = set()
@@ -753,7 +756,9 @@ def _add_extern(
     elif kind in ("action_profile", "action_selector"):
         args = _ctor_args(ext)
         pmsg = info.action_profiles.add()
-        _set_preamble(pmsg.preamble, symbols, ids.ACTION_PROFILE, ext.qualname, annotations)
+        # @max_group_size becomes a field, not an annotation string.
+        kept = [a for a in annotations if a.name != "max_group_size"]
+        _set_preamble(pmsg.preamble, symbols, ids.ACTION_PROFILE, ext.qualname, kept)
         pmsg.table_ids.extend(table_ids)
         pmsg.with_selector = kind == "action_selector"
         pmsg.size = int(args["size"])  # type: ignore[call-overload]
