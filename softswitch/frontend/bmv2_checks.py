@@ -8,6 +8,8 @@ P4Error at p4c's position, in p4c's words:
   have one; an entry using a `@defaultonly` action; a `@tableonly` default
   action; an lpm mask that is not a prefix; a range whose low end is above its high;
 * registers of a type other than bit<W> or int<W>;
+* a table applied twice on one path through a control (applies in disjoint
+  branches of an `if` or `switch` are fine);
 * headers (that the program uses) whose fields do not total a multiple of 8 bits;
 * inside an action, a method call or `exit` under an `if` (BMv2 cannot
   execute conditionally inside an action; p4c only predicates assignments),
@@ -34,6 +36,10 @@ LPM_MASK = "invalid mask for LPM key"
 BAD_RANGE = "Invalid range for table entry"
 REGISTER_TYPE = "Only registers with bit or int types are currently supported"
 SWITCH_IN_ACTION = "switch statements not supported in actions on this target"
+TABLE_CYCLE = (
+    "Program can not be implemented on this target since it contains a path from table "
+    "{} back to itself"
+)
 CONDITIONAL_IN_ACTION = "Conditional execution in actions unsupported on this target"
 MARK_TO_DROP_ARGS = "Expected 1 argument for mark_to_drop. Are you using an up-to-date v1model.p4?"
 UNKNOWN_EXTERN_FUNCTION = "unknown extern function"
@@ -62,6 +68,9 @@ def check_bmv2(e: ast.Elaborated) -> None:
     for x in e.externs:
         if x.extern.name == "register" and not isinstance(x.type_args[0], ast.BitT):
             raise P4Error(x.decl.loc, REGISTER_TYPE)
+    for b in _blocks(e):
+        if isinstance(b.decl, ast.ControlDecl) and b.decl.body is not None:
+            _flow(b.decl.body, frozenset(), b)
     for role, block in e.blocks.items():
         for sub in _blocks_under(block):
             _check_extern_function_calls(sub.decl, role)
@@ -177,6 +186,57 @@ def _is_prefix(mask: int, width: int) -> bool:
     mask &= (1 << width) - 1
     inverted = ~mask & ((1 << width) - 1)
     return inverted & (inverted + 1) == 0
+
+
+# --------------------------------------------------------------------------- table applies
+
+Applied = frozenset[int] | None  # tables applied on the path so far; None: the path ended
+
+
+def _flow(s: ast.Stmt | ast.Declaration | None, applied: Applied, b: ast.BlockInstance) -> Applied:
+    """Follow one control's statements, refusing a table applied twice on one path."""
+    if applied is None or s is None:
+        return applied
+    if isinstance(s, ast.Block):
+        for st in s.stmts:
+            applied = _flow(st, applied, b)
+        return applied
+    if isinstance(s, ast.If):
+        after = _applies(s.cond, applied, b)
+        return _join(_flow(s.then, after, b), _flow(s.other, after, b) if s.other else after)
+    if isinstance(s, ast.Switch):
+        after = _applies(s.expr, applied, b)
+        out: Applied = None
+        has_default = False
+        for case in s.cases:
+            has_default |= any(isinstance(lab, ast.Default) for lab in case.labels)
+            if case.body is not None:
+                out = _join(out, _flow(case.body, after, b))
+        return out if has_default else _join(out, after)
+    if isinstance(s, ast.Exit | ast.Return):
+        _applies(s, applied, b)
+        return None
+    return _applies(s, applied, b)
+
+
+def _join(a: Applied, b: Applied) -> Applied:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a | b
+
+
+def _applies(node: object, applied: frozenset[int], b: ast.BlockInstance) -> frozenset[int]:
+    for n in _nodes(node):
+        if isinstance(n, ast.Call) and isinstance(n.callee, ast.TableDecl):
+            t = n.callee
+            if id(t) in applied:
+                inst = b.tables.get(t.name)
+                name = inst.qualname if inst is not None else t.name
+                raise P4Error(t.loc, TABLE_CYCLE.format(name))
+            applied = applied | {id(t)}
+    return applied
 
 
 # --------------------------------------------------------------------------- headers

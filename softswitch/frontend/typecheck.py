@@ -217,7 +217,6 @@ class _Ctx:
     kind: str  # "action", "control", "parser", "function"
     ret: Type = field(default_factory=VoidT)
     control: ast.ControlDecl | None = None
-    applied: dict[int, ast.Expr] = field(default_factory=dict)  # id(TableDecl) -> first apply
     parser: ast.ParserDecl | None = None
 
 
@@ -1083,7 +1082,7 @@ class TypeChecker:
             self.track_applies(s, ctx)
 
     def track_applies(self, s: ast.Stmt, ctx: _Ctx) -> None:
-        """Table apply rules: at most once per control (BMv2), never from actions/functions."""
+        """Table apply rules: never from actions/functions."""
         for call in _direct_calls(s):
             if isinstance(call.callee, ast.TableDecl):
                 t = call.callee
@@ -1091,14 +1090,7 @@ class TypeChecker:
                     raise P4Error(
                         call.loc, f"table '{t.name}' cannot be applied inside an {ctx.kind}"
                     )
-                first = ctx.applied.get(id(t))
-                if first is not None and first is not call:
-                    raise P4Error(
-                        call.loc,
-                        f"table '{t.name}' is applied more than once (first at {first.loc}); "
-                        "BMv2 allows one apply per table",
-                    )
-                ctx.applied[id(t)] = call
+                # Applying a table twice on one path is refused by bmv2_checks.
 
     def switch(self, s: ast.Switch, scope: Scope, ctx: _Ctx) -> None:
         t = self.expr(s.expr, scope)

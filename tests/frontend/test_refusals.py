@@ -296,3 +296,26 @@ def test_checksum_functions_in_their_controls_accepted() -> None:
     )
     assert "verify_checksum" in src and "update_checksum" in src
     load_source(src, "t.p4")
+
+
+def test_table_applied_twice_on_one_path_refused() -> None:
+    locals_ = "table t { key = { meta.x : exact; } actions = { NoAction; } }"
+    with pytest.raises(P4Error) as ei:
+        load("if (t.apply().hit) { meta.y = 1; } t.apply();", locals_)
+    assert str(ei.value) == (
+        f"t.p4:{locals_line(locals_)}:7: Program can not be implemented on this target since "
+        "it contains a path from table I.t back to itself"
+    )
+
+
+def test_table_applied_on_disjoint_paths_accepted() -> None:
+    load(
+        "if (meta.x == 1) { t.apply(); } else { t.apply(); } "
+        "switch (s.apply().action_run) { a: { u.apply(); } b: { u.apply(); } } "
+        "if (meta.flag) { v.apply(); exit; } v.apply();",
+        "action a() {} action b() {} "
+        "table t { key = { meta.x : exact; } actions = { NoAction; } } "
+        "table s { key = { meta.x : exact; } actions = { a; b; } } "
+        "table u { key = { meta.x : exact; } actions = { NoAction; } } "
+        "table v { key = { meta.x : exact; } actions = { NoAction; } }",
+    )

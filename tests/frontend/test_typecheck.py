@@ -123,13 +123,6 @@ REFUSED = [
     ),
     # tables
     (
-        "t.apply(); t.apply();",
-        "table t { key = { meta.x : exact; } actions = { NoAction; } }",
-        "",
-        "t.p4:{B}:12: table 't' is applied more than once (first at t.p4:{B}:1); "
-        "BMv2 allows one apply per table",
-    ),
-    (
         "a();",
         "table t { key = { meta.x : exact; } actions = { NoAction; } } action a() { t.apply(); }",
         "",
