@@ -14,9 +14,12 @@ P4Error at p4c's position, in p4c's words:
 * inside an action, a method call or `exit` under an `if` (BMv2 cannot
   execute conditionally inside an action; p4c only predicates assignments),
   and `switch` statements;
-* `mark_to_drop()` without its standard_metadata argument; checksum functions
+* extern functions and objects BMv2 does not implement (a program's own
+  externs); extern functions other than verify/log_msg in parsers;
+  `mark_to_drop()` without its standard_metadata argument; checksum functions
   outside the control where BMv2 computes them (verify_checksum* in the
-  verify-checksum control, update_checksum* in the compute-checksum control).
+  verify-checksum control, update_checksum* in the compute-checksum control);
+  resubmit outside ingress, recirculate outside egress.
 """
 
 from __future__ import annotations
@@ -43,6 +46,24 @@ TABLE_CYCLE = (
 CONDITIONAL_IN_ACTION = "Conditional execution in actions unsupported on this target"
 MARK_TO_DROP_ARGS = "Expected 1 argument for mark_to_drop. Are you using an up-to-date v1model.p4?"
 UNKNOWN_EXTERN_FUNCTION = "unknown extern function"
+
+# Extern functions and object types (core.p4 and v1model.p4) the BMv2 back end implements.
+BMV2_EXTERN_FUNCTIONS = frozenset(
+    {
+        "verify", "static_assert", "random", "digest", "mark_to_drop", "hash",
+        "verify_checksum", "update_checksum", "verify_checksum_with_payload",
+        "update_checksum_with_payload", "resubmit", "resubmit_preserving_field_list",
+        "recirculate", "recirculate_preserving_field_list", "clone", "clone3",
+        "clone_preserving_field_list", "truncate", "assert", "assume", "log_msg",
+    }
+)  # fmt: skip
+BMV2_EXTERN_TYPES = frozenset(
+    {
+        "packet_in", "packet_out", "counter", "direct_counter", "meter", "direct_meter",
+        "register", "action_profile", "action_selector", "Checksum16",
+    }
+)  # fmt: skip
+_PARSER_EXTERN_FUNCTIONS = frozenset({"verify", "static_assert", "log_msg"})
 
 # Checksum extern functions and the only v1model block role that may call each.
 _CHECKSUM_ROLE = {
@@ -77,6 +98,7 @@ def check_bmv2(e: ast.Elaborated) -> None:
     for a in e.actions:
         if a.owner is None:
             _check_extern_function_calls(a.decl, None)
+    _check_extern_instances(e)
     seen: set[int] = set()
     for a in e.actions:
         if id(a.decl) not in seen and a.decl.body is not None:
@@ -102,14 +124,40 @@ def _check_extern_function_calls(decl: object, role: str | None) -> None:
     """`role` is the v1model block the code runs in (None: a top-level action, which
     may run in any control)."""
     for node in _nodes(decl):
-        if not isinstance(node, ast.Call) or not isinstance(node.callee, ast.ExternFunctionDecl):
+        if not isinstance(node, ast.Call):
             continue
-        name = node.callee.name
+        callee = node.callee
+        if isinstance(callee, ast.MethodDecl):
+            _check_extern_method(node, callee)
+            continue
+        if not isinstance(callee, ast.ExternFunctionDecl):
+            continue
+        name = callee.name
+        if name not in BMV2_EXTERN_FUNCTIONS:
+            raise P4Error(callee.loc, f"{name}: {UNKNOWN_EXTERN_FUNCTION}")
+        if role == "parser" and name not in _PARSER_EXTERN_FUNCTIONS:
+            raise P4Error(node.loc, f"{name}: not supported in parser on this target")
         if name == "mark_to_drop" and not node.args:
             raise P4Error(node.loc, MARK_TO_DROP_ARGS)
         want = _CHECKSUM_ROLE.get(name)
         if want is not None and role != want:
             raise P4Error(node.loc, f"{name}: {UNKNOWN_EXTERN_FUNCTION}")
+        for prefix, where in (("resubmit", "ingress"), ("recirculate", "egress")):
+            if name.startswith(prefix) and role is not None and role != where:
+                raise P4Error(node.loc, f"'{prefix}' can only be invoked in {where}")
+
+
+def _check_extern_method(call: ast.Call, method: ast.MethodDecl) -> None:
+    target = call.func.expr if isinstance(call.func, ast.Member) else None
+    t = target.type if target is not None else None
+    if isinstance(t, ast.ExternT) and t.name not in BMV2_EXTERN_TYPES:
+        raise P4Error(method.loc, f"Unknown extern method {method.name} from type {t.name}")
+
+
+def _check_extern_instances(e: ast.Elaborated) -> None:
+    for x in e.externs:
+        if x.extern.name not in BMV2_EXTERN_TYPES:
+            raise P4Error(x.extern.loc, f"{x.extern.name}: unknown extern instance")
 
 
 def _nodes(node: object) -> Iterator[object]:

@@ -319,3 +319,62 @@ def test_table_applied_on_disjoint_paths_accepted() -> None:
         "table u { key = { meta.x : exact; } actions = { NoAction; } } "
         "table v { key = { meta.x : exact; } actions = { NoAction; } }",
     )
+
+
+def test_own_extern_function_refused_at_its_declaration() -> None:
+    top = "extern void my_fn(in bit<8> x);\n"
+    with pytest.raises(P4Error) as ei:
+        load("my_fn(meta.x);", "", top)
+    assert str(ei.value) == f"t.p4:{top_line(top)}:13: my_fn: unknown extern function"
+
+
+def test_own_extern_object_refused() -> None:
+    top = "extern Thing { Thing(); void go(in bit<8> x); }\n"
+    with pytest.raises(P4Error) as ei:
+        load("th.go(meta.x);", "Thing() th;", top)
+    assert str(ei.value) == f"t.p4:{top_line(top)}:30: Unknown extern method go from type Thing"
+    with pytest.raises(P4Error) as ei:
+        load("", "Thing() th;", top)
+    assert str(ei.value) == f"t.p4:{top_line(top)}:8: Thing: unknown extern instance"
+
+
+def test_language_alone_without_target_checks() -> None:
+    top = "extern void my_fn(in bit<8> x);\n"
+    load_source(program("my_fn(meta.x);", "", top), "t.p4", target_checks=False)
+
+
+@pytest.mark.parametrize(
+    ("call", "msg"),
+    [
+        ("hash(meta.x, HashAlgorithm.crc16, 8w0, { hdr.h.a }, 8w4);", "hash: not supported"),
+        ("mark_to_drop(sm);", "mark_to_drop: not supported"),
+        ("random(meta.x, 0, 3);", "random: not supported"),
+    ],
+)
+def test_extern_functions_in_parser_refused(call: str, msg: str) -> None:
+    start = "state start { pkt.extract(hdr.h); transition accept; }"
+    src = program().replace(
+        start, "state start { pkt.extract(hdr.h); " + call + " transition accept; }"
+    )
+    line = next(i for i, text in enumerate(src.splitlines(), 1) if call in text)
+    col = src.splitlines()[line - 1].index(call) + 1
+    with pytest.raises(P4Error) as ei:
+        load_source(src, "t.p4")
+    assert str(ei.value) == f"t.p4:{line}:{col}: {msg} in parser on this target"
+
+
+def test_verify_and_log_msg_in_parser_accepted() -> None:
+    start = "state start { pkt.extract(hdr.h); transition accept; }"
+    src = program().replace(
+        start,
+        'state start { pkt.extract(hdr.h); verify(hdr.h.a != 0, error.NoMatch); log_msg("p"); '
+        "transition accept; }",
+    )
+    load_source(src, "t.p4")
+
+
+def test_recirculate_in_ingress_refused() -> None:
+    body = "recirculate_preserving_field_list(0);"
+    with pytest.raises(P4Error) as ei:
+        load(body)
+    assert str(ei.value) == f"t.p4:{body_line(body)}:1: 'recirculate' can only be invoked in egress"
