@@ -477,7 +477,9 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
                 value_sets.append(b.value_sets[d.name])
             elif isinstance(d, ast.Instantiation) and d.name in b.externs:
                 parser_externs.append(b.externs[d.name])
-    externs = parser_externs + [x for c in controls for x in c.externs]
+    top_level = {id(d) for d in e.program.declarations if isinstance(d, ast.Instantiation)}
+    global_externs = [x for x in e.externs if id(x.decl) in top_level]
+    externs = global_externs + parser_externs + [x for c in controls for x in c.externs]
     controller_headers = [
         d
         for d in e.program.declarations

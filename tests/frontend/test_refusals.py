@@ -16,14 +16,14 @@ UNSUPPORTED = [
     ("", "", "header_union u_t { h_t a; }\n", "t.p4:{T}:14: header_union is not supported"),
     ("", "", "header v_t { varbit<32> opts; }\n", "t.p4:{T}:14: varbit is not supported"),
     (
-        "",
+        "t.apply();",
         "action_profile(4) ap; table t { key = { meta.x : exact; } actions = { NoAction; } "
         "implementation = ap; }",
         "",
         "t.p4:{L}:83: table implementation (action profiles and selectors) is not supported",
     ),
     (
-        "",
+        "t.apply();",
         "table t { key = { meta.x : selector; } actions = { NoAction; } }",
         "",
         "t.p4:{L}:19: selector match kind (action selectors) is not supported",
