@@ -373,6 +373,14 @@ def test_verify_and_log_msg_in_parser_accepted() -> None:
     load_source(src, "t.p4")
 
 
+@pytest.mark.parametrize("call", ["clone3(CloneType.I2E, 1, {meta.x});", "resubmit({});"])
+def test_deprecated_v1model_functions_refused_at_the_call(call: str) -> None:
+    with pytest.raises(P4Error) as ei:
+        load(call)
+    name = call.split("(")[0]
+    assert str(ei.value) == f"t.p4:{body_line(call)}:1: {name}: unknown extern function"
+
+
 def test_recirculate_in_ingress_refused() -> None:
     body = "recirculate_preserving_field_list(0);"
     with pytest.raises(P4Error) as ei:
