@@ -8,6 +8,7 @@ P4Error at p4c's position, in p4c's words:
   have one; an entry using a `@defaultonly` action; a `@tableonly` default
   action; an lpm mask that is not a prefix; a range whose low end is above its high;
 * registers of a type other than bit<W> or int<W>;
+* `++` of a signed and an unsigned operand (p4c 1.2.4 cannot type it);
 * a table applied twice on one path through a control (applies in disjoint
   branches of an `if` or `switch` are fine);
 * headers (that the program uses) whose fields do not total a multiple of 8 bits;
@@ -102,6 +103,7 @@ def check_bmv2(e: ast.Elaborated) -> None:
         if a.owner is None:
             _check_extern_function_calls(a.decl, None)
     _check_extern_instances(e)
+    _check_concatenations(e.program)
     seen: set[int] = set()
     for a in e.actions:
         if id(a.decl) not in seen and a.decl.body is not None:
@@ -184,6 +186,23 @@ def _nodes(node: object) -> Iterator[object]:
                 stack.extend(value.values())
             elif value is not None:
                 stack.append(value)
+
+
+def _check_concatenations(program: ast.Program) -> None:
+    """Refuse the first (in source order) `++` of a signed and an unsigned operand."""
+    bad: list[P4Error] = []
+    for node in (n for d in program.declarations for n in _nodes(d)):
+        if not isinstance(node, ast.Binary) or node.op != "++" or node.right is None:
+            continue
+        lt = node.left.type if node.left is not None else None
+        rt = node.right.type
+        if isinstance(lt, ast.BitT) and isinstance(rt, ast.BitT) and lt.signed != rt.signed:
+            result = f"{'int' if lt.signed else 'bit'}<{lt.width + rt.width}>"
+            rname = f"{'int' if rt.signed else 'bit'}<{rt.width}>"
+            msg = f"Cannot unify type '{rname}' with type '{result}'"
+            bad.append(P4Error(node.right.loc, msg))
+    if bad:
+        raise min(bad, key=lambda err: (err.loc.file, err.loc.line, err.loc.col))
 
 
 # --------------------------------------------------------------------------- tables

@@ -386,3 +386,13 @@ def test_recirculate_in_ingress_refused() -> None:
     with pytest.raises(P4Error) as ei:
         load(body)
     assert str(ei.value) == f"t.p4:{body_line(body)}:1: 'recirculate' can only be invoked in egress"
+
+
+def test_mixed_sign_concatenation_refused() -> None:
+    body = "bit<16> b = hdr.h.a ++ hdr.h.s; int<16> c = hdr.h.s ++ hdr.h.a;"
+    with pytest.raises(P4Error) as ei:
+        load(body)
+    col = body.index("hdr.h.s") + 1
+    assert str(ei.value) == (
+        f"t.p4:{body_line(body)}:{col}: Cannot unify type 'int<8>' with type 'bit<16>'"
+    )
