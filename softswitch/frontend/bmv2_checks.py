@@ -3,6 +3,8 @@
 `check_bmv2(e)` runs after elaboration and raises the first such error as a
 P4Error at p4c's position, in p4c's words:
 
+* table properties out of order: `entries` before `key`, `default_action` or
+  `entries` before `actions`;
 * table entries: explicit priorities in `const entries`; priorities on a table
   whose keys are all exact/lpm; a first entry without a priority when others
   have one; an entry using a `@defaultonly` action; a `@tableonly` default
@@ -31,6 +33,7 @@ from collections.abc import Iterator
 from softswitch.frontend import ast
 from softswitch.frontend.errors import P4Error
 
+ENTRIES_BEFORE_KEY = "Entries list must be after table key"
 CONST_PRIORITY = "Table with 'const' entries cannot have priorities"
 NO_PRIORITY_NEEDED = "key match type does not require priorities, but some are specified"
 FIRST_PRIORITY = "entry must have a priority"
@@ -212,7 +215,26 @@ def _entry_loc(entry: ast.TableEntry) -> ast.Loc:
     return entry.keyset_loc if entry.keyset_loc is not None else entry.loc
 
 
+def _before(t: ast.TableDecl, first: str, then: str) -> bool:
+    a, b = t.prop_locs.get(first), t.prop_locs.get(then)
+    return a is not None and b is not None and (a.line, a.col) < (b.line, b.col)
+
+
+def _check_property_order(t: ast.TableDecl) -> None:
+    if _before(t, "entries", "key"):
+        raise P4Error(t.prop_locs["entries"], ENTRIES_BEFORE_KEY)
+    for prop, ref in (
+        ("default_action", t.default_action),
+        ("entries", t.entries[0].action if t.entries else None),
+    ):
+        if ref is not None and _before(t, prop, "actions"):
+            raise P4Error(
+                t.loc, f"{t.name} has no action list, so it cannot invoke '{ref.name.name}'"
+            )
+
+
 def _check_table(t: ast.TableDecl) -> None:
+    _check_property_order(t)
     by_decl = {id(r.decl): r for r in t.actions}
     if t.default_action is not None:
         listed = by_decl.get(id(t.default_action.decl))

@@ -207,6 +207,24 @@ P4C_REFUSALS = [
         "Only registers with bit or int types are currently supported",
     ),
     (
+        "action a() {} table t { const entries = { 1 : a(); } key = { meta.x : exact; } "
+        "actions = { a; } }",
+        "entries",
+        "Entries list must be after table key",
+    ),
+    (
+        "action a() {} table t { default_action = a(); key = { meta.x : exact; } "
+        "actions = { a; } }",
+        "t {",
+        "t has no action list, so it cannot invoke 'a'",
+    ),
+    (
+        "action a() {} table t { key = { meta.x : exact; } const entries = { 1 : a(); } "
+        "actions = { a; } }",
+        "t {",
+        "t has no action list, so it cannot invoke 'a'",
+    ),
+    (
         "action a() {} table t { key = { meta.x + 1 : exact; } actions = { a; } }",
         "meta.x + 1",
         "Complex key expression requires a @name annotation",
