@@ -9,7 +9,9 @@ P4Error at p4c's position, in p4c's words:
   whose keys are all exact/lpm; a first entry without a priority when others
   have one; an entry using a `@defaultonly` action; a `@tableonly` default
   action; an lpm mask that is not a prefix; a range whose low end is above its high;
-* registers of a type other than bit<W> or int<W>;
+* registers of a type other than bit<W> or int<W>; control-plane parameters of
+  table actions that are not bit<W> or int<W>; a bool value for a ternary key;
+* `verify` outside parsers;
 * `++` of a signed and an unsigned operand (p4c 1.2.4 cannot type it);
 * a table applied twice on one path through a control (applies in disjoint
   branches of an `if` or `switch` are fine);
@@ -33,6 +35,8 @@ from collections.abc import Iterator
 from softswitch.frontend import ast
 from softswitch.frontend.errors import P4Error
 
+ACTION_PARAM_TYPE = "action parameters must be bit<> or int<> on this target"
+VERIFY_IN_PARSERS = "verify: may only be invoked in parsers"
 ENTRIES_BEFORE_KEY = "Entries list must be after table key"
 CONST_PRIORITY = "Table with 'const' entries cannot have priorities"
 NO_PRIORITY_NEEDED = "key match type does not require priorities, but some are specified"
@@ -92,6 +96,10 @@ def check_bmv2(e: ast.Elaborated) -> None:
         for d in b.decl.locals:
             if isinstance(d, ast.TableDecl):
                 _check_table(d)
+        for ti in b.tables.values():
+            for ref in ti.decl.actions:
+                if ref.decl is not None:
+                    _check_action_params(ref.decl)
     _check_header_widths(e)
     for x in e.externs:
         if x.extern.name == "register" and not isinstance(x.type_args[0], ast.BitT):
@@ -146,6 +154,8 @@ def _check_extern_function_calls(decl: object, role: str | None) -> None:
             raise P4Error(loc, f"{name}: {UNKNOWN_EXTERN_FUNCTION}")
         if role == "parser" and name not in _PARSER_EXTERN_FUNCTIONS:
             raise P4Error(node.loc, f"{name}: not supported in parser on this target")
+        if name == "verify" and role != "parser":
+            raise P4Error(node.loc, VERIFY_IN_PARSERS)
         if name == "mark_to_drop" and not node.args:
             raise P4Error(node.loc, MARK_TO_DROP_ARGS)
         want = _CHECKSUM_ROLE.get(name)
@@ -233,6 +243,17 @@ def _check_property_order(t: ast.TableDecl) -> None:
             )
 
 
+def _check_action_params(a: ast.ActionDecl) -> None:
+    for p in a.params:
+        t = p.resolved
+        while isinstance(t, ast.NewTypeT):
+            t = t.base
+        if isinstance(t, ast.EnumT) and t.underlying is not None:
+            t = t.underlying
+        if p.direction == "" and not isinstance(t, ast.BitT):
+            raise P4Error(p.loc, f"{p.name}: {ACTION_PARAM_TYPE}")
+
+
 def _check_table(t: ast.TableDecl) -> None:
     _check_property_order(t)
     by_decl = {id(r.decl): r for r in t.actions}
@@ -256,6 +277,9 @@ def _check_table(t: ast.TableDecl) -> None:
             raise P4Error(_entry_loc(t.entries[0]), FIRST_PRIORITY)
     for entry in t.entries:
         for k, kv in zip(t.keys, entry.keys, strict=False):
+            if k.match_kind == "ternary" and isinstance(kv, ast.BoolLit):
+                text = "true" if kv.value else "false"
+                raise P4Error(kv.loc, f"{text}: unsupported ternary key expression")
             if isinstance(kv, ast.Range) and kv.lo is not None and kv.hi is not None:
                 lo, hi = kv.lo.const, kv.hi.const
                 if isinstance(lo, int) and isinstance(hi, int) and lo > hi:

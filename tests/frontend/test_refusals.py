@@ -225,6 +225,18 @@ P4C_REFUSALS = [
         "t has no action list, so it cannot invoke 'a'",
     ),
     (
+        "action a(bool f) { meta.flag = f; } table t { key = { meta.x : exact; } "
+        "actions = { a; } }",
+        "bool f",
+        "f: action parameters must be bit<> or int<> on this target",
+    ),
+    (
+        "action a() {} table t { key = { meta.flag : ternary; } actions = { a; } "
+        "const entries = { true : a(); } }",
+        "true",
+        "true: unsupported ternary key expression",
+    ),
+    (
         "action a() {} table t { key = { meta.x + 1 : exact; } actions = { a; } }",
         "meta.x + 1",
         "Complex key expression requires a @name annotation",
@@ -414,3 +426,10 @@ def test_mixed_sign_concatenation_refused() -> None:
     assert str(ei.value) == (
         f"t.p4:{body_line(body)}:{col}: Cannot unify type 'int<8>' with type 'bit<16>'"
     )
+
+
+def test_verify_in_control_refused() -> None:
+    body = "verify(meta.x == 0, error.NoMatch);"
+    with pytest.raises(P4Error) as ei:
+        load(body)
+    assert str(ei.value) == f"t.p4:{body_line(body)}:1: verify: may only be invoked in parsers"
