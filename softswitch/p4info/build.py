@@ -500,14 +500,22 @@ def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
         kind = _EXTERN_KIND.get(ext.extern.name)
         if kind is not None:
             symbols.add(kind, ext.qualname, _id_of(ext.decl))
+    direct_users: dict[int, str] = {}
     for c in controls:
         for t in c.tables:
             symbols.add(ids.TABLE, t.inst.qualname, _id_of(t.decl))
-            for direct, kind in (
-                (t.inst.direct_counter, ids.DIRECT_COUNTER),
-                (t.inst.direct_meter, ids.DIRECT_METER),
+            for direct, kind, what in (
+                (t.inst.direct_counter, ids.DIRECT_COUNTER, "direct counter"),
+                (t.inst.direct_meter, ids.DIRECT_METER, "direct meter"),
             ):
                 if direct is not None:
+                    if id(direct) in direct_users:
+                        raise P4InfoError(
+                            direct.decl.loc,
+                            f"Name '{direct.qualname}' is used for multiple {what} objects "
+                            "in the P4Info message",
+                        )
+                    direct_users[id(direct)] = t.inst.qualname
                     symbols.add(kind, direct.qualname, _id_of(direct.decl))
     for vs in value_sets:
         symbols.add(ids.VALUE_SET, vs.qualname, _id_of(vs.decl))
