@@ -25,7 +25,11 @@ __all__ = [
 
 def _front(pp: PPResult, target_checks: bool = True) -> Elaborated:
     from softswitch.frontend.bmv2_checks import check_bmv2
-    from softswitch.frontend.deadcode import drop_unapplied_tables, fold_constant_branches
+    from softswitch.frontend.deadcode import (
+        drop_unapplied_instances,
+        drop_unapplied_tables,
+        fold_constant_branches,
+    )
     from softswitch.frontend.elaborate import elaborate
     from softswitch.frontend.parser import Parser
     from softswitch.frontend.support import refuse_unsupported
@@ -38,6 +42,7 @@ def _front(pp: PPResult, target_checks: bool = True) -> Elaborated:
         tc = typecheck(program)
         fold_constant_branches(program)
         elaborated = elaborate(program, tc)
+        drop_unapplied_instances(elaborated)
         drop_unapplied_tables(elaborated)
         if target_checks:
             check_bmv2(elaborated)

@@ -61,6 +61,32 @@ def _fold(node: object) -> None:
             setattr(node, f.name, _replace(value))
 
 
+def drop_unapplied_instances(e: ast.Elaborated) -> None:
+    """Remove from `e` the nested parser/control instances nobody applies, with what
+    they hold (p4c removes them, so their tables and externs are not in its P4Info)."""
+    kept: list[ast.BlockInstance] = []
+    stack = list(e.blocks.values())
+    while stack:
+        b = stack.pop()
+        kept.append(b)
+        code: object = b.decl.body if isinstance(b.decl, ast.ControlDecl) else b.decl.states
+        applied = {
+            n.name
+            for n in _paths(code)
+            if n.name in b.children and isinstance(n.decl, ast.Instantiation)
+        }
+        for name in list(b.children):
+            if name not in applied:
+                del b.children[name]
+        stack.extend(b.children.values())
+    blocks = {id(b) for b in kept}
+    externs = {id(x) for b in kept for x in b.externs.values()}
+    top_level = {id(d) for d in e.program.declarations}
+    e.externs[:] = [x for x in e.externs if id(x) in externs or id(x.decl) in top_level]
+    e.actions[:] = [a for a in e.actions if a.owner is None or id(a.owner) in blocks]
+    e.value_sets[:] = [v for v in e.value_sets if id(v.owner) in blocks]
+
+
 def drop_unapplied_tables(e: ast.Elaborated) -> None:
     """Remove from `e` the tables no control applies (p4c removes them, and with
     them their P4Info entries); what is left is what the engine must build."""

@@ -41,3 +41,21 @@ def test_engine_builds_program_with_dead_and_unused_tables() -> None:
     info = build_p4info(e)
     assert [t.preamble.name for t in info.tables] == ["I.t3"]
     _build_runtime(e, info, None)
+
+
+def test_unapplied_control_instance_removed() -> None:
+    from softswitch.device import _build_runtime
+    from softswitch.p4info import build_p4info
+
+    top = (
+        "control Sub(inout meta_t m) { register<bit<8>>(4) r; "
+        "table st { key = { m.x : exact; } actions = { NoAction; } } "
+        "apply { r.write(0, 1); st.apply(); } }\n"
+    )
+    e = load("used.apply(meta);", "Sub() used; Sub() unused;", top)
+    assert sorted(e.blocks["ingress"].children) == ["used"]
+    assert [x.qualname for x in e.externs] == ["I.used.r"]
+    assert [t.qualname for t in e.tables] == ["I.used.st"]
+    info = build_p4info(e)
+    assert [r.preamble.name for r in info.registers] == ["I.used.r"]
+    _build_runtime(e, info, None)
