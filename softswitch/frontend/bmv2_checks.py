@@ -12,7 +12,8 @@ P4Error at p4c's position, in p4c's words:
 * registers of a type other than bit<W> or int<W>; control-plane parameters of
   table actions that are not bit<W> or int<W>; a bool value for a ternary key;
 * `verify` outside parsers;
-* `++` of a signed and an unsigned operand (p4c 1.2.4 cannot type it);
+* `++` of a signed and an unsigned operand (p4c 1.2.4 cannot type it); `/` and
+  `%` at run time unless the divisor is a constant power of two;
 * a table applied twice on one path through a control (applies in disjoint
   branches of an `if` or `switch` are fine);
 * headers (that the program uses) whose fields do not total a multiple of 8 bits;
@@ -33,10 +34,12 @@ import dataclasses
 from collections.abc import Iterator
 
 from softswitch.frontend import ast
+from softswitch.frontend.elaborate import expr_text
 from softswitch.frontend.errors import P4Error
 
 ACTION_PARAM_TYPE = "action parameters must be bit<> or int<> on this target"
 VERIFY_IN_PARSERS = "verify: may only be invoked in parsers"
+NOT_CONSTANT = "could not evaluate expression at compilation time"
 ENTRIES_BEFORE_KEY = "Entries list must be after table key"
 CONST_PRIORITY = "Table with 'const' entries cannot have priorities"
 NO_PRIORITY_NEEDED = "key match type does not require priorities, but some are specified"
@@ -202,10 +205,18 @@ def _nodes(node: object) -> Iterator[object]:
 
 
 def _check_concatenations(program: ast.Program) -> None:
-    """Refuse the first (in source order) `++` of a signed and an unsigned operand."""
+    """Refuse the first (in source order) `++` of a signed and an unsigned operand, or
+    run-time `/` or `%` that p4c cannot turn into a shift or a mask."""
     bad: list[P4Error] = []
     for node in (n for d in program.declarations for n in _nodes(d)):
-        if not isinstance(node, ast.Binary) or node.op != "++" or node.right is None:
+        if not isinstance(node, ast.Binary) or node.right is None:
+            continue
+        if node.op in ("/", "%") and node.const is None:
+            divisor = node.right.const
+            if not (isinstance(divisor, int) and divisor > 0 and divisor & (divisor - 1) == 0):
+                bad.append(P4Error(node.loc, f"{expr_text(node)}: {NOT_CONSTANT}"))
+            continue
+        if node.op != "++":
             continue
         lt = node.left.type if node.left is not None else None
         rt = node.right.type

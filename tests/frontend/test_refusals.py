@@ -433,3 +433,23 @@ def test_verify_in_control_refused() -> None:
     with pytest.raises(P4Error) as ei:
         load(body)
     assert str(ei.value) == f"t.p4:{body_line(body)}:1: verify: may only be invoked in parsers"
+
+
+@pytest.mark.parametrize(
+    ("body", "expr"),
+    [
+        ("meta.y = meta.y / 3;", "meta.y / 3"),
+        ("meta.y = meta.y % meta.y;", "meta.y % meta.y"),
+    ],
+)
+def test_run_time_division_refused(body: str, expr: str) -> None:
+    with pytest.raises(P4Error) as ei:
+        load(body)
+    col = body.index(expr) + 1
+    assert str(ei.value) == (
+        f"t.p4:{body_line(body)}:{col}: {expr}: could not evaluate expression at compilation time"
+    )
+
+
+def test_division_by_power_of_two_and_constant_division_accepted() -> None:
+    load("meta.y = meta.y / 4; meta.y = meta.y % 8; meta.x = 7 % 3;")
