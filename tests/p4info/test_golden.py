@@ -1,7 +1,8 @@
 """build_p4info on golden programs must give the P4Info p4c wrote for them.
 
-Programs are loaded through the whole frontend except the refusal of constructs the
-engine cannot run yet (action profiles and selectors): their P4Info is still p4c's.
+Programs are loaded through the whole frontend (as `load_program` does) except the
+refusal of constructs the engine cannot run yet (action profiles and selectors): their
+P4Info is still p4c's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from p4info_golden import DATA, GOLDEN_PROGRAMS, diff, golden_p4info
 
 from softswitch.frontend import ast
 from softswitch.frontend.bmv2_checks import check_bmv2
+from softswitch.frontend.deadcode import (
+    drop_unapplied_instances,
+    drop_unapplied_tables,
+    fold_constant_branches,
+)
 from softswitch.frontend.elaborate import elaborate
 from softswitch.frontend.parser import Parser
 from softswitch.frontend.preprocess import preprocess
@@ -22,7 +28,11 @@ def elaborate_for_p4info(path: str) -> ast.Elaborated:
     pp = preprocess(path)
     program = Parser(pp.tokens).parse_program()
     program.files = list(pp.files)
-    e = elaborate(program, typecheck(program))
+    tc = typecheck(program)
+    fold_constant_branches(program)
+    e = elaborate(program, tc)
+    drop_unapplied_instances(e)
+    drop_unapplied_tables(e)
     check_bmv2(e)
     return e
 
