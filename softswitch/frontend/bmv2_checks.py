@@ -286,8 +286,13 @@ def _check_table(t: ast.TableDecl) -> None:
             raise P4Error(t.prop_locs.get("key", t.loc), NO_PRIORITY_NEEDED)
         if t.entries[0].priority is None:
             raise P4Error(_entry_loc(t.entries[0]), FIRST_PRIORITY)
+        _check_priority_overflow(t)
     for entry in t.entries:
         for k, kv in zip(t.keys, entry.keys, strict=False):
+            kt = kv.type
+            if isinstance(kt, ast.ErrorT) or (isinstance(kt, ast.EnumT) and kt.underlying is None):
+                text = expr_text(kv)
+                raise P4Error(kv.loc, f"{text}: unsupported {k.match_kind} key expression")
             if k.match_kind == "ternary" and isinstance(kv, ast.BoolLit):
                 text = "true" if kv.value else "false"
                 raise P4Error(kv.loc, f"{text}: unsupported ternary key expression")
@@ -300,6 +305,31 @@ def _check_table(t: ast.TableDecl) -> None:
                 mask = kv.mask.const
                 if width is not None and isinstance(mask, int) and not _is_prefix(mask, width):
                     raise P4Error(kv.loc, LPM_MASK)
+
+
+def _table_const(t: ast.TableDecl, prop: str) -> object:
+    for p in t.properties:
+        if p.name == prop and p.value is not None:
+            return p.value.const
+    return None
+
+
+def _check_priority_overflow(t: ast.TableDecl) -> None:
+    """Entries without a priority get the previous one minus (largest_priority_wins,
+    the default) or plus priority_delta; going below 0 is an error in p4c."""
+    largest = _table_const(t, "largest_priority_wins")
+    delta = _table_const(t, "priority_delta")
+    step = delta if isinstance(delta, int) and not isinstance(delta, bool) else 1
+    current = 0
+    for entry in t.entries:
+        if entry.priority is not None and isinstance(entry.priority.const, int):
+            current = entry.priority.const
+        if largest is not False:
+            if current < step:
+                raise P4Error(t.loc, f"{t.name} Overflow in priority computation")
+            current -= step
+        else:
+            current += step
 
 
 def _width(t: ast.Type | None) -> int | None:

@@ -237,6 +237,18 @@ P4C_REFUSALS = [
         "true: unsupported ternary key expression",
     ),
     (
+        "action a() {} table t { key = { meta.x : ternary; } actions = { a; } "
+        "entries = { priority = 0 : 5 : a(); } }",
+        "t {",
+        "t Overflow in priority computation",
+    ),
+    (
+        "action a() {} table t { key = { sm.parser_error : exact; } actions = { a; } "
+        "const entries = { error.NoMatch : a(); } }",
+        "error.NoMatch",
+        "error.NoMatch: unsupported exact key expression",
+    ),
+    (
         "action a() {} table t { key = { meta.x + 1 : exact; } actions = { a; } }",
         "meta.x + 1",
         "Complex key expression requires a @name annotation",
