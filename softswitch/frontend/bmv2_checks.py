@@ -171,7 +171,7 @@ def _check_extern_function_calls(decl: object, role: str | None) -> None:
 
 def _check_extern_method(call: ast.Call, method: ast.MethodDecl) -> None:
     target = call.func.expr if isinstance(call.func, ast.Member) else None
-    t = target.type if target is not None else None
+    t = target.type if isinstance(target, ast.Expr) else None
     if isinstance(t, ast.ExternT) and t.name not in BMV2_EXTERN_TYPES:
         raise P4Error(method.loc, f"Unknown extern method {method.name} from type {t.name}")
 

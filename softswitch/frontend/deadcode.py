@@ -41,9 +41,9 @@ def _replace(node: object) -> object:
         and node.cond is not None
         and isinstance(node.cond.const, bool)
     ):
-        taken = node.then if node.cond.const else node.other
-        if taken is not None and taken.type == node.type:
-            return _replace(taken)
+        branch = node.then if node.cond.const else node.other
+        if branch is not None and branch.type == node.type:
+            return _replace(branch)
     _fold(node)
     return node
 

@@ -57,7 +57,7 @@ def _name(e: ast.Expr | None) -> str:
 
 
 def _member_name(e: ast.Member) -> str:
-    base = e.expr.type if e.expr is not None else None
+    base = e.expr.type if isinstance(e.expr, ast.Expr) else None
     if isinstance(base, ast.HeaderT | ast.HeaderUnionT) and e.name == "isValid":
         return VALID
     if isinstance(base, ast.HeaderT | ast.HeaderUnionT | ast.StructT) and base.decl is not None:
