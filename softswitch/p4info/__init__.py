@@ -25,7 +25,15 @@ _EXPORTS = {
     "to_text": "text",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "P4InfoError",
+    "SymbolTable",
+    "build_p4info",
+    "hashed_id",
+    "jenkins_one_at_a_time",
+    "parse_text",
+    "to_text",
+]
 
 
 def __getattr__(name: str) -> Any:
