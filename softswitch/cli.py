@@ -239,6 +239,7 @@ def compile_program(
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from softswitch.frontend.errors import P4Error
+    from softswitch.p4info.text import write_text
 
     try:
         p4info, config = compile_program(args.program, args.include_dirs, dict(args.defines))
@@ -250,9 +251,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{stem}.json").write_bytes(config)
-        (out / f"{stem}.p4info.txtpb").write_text(
-            text_format.MessageToString(p4info), encoding="utf-8"
-        )
+        write_text(p4info, out / f"{stem}.p4info.txtpb")  # byte for byte as p4c writes it
     except OSError as e:
         raise CliError(f"cannot write to {out}: {e.strerror}") from None
     return 0

@@ -204,9 +204,9 @@ class Switch:
 
         try:
             elaborated = frontend_on_source(doc["program"], doc["source"])
+            built = build_p4info(elaborated)
         except P4Error as e:
             raise PipelineConfigError(f"P4 program refused: {e}") from None
-        built = build_p4info(elaborated)
         if p4info is None:
             p4info = built
         elif p4info != built:

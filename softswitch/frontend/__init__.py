@@ -23,9 +23,16 @@ __all__ = [
 ]
 
 
-def _front(pp: PPResult) -> Elaborated:
+def _front(pp: PPResult, target_checks: bool = True) -> Elaborated:
+    from softswitch.frontend.bmv2_checks import check_bmv2
+    from softswitch.frontend.deadcode import (
+        drop_unapplied_instances,
+        drop_unapplied_tables,
+        fold_constant_branches,
+    )
     from softswitch.frontend.elaborate import elaborate
     from softswitch.frontend.parser import Parser
+    from softswitch.frontend.support import refuse_unsupported
     from softswitch.frontend.typecheck import typecheck
 
     parser = Parser(pp.tokens)
@@ -33,7 +40,14 @@ def _front(pp: PPResult) -> Elaborated:
         program = parser.parse_program()
         program.files = list(pp.files)
         tc = typecheck(program)
-        return elaborate(program, tc)
+        fold_constant_branches(program)
+        elaborated = elaborate(program, tc)
+        drop_unapplied_instances(elaborated)
+        drop_unapplied_tables(elaborated)
+        if target_checks:
+            check_bmv2(elaborated)
+        refuse_unsupported(elaborated)
+        return elaborated
     except P4Error:
         raise
     except RecursionError:
@@ -67,15 +81,20 @@ def load_source(
     file: str = "<source>",
     include_dirs: Sequence[str | os.PathLike[str]] = (),
     defines: Mapping[str, str] | None = None,
+    target_checks: bool = True,
 ) -> Elaborated:
-    """As load_program, for source text in memory (e.g. a device config's `source`)."""
+    """As load_program, for source text in memory (e.g. a device config's `source`).
+
+    `target_checks=False` skips what only the BMv2 target refuses (bmv2_checks), for
+    tools and tests of the language alone.
+    """
     try:
         pp = preprocess_text(text, file, include_dirs, defines)
     except P4Error:
         raise
     except Exception as e:
         raise P4Error(NOLOC, f"internal error in the preprocessor: {type(e).__name__}: {e}") from e
-    return _front(pp)
+    return _front(pp, target_checks)
 
 
 def preprocessed_source(

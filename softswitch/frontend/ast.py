@@ -310,6 +310,7 @@ class IntLit(Expr):
     value: int = 0
     width: int | None = None  # 8w5 -> 8; plain 5 -> None
     signed: bool = False  # 8s5
+    base: int = 10  # as written: 16 for 0x.., 8 for 0o.., 2 for 0b..
 
 
 @dataclass(eq=False, slots=True)
@@ -691,6 +692,7 @@ class TableEntry:
     priority: Expr | None = None
     is_const: bool = True
     annotations: list[Annotation] = field(default_factory=list)
+    keyset_loc: Loc | None = None  # where the keyset starts (after any `priority = N :`)
 
 
 @dataclass(eq=False, slots=True)
@@ -715,6 +717,7 @@ class TableDecl(Declaration):
     entries_const: bool = True
     size: Expr | None = None
     properties: list[TableProperty] = field(default_factory=list)  # counters=, meters=, ...
+    prop_locs: dict[str, Loc] = field(default_factory=dict)  # where each property is written
 
 
 @dataclass(eq=False, slots=True)
@@ -835,7 +838,7 @@ class TableInstance:
     key_names: list[str]  # P4Info match field names (@name or the key expression text)
     direct_counter: ExternInstance | None = None
     direct_meter: ExternInstance | None = None
-    implementation: ExternInstance | None = None  # action profiles: refused for now
+    implementation: ExternInstance | None = None  # action_profile or action_selector
 
 
 @dataclass(eq=False, slots=True)

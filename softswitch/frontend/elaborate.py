@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from softswitch.frontend import ast
 from softswitch.frontend.errors import P4Error, Unsupported
+from softswitch.frontend.keynames import key_name
 from softswitch.frontend.typecheck import (
     TypeChecker,
     args_in_param_order,
@@ -114,13 +115,6 @@ def typeref_text(t: ast.TypeRef) -> str:
         parts = [typeref_text(a) if isinstance(a, ast.TypeRef) else expr_text(a) for a in t.args]
         return f"{t.name}<{', '.join(parts)}>"
     return t.name
-
-
-def key_name(k: ast.KeyElement) -> str:
-    anno = ast.find_annotation(k.annotations, "name")
-    if anno is not None and anno.args and isinstance(anno.args[0], ast.StringLit):
-        return anno.args[0].value
-    return expr_text(k.expr)
 
 
 def _arg_value(e: ast.Expr | None, env: dict[str, object] | None) -> object:
@@ -322,12 +316,16 @@ class Elaborator:
         ti = ast.TableInstance(qualify(b.qualname, t), t, b, actions, [key_name(k) for k in t.keys])
         self.claim(ti.qualname, ti, t.loc)
         for prop in t.properties:
-            if prop.name in ("counters", "meters") and isinstance(prop.value, ast.PathExpr):
+            if prop.name in ("counters", "meters", "implementation") and isinstance(
+                prop.value, ast.PathExpr
+            ):
                 inst = self.resolve_extern(prop.value, b)
                 if prop.name == "counters":
                     ti.direct_counter = inst
-                else:
+                elif prop.name == "meters":
                     ti.direct_meter = inst
+                else:
+                    ti.implementation = inst
         self.tables.append(ti)
         return ti
 

@@ -61,6 +61,15 @@ def parse_int(text: str, loc: Loc) -> tuple[int, int | None, bool]:
     return int(body, base), width, signed
 
 
+def int_base(text: str) -> int:
+    """The base an integer literal is written in (2, 8, 10 or 16)."""
+    m = _INT_RE.fullmatch(text)
+    body = m.group(3) if m is not None else text
+    if len(body) > 1 and body[0] == "0" and body[1] in "xXbBoOdD":
+        return {"x": 16, "b": 2, "o": 8, "d": 10}[body[1].lower()]
+    return 10
+
+
 def unescape(text: str) -> str:
     """The value of a string literal token (quotes included in text)."""
     out: list[str] = []

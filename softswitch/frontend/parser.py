@@ -14,7 +14,7 @@ from typing import TypeVar
 from softswitch.frontend import ast
 from softswitch.frontend.ast import Loc
 from softswitch.frontend.errors import P4Error, Unsupported
-from softswitch.frontend.lexer import EOF, ID, INT, OP, STRING, Token, parse_int, unescape
+from softswitch.frontend.lexer import EOF, ID, INT, OP, STRING, Token, int_base, parse_int, unescape
 
 _T = TypeVar("_T")
 
@@ -759,6 +759,7 @@ class Parser:
             if prop in seen:
                 raise P4Error(pt.loc, f"table property '{prop}' given twice")
             seen.add(prop)
+            d.prop_locs[prop] = pt.loc
             self.next()
             self.expect("=")
             if prop == "key":
@@ -822,13 +823,14 @@ class Parser:
             self.next()
             priority = self.expression() if not self.at("(") else self._paren_expr()
             self.expect(":")
+        keyset_loc = self.tok.loc
         ks = self.keyset()
         keys = ks.items if isinstance(ks, ast.ListExpr) else [ks]
         self.expect(":")
         ref = self.action_ref()
         annos += self.annotations()
         self.expect(";")
-        return ast.TableEntry(loc, keys, ref, priority, is_const, annos)
+        return ast.TableEntry(loc, keys, ref, priority, is_const, annos, keyset_loc)
 
     def _paren_expr(self) -> ast.Expr:
         self.expect("(")
@@ -1028,7 +1030,7 @@ class Parser:
         if t.kind == INT:
             self.next()
             v, w, s = parse_int(t.text, t.loc)
-            return ast.IntLit(t.loc, value=v, width=w, signed=s)
+            return ast.IntLit(t.loc, value=v, width=w, signed=s, base=int_base(t.text))
         if t.kind == STRING:
             self.next()
             return ast.StringLit(t.loc, value=unescape(t.text))

@@ -217,7 +217,6 @@ class _Ctx:
     kind: str  # "action", "control", "parser", "function"
     ret: Type = field(default_factory=VoidT)
     control: ast.ControlDecl | None = None
-    applied: dict[int, ast.Expr] = field(default_factory=dict)  # id(TableDecl) -> first apply
     parser: ast.ParserDecl | None = None
 
 
@@ -629,8 +628,6 @@ class TypeChecker:
             kt = self.expr(k.expr, scope)
             if k.match_kind not in self.match_kinds:
                 raise P4Error(k.loc, f"unknown match kind '{k.match_kind}'")
-            if k.match_kind == "selector":
-                raise Unsupported(k.loc, "selector match kind (action selectors)")
             if isinstance(kt, InfIntT):
                 raise P4Error(k.expr.loc, "a table key needs a width (e.g. a cast)")
             if not _keyable(kt):
@@ -675,6 +672,8 @@ class TypeChecker:
             self.expr(t.size, scope, INFINT)
             if not isinstance(t.size.const, int) or t.size.const < 0:
                 raise P4Error(t.size.loc, "table size must be a non-negative compile-time constant")
+        if t.entries and not t.keys:
+            raise P4Error(t.loc, "Entries cannot be specified for a table with no key")
         for entry in t.entries:
             if len(entry.keys) != len(t.keys):
                 raise P4Error(
@@ -703,14 +702,15 @@ class TypeChecker:
 
     def table_property(self, prop: ast.TableProperty, t: ast.TableDecl, scope: Scope) -> None:
         v = prop.value
-        if prop.name == "implementation":
-            raise Unsupported(prop.loc, "table implementation (action profiles and selectors)")
-        if prop.name in ("counters", "meters"):
-            want = "direct_counter" if prop.name == "counters" else "direct_meter"
+        if prop.name in ("counters", "meters", "implementation"):
+            want = {"counters": "direct_counter", "meters": "direct_meter"}.get(
+                prop.name, "action_profile"
+            )
             if not isinstance(v, ast.PathExpr):
                 raise P4Error(prop.loc, f"'{prop.name}' must name a {want} instance")
             ty = self.expr(v, scope)
-            if not isinstance(ty, ExternT) or ty.name != want:
+            wanted = (want, "action_selector") if prop.name == "implementation" else (want,)
+            if not isinstance(ty, ExternT) or ty.name not in wanted:
                 raise P4Error(
                     v.loc, f"'{prop.name}' must name a {want} instance, not {type_str(ty)}"
                 )
@@ -1082,7 +1082,7 @@ class TypeChecker:
             self.track_applies(s, ctx)
 
     def track_applies(self, s: ast.Stmt, ctx: _Ctx) -> None:
-        """Table apply rules: at most once per control (BMv2), never from actions/functions."""
+        """Table apply rules: never from actions/functions."""
         for call in _direct_calls(s):
             if isinstance(call.callee, ast.TableDecl):
                 t = call.callee
@@ -1090,14 +1090,7 @@ class TypeChecker:
                     raise P4Error(
                         call.loc, f"table '{t.name}' cannot be applied inside an {ctx.kind}"
                     )
-                first = ctx.applied.get(id(t))
-                if first is not None and first is not call:
-                    raise P4Error(
-                        call.loc,
-                        f"table '{t.name}' is applied more than once (first at {first.loc}); "
-                        "BMv2 allows one apply per table",
-                    )
-                ctx.applied[id(t)] = call
+                # Applying a table twice on one path is refused by bmv2_checks.
 
     def switch(self, s: ast.Switch, scope: Scope, ctx: _Ctx) -> None:
         t = self.expr(s.expr, scope)

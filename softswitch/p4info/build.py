@@ -21,12 +21,14 @@ Ids come from :mod:`softswitch.p4info.ids`, annotation text from
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from p4.config.v1 import p4info_pb2
 
 from softswitch.frontend import ast
+from softswitch.frontend.errors import P4Error
 from softswitch.p4info import ids
 from softswitch.p4info.annotations import (
     add_annotations,
@@ -36,6 +38,7 @@ from softswitch.p4info.annotations import (
     string_annotation,
 )
 from softswitch.p4info.typeinfo import (
+    TypeInfoError,
     TypeSpecConverter,
     control_plane_name,
     flatten_fields,
@@ -83,8 +86,9 @@ _NOT_CHILDREN = frozenset(
 )
 
 
-class P4InfoError(ValueError):
-    """The program uses something this P4Info builder does not support."""
+class P4InfoError(P4Error):
+    """The program uses something this P4Info builder does not support
+    (``str()`` is ``file:line:col: message`` like every frontend error)."""
 
 
 # --------------------------------------------------------------------------- model
@@ -108,6 +112,7 @@ class _Control:
     actions: list[ast.ActionInstance] = field(default_factory=list)  # controlLocals order
     externs: list[ast.ExternInstance] = field(default_factory=list)
     digest_calls: list[ast.Call] = field(default_factory=list)
+    calls_extern_function: bool = False  # mark_to_drop, hash, clone, ... (not methods)
 
 
 @dataclass
@@ -131,15 +136,31 @@ def _children(node: object) -> Iterator[object]:
             yield value
 
 
+def _live_children(node: object) -> list[object]:
+    """The children of `node` that p4c's dead-code elimination keeps: only the taken
+    branch of an `if` or `?:` on a constant (statements after `exit` are kept)."""
+    if isinstance(node, ast.If) and isinstance(node.cond.const, bool):
+        taken = node.then if node.cond.const else node.other
+        return [taken] if taken is not None else []
+    if (
+        isinstance(node, ast.Ternary)
+        and node.cond is not None
+        and isinstance(node.cond.const, bool)
+    ):
+        return [node.then if node.cond.const else node.other]
+    return list(_children(node))
+
+
 def _walk(node: object) -> Iterator[object]:
-    """Pre-order walk of an AST subtree (declarations, statements, expressions)."""
+    """Pre-order walk of the live part of an AST subtree (declarations, statements,
+    expressions)."""
     stack = [node]
     while stack:
         cur = stack.pop()
         if isinstance(cur, ast.TypeRef):
             continue
         yield cur
-        kids = [k for k in _children(cur) if dataclasses.is_dataclass(k)]
+        kids = [k for k in _live_children(cur) if dataclasses.is_dataclass(k)]
         stack.extend(reversed(kids))
 
 
@@ -159,6 +180,9 @@ class _Analyzer:
                 self.global_actions.setdefault(id(a.decl), a)
         self.digest_names: dict[int, str] = {}
         self.auto_digest = 0
+        # Actions a table refers to (actions list, default action, entries); the
+        # others are only called directly, and p4c binds all their parameters.
+        self.table_actions: set[int] = set()
 
     # ---- name resolution
 
@@ -184,7 +208,7 @@ class _Analyzer:
             if inst.decl is decl:
                 return inst
         if id(decl) not in self.top_level_ids:
-            raise P4InfoError(f"{decl.loc}: action {decl.name} was not elaborated")
+            raise P4InfoError(decl.loc, f"action {decl.name} was not elaborated")
         inst = ast.ActionInstance(control_plane_name(decl, decl.name), decl, None)
         self.global_actions[id(decl)] = inst
         return inst
@@ -194,7 +218,7 @@ class _Analyzer:
         if decl is None:
             decl = self._resolve(ref.name, block)
         if not isinstance(decl, ast.ActionDecl):
-            raise P4InfoError(f"{ref.loc}: '{ref.name.name}' is not an action")
+            raise P4InfoError(ref.loc, f"'{ref.name.name}' is not an action")
         return self._action_instance(decl, block)
 
     def is_global(self, inst: ast.ActionInstance) -> bool:
@@ -204,7 +228,7 @@ class _Analyzer:
     def no_action(self) -> ast.ActionInstance:
         decl = self.globals.get("NoAction")
         if not isinstance(decl, ast.ActionDecl):
-            raise P4InfoError("NoAction is not declared (core.p4 missing?)")
+            raise P4InfoError(None, "NoAction is not declared (core.p4 missing?)")
         return self._action_instance(decl, self._any_block())
 
     def _any_block(self) -> ast.BlockInstance:
@@ -230,7 +254,9 @@ class _Analyzer:
         globals_used: list[ast.ActionInstance] = []
         local_used: set[int] = set()
 
-        def note(inst: ast.ActionInstance) -> None:
+        def note(inst: ast.ActionInstance, by_table: bool = True) -> None:
+            if by_table:
+                self.table_actions.add(id(inst))
             if self.is_global(inst):
                 if all(g is not inst for g in globals_used):
                     globals_used.append(inst)
@@ -256,44 +282,29 @@ class _Analyzer:
                 if isinstance(node, ast.PathExpr):
                     target = self._resolve(node, b)
                     if isinstance(target, ast.ActionDecl):
-                        note(self._action_instance(target, b))
+                        note(self._action_instance(target, b), by_table=False)
 
-        # Local actions called from used local actions are used too; calls to
-        # top-level actions from actions are inlined away by p4c.
-        local_actions = [(b, d) for b, d in flat if isinstance(d, ast.ActionDecl)]
-        changed = True
-        while changed:
-            changed = False
-            for b, d in local_actions:
-                inst = self._action_instance(d, b)
-                if id(inst) not in local_used:
-                    continue
-                for node in _walk(d.body):
-                    if isinstance(node, ast.PathExpr):
-                        target = self._resolve(node, b)
-                        if isinstance(target, ast.ActionDecl):
-                            callee = self._action_instance(target, b)
-                            if not self.is_global(callee) and id(callee) not in local_used:
-                                local_used.add(id(callee))
-                                changed = True
-
+        # Actions called only from other actions are inlined away by p4c.
         ctl.actions = list(globals_used)
-        for b, d in local_actions:
-            inst = self._action_instance(d, b)
-            if id(inst) in local_used:
-                ctl.actions.append(inst)
+        for b, d in flat:
+            if isinstance(d, ast.ActionDecl):
+                inst = self._action_instance(d, b)
+                if id(inst) in local_used:
+                    ctl.actions.append(inst)
 
         for inst in ctl.actions:
             if inst.decl.body is not None:
                 ctl.digest_calls.extend(_digest_calls(inst.decl.body))
         for _b, body in bodies:
             ctl.digest_calls.extend(_digest_calls(body))
+        live = [inst.decl.body for inst in ctl.actions] + [body for _b, body in bodies]
+        ctl.calls_extern_function = any(_calls_extern_function(body) for body in live)
         return ctl
 
     def _table(self, block: ast.BlockInstance, decl: ast.TableDecl) -> _TableUse:
         inst = block.tables.get(decl.name)
         if inst is None:
-            raise P4InfoError(f"{decl.loc}: table {decl.name} was not elaborated")
+            raise P4InfoError(decl.loc, f"table {decl.name} was not elaborated")
         use = _TableUse(block, decl, inst)
         for ref in decl.actions:
             use.action_refs.append((self._action_of_ref(ref, block), list(ref.annotations)))
@@ -356,6 +367,13 @@ def _is_digest_call(node: object) -> bool:
     return isinstance(node.func, ast.PathExpr) and node.func.name == "digest" and callee is None
 
 
+def _calls_extern_function(body: object) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.callee, ast.ExternFunctionDecl)
+        for n in _walk(body)
+    )
+
+
 def _digest_calls(body: object) -> list[ast.Call]:
     return [n for n in _walk(body) if _is_digest_call(n)]  # type: ignore[misc]
 
@@ -367,7 +385,7 @@ def _digest_type(call: ast.Call) -> ast.Type:
         return t
     if len(call.args) >= 2 and call.args[1].expr is not None and call.args[1].expr.type is not None:
         return call.args[1].expr.type
-    raise P4InfoError(f"{call.loc}: cannot tell the type of this digest")
+    raise P4InfoError(call.loc, "cannot tell the type of this digest")
 
 
 # --------------------------------------------------------------------------- builder
@@ -407,7 +425,7 @@ def _ctor_args(ext: ast.ExternInstance) -> dict[str, object]:
     named = {a.name: i for i, a in enumerate(ext.decl.args) if a.name is not None}
     if named and len(named) == len(ext.ctor_args):
         return {n: ext.ctor_args[i] for n, i in named.items()}
-    raise P4InfoError(f"{ext.decl.loc}: cannot match constructor arguments of {ext.qualname}")
+    raise P4InfoError(ext.decl.loc, f"cannot match constructor arguments of {ext.qualname}")
 
 
 def _enum_member(value: object) -> str:
@@ -424,9 +442,25 @@ def _is_hidden(annotations: list[ast.Annotation]) -> bool:
 
 
 def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
-    """P4Info for ``e`` as ``p4c --p4runtime-files`` writes it (v1model)."""
+    """P4Info for ``e`` as ``p4c --p4runtime-files`` writes it (v1model).
+
+    Raises P4InfoError (a P4Error) for anything it cannot describe, never another exception.
+    """
+    try:
+        return _build(e)
+    except P4Error:
+        raise
+    except TypeInfoError as err:
+        raise P4InfoError(e.main.loc, str(err)) from None
+    except Exception as err:  # a builder bug: a located error, not a traceback
+        raise P4InfoError(
+            e.main.loc, f"internal error in the P4Info builder: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _build(e: ast.Elaborated) -> p4info_pb2.P4Info:
     if e.arch != "v1model":
-        raise P4InfoError(f"architecture {e.arch} is not supported")
+        raise P4InfoError(e.main.loc, f"architecture {e.arch} is not supported")
     an = _Analyzer(e)
     info = p4info_pb2.P4Info()
     info.type_info.SetInParent()
@@ -443,7 +477,9 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
                 value_sets.append(b.value_sets[d.name])
             elif isinstance(d, ast.Instantiation) and d.name in b.externs:
                 parser_externs.append(b.externs[d.name])
-    externs = parser_externs + [x for c in controls for x in c.externs]
+    top_level = {id(d) for d in e.program.declarations if isinstance(d, ast.Instantiation)}
+    global_externs = [x for x in e.externs if id(x.decl) in top_level]
+    externs = global_externs + parser_externs + [x for c in controls for x in c.externs]
     controller_headers = [
         d
         for d in e.program.declarations
@@ -464,17 +500,23 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
         kind = _EXTERN_KIND.get(ext.extern.name)
         if kind is not None:
             symbols.add(kind, ext.qualname, _id_of(ext.decl))
+    direct_users: dict[int, str] = {}
     for c in controls:
         for t in c.tables:
             symbols.add(ids.TABLE, t.inst.qualname, _id_of(t.decl))
-            for direct, kind in (
-                (t.inst.direct_counter, ids.DIRECT_COUNTER),
-                (t.inst.direct_meter, ids.DIRECT_METER),
+            for direct, kind, what in (
+                (t.inst.direct_counter, ids.DIRECT_COUNTER, "direct counter"),
+                (t.inst.direct_meter, ids.DIRECT_METER, "direct meter"),
             ):
                 if direct is not None:
+                    if id(direct) in direct_users:
+                        raise P4InfoError(
+                            direct.decl.loc,
+                            f"Name '{direct.qualname}' is used for multiple {what} objects "
+                            "in the P4Info message",
+                        )
+                    direct_users[id(direct)] = t.inst.qualname
                     symbols.add(kind, direct.qualname, _id_of(direct.decl))
-            if t.inst.implementation is not None:
-                raise P4InfoError(f"{t.decl.loc}: action profiles are not supported")
     for vs in value_sets:
         symbols.add(ids.VALUE_SET, vs.qualname, _id_of(vs.decl))
     for h in controller_headers:
@@ -489,12 +531,19 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
             if action_id in done_actions or _is_hidden(a.decl.annotations):
                 continue
             done_actions.add(action_id)
-            _add_action(info, symbols, types, a)
+            _add_action(info, symbols, types, a, id(a) in an.table_actions)
+    # Tables of each action profile, in table name order (as p4c lists them).
+    profile_tables: dict[int, list[tuple[str, int]]] = {}
     for c in controls:
         for t in c.tables:
             _add_table(info, symbols, types, t)
+            impl = t.inst.implementation
+            if impl is not None and not _is_hidden(t.decl.annotations):
+                table = info.tables[-1].preamble
+                profile_tables.setdefault(id(impl), []).append((table.name, table.id))
     for ext in externs:
-        _add_extern(info, symbols, types, ext)
+        users = sorted(profile_tables.get(id(ext), []), key=lambda nt: nt[0].encode())
+        _add_extern(info, symbols, types, ext, [table_id for _, table_id in users])
     for vs in value_sets:
         _add_value_set(info, symbols, vs)
     done_digests: set[int] = set()
@@ -510,7 +559,29 @@ def build_p4info(e: ast.Elaborated) -> p4info_pb2.P4Info:
         if not _is_hidden(h.annotations):
             _add_controller_header(info, symbols, types, h)
     _add_pkg_info(info, e)
+    extern_calls = any(c.calls_extern_function for c in controls)  # `verify` in parsers: no
+    if not extern_calls and not _has_type_info(info):
+        info.ClearField("type_info")
     return info
+
+
+def _has_type_info(info: p4info_pb2.P4Info) -> bool:
+    """p4c writes ``type_info`` (even empty) once it has converted a table, an extern
+    instance, a digest or packet-IO metadata, or seen an extern function call in a control;
+    actions and value sets alone leave it unset."""
+    if info.type_info.ByteSize():
+        return True
+    return bool(
+        len(info.tables)
+        or len(info.counters)
+        or len(info.direct_counters)
+        or len(info.meters)
+        or len(info.direct_meters)
+        or len(info.registers)
+        or len(info.action_profiles)
+        or len(info.digests)
+        or len(info.controller_packet_metadata)
+    )
 
 
 def _add_action(
@@ -518,10 +589,13 @@ def _add_action(
     symbols: ids.SymbolTable,
     types: TypeSpecConverter,
     a: ast.ActionInstance,
+    in_table: bool,
 ) -> None:
+    """An action; one that no table refers to has no control-plane parameters
+    (p4c's RemoveActionParameters binds them at the direct calls)."""
     msg = info.actions.add()
     _set_preamble(msg.preamble, symbols, ids.ACTION, a.qualname, a.decl.annotations)
-    params = [p for p in a.decl.params if p.direction == ""]
+    params = [p for p in a.decl.params if p.direction == ""] if in_table else []
     param_ids = ids.allocate_field_ids([int_annotation(p.annotations, "id") for p in params])
     for p, pid in zip(params, param_ids, strict=True):
         out = msg.params.add()
@@ -531,7 +605,7 @@ def _add_action(
         add_documentation(out, p.annotations)
         t = p.resolved if p.resolved is not None else p.type.resolved
         if t is None:
-            raise P4InfoError(f"{p.loc}: parameter {p.name} has no type")
+            raise P4InfoError(p.loc, f"parameter {p.name} has no type")
         if isinstance(t, ast.EnumT) and t.underlying is None:
             types.record(t)
             out.type_name.name = control_plane_name(t.decl, t.name)
@@ -567,7 +641,7 @@ def _add_table(
         add_documentation(mf, key.annotations)
         kt = key.expr.type
         if kt is None:
-            raise P4InfoError(f"{key.loc}: key has no type")
+            raise P4InfoError(key.loc, "key has no type")
         types.record(kt)
         mf.bitwidth = p4runtime_width(kt)
         if key.match_kind in _MATCH_TYPES:
@@ -591,6 +665,9 @@ def _add_table(
 
     if decl.default_action is not None and decl.default_action_const and t.default_action:
         msg.const_default_action_id = symbols.get_id(ids.ACTION, t.default_action.qualname)
+
+    if t.inst.implementation is not None:
+        msg.implementation_id = symbols.get_id(ids.ACTION_PROFILE, t.inst.implementation.qualname)
 
     direct_counter = t.inst.direct_counter
     direct_meter = t.inst.direct_meter
@@ -647,7 +724,7 @@ def _key_name(t: _TableUse, i: int) -> str:
         return name
     if i < len(t.inst.key_names):
         return t.inst.key_names[i]
-    raise P4InfoError(f"{t.decl.keys[i].loc}: key has no name")
+    raise P4InfoError(t.decl.keys[i].loc, "key has no name")
 
 
 def _unit(ext: ast.ExternInstance) -> str:
@@ -660,7 +737,10 @@ def _add_extern(
     symbols: ids.SymbolTable,
     types: TypeSpecConverter,
     ext: ast.ExternInstance,
+    table_ids: list[int],
 ) -> None:
+    """A counter, meter, register or action profile/selector instance; `table_ids`
+    are the tables whose implementation it is."""
     kind = ext.extern.name
     annotations = ext.decl.annotations
     if kind == "counter":
@@ -680,11 +760,21 @@ def _add_extern(
         rmsg = info.registers.add()
         _set_preamble(rmsg.preamble, symbols, ids.REGISTER, ext.qualname, annotations)
         if not ext.type_args:
-            raise P4InfoError(f"{ext.decl.loc}: register without a type argument")
+            raise P4InfoError(ext.decl.loc, "register without a type argument")
         rmsg.type_spec.CopyFrom(types.convert(ext.type_args[0]))
         rmsg.size = int(args["size"])  # type: ignore[call-overload]
     elif kind in ("action_profile", "action_selector"):
-        raise P4InfoError(f"{ext.decl.loc}: action profiles are not supported")
+        args = _ctor_args(ext)
+        pmsg = info.action_profiles.add()
+        # @max_group_size becomes a field, not an annotation string.
+        kept = [a for a in annotations if a.name != "max_group_size"]
+        _set_preamble(pmsg.preamble, symbols, ids.ACTION_PROFILE, ext.qualname, kept)
+        pmsg.table_ids.extend(table_ids)
+        pmsg.with_selector = kind == "action_selector"
+        pmsg.size = int(args["size"])  # type: ignore[call-overload]
+        max_group_size = int_annotation(annotations, "max_group_size")
+        if max_group_size is not None:
+            pmsg.max_group_size = max_group_size
 
 
 def _add_value_set(
@@ -708,7 +798,7 @@ def _add_value_set(
         fids = ids.allocate_field_ids([int_annotation(a, "id") for a in annos])
         for (fname, ftype), fannos, fid in zip(et.fields, annos, fids, strict=True):
             if not isinstance(ftype, ast.BitT):
-                raise P4InfoError(f"{vs.decl.loc}: value set field {fname} is not bit<W>")
+                raise P4InfoError(vs.decl.loc, f"value set field {fname} is not bit<W>")
             m = msg.match.add()
             m.id = fid
             m.name = string_annotation(fannos, "name") or fname
@@ -731,7 +821,7 @@ def _add_value_set(
             m.bitwidth = et.underlying.width
             m.match_type = p4info_pb2.MatchField.EXACT
     else:
-        raise P4InfoError(f"{vs.decl.loc}: unsupported value set element type")
+        raise P4InfoError(vs.decl.loc, "unsupported value set element type")
 
 
 def _add_controller_header(
@@ -742,7 +832,7 @@ def _add_controller_header(
 ) -> None:
     ht = h.resolved
     if ht is None:
-        raise P4InfoError(f"{h.loc}: header {h.name} has no resolved type")
+        raise P4InfoError(h.loc, f"header {h.name} has no resolved type")
     controller_name = string_annotation(h.annotations, "controller_header") or h.name
     msg = info.controller_packet_metadata.add()
     msg.preamble.id = symbols.get_id(ids.CONTROLLER_HEADER, control_plane_name(h, h.name))
@@ -774,11 +864,26 @@ def _add_pkg_info(info: p4info_pb2.P4Info, e: ast.Elaborated) -> None:
     for anno in e.main.annotations:
         if anno.name != "pkginfo":
             continue
+        if not anno.kv and anno.body:
+            for m in _PKGINFO_PAIR.finditer(anno.body):
+                if m.group(1) in _PKGINFO_KEYS:
+                    setattr(pkg, m.group(1), _unquote(m.group(2)))
         for key, value in anno.kv.items():
-            if key in ("name", "version", "organization", "contact", "url", "arch"):
+            if key in _PKGINFO_KEYS:
                 if isinstance(value, ast.StringLit):
                     setattr(pkg, key, value.value)
                 elif isinstance(value.const, str):
                     setattr(pkg, key, value.const)
     add_annotations(pkg, e.main.annotations, lambda n: n == "pkginfo")
     add_documentation(pkg, e.main.annotations)
+
+
+_PKGINFO_KEYS = ("name", "version", "organization", "contact", "url", "arch")
+# `@pkginfo(name = "x", version = "1")`: the parenthesised form p4c also reads.
+_PKGINFO_PAIR = re.compile(r'(\w+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]+)')
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    return text

@@ -41,8 +41,8 @@ def expected(a: int, b: int, c: int, d: int) -> bytes:
     rest = [
         a & 0x0F,
         int(a == b),
-        a // 3,
-        a % 3,
+        a // 4,
+        a % 4,
         t,
         u8(sc >> b),
         a if a > 100 else b,

@@ -7,7 +7,7 @@ from softswitch.frontend.ast import Elaborated
 
 PRELUDE = """#include <core.p4>
 #include <v1model.p4>
-header h_t { bit<8> a; bit<16> b; int<8> s; bool f; }
+header h_t { bit<8> a; bit<16> b; int<8> s; bool f; bit<7> pad; }
 struct headers_t { h_t h; h_t[2] st; }
 struct meta_t { bit<8> x; bit<32> y; bool flag; }
 """

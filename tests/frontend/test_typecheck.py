@@ -123,13 +123,6 @@ REFUSED = [
     ),
     # tables
     (
-        "t.apply(); t.apply();",
-        "table t { key = { meta.x : exact; } actions = { NoAction; } }",
-        "",
-        "t.p4:{B}:12: table 't' is applied more than once (first at t.p4:{B}:1); "
-        "BMv2 allows one apply per table",
-    ),
-    (
         "a();",
         "table t { key = { meta.x : exact; } actions = { NoAction; } } action a() { t.apply(); }",
         "",
@@ -257,14 +250,12 @@ ACCEPTED = [
     ("hdr.st.push_front(1); hdr.st.pop_front(1); meta.y = hdr.st.lastIndex;", "", ""),
     ("r.read(meta.y, 0); r.write(1, meta.y + 5);", "register<bit<32>>(4) r;", ""),
     ("hash(meta.x, HashAlgorithm.crc16, 8w0, {hdr.h.a, hdr.h.b}, 16w16);", "", ""),
-    ("random(meta.x, 0, 7); mark_to_drop(sm); mark_to_drop();", "", ""),
+    ("random(meta.x, 0, 7); mark_to_drop(sm);", "", ""),
     ("clone(CloneType.I2E, 5); clone_preserving_field_list(CloneType.E2E, 1, 0);", "", ""),
-    ("clone3(CloneType.E2E, 1, {meta.x}); resubmit_preserving_field_list(1);", "", ""),
-    ("recirculate_preserving_field_list(2); truncate(64); assert(true); assume(true);", "", ""),
+    ("resubmit_preserving_field_list(1);", "", ""),
+    ("truncate(64); assert(true); assume(true);", "", ""),
     ('log_msg("x"); log_msg("x={}", {meta.x});', "", ""),
     ("digest(1, meta); digest<meta_t>(2, {1, 2, true});", "", ""),
-    ("verify_checksum(true, {hdr.h.a}, hdr.h.b, HashAlgorithm.csum16);", "", ""),
-    ("update_checksum(hdr.h.isValid(), {hdr.h.a}, hdr.h.b, HashAlgorithm.crc16);", "", ""),
     (
         "m.execute_meter(0, meta.x); dm.read(meta.x);",
         "meter(8, MeterType.bytes) m; direct_meter<bit<8>>(MeterType.packets) dm;",

@@ -1,4 +1,6 @@
-"""Helpers for the P4Info tests: the p4c golden files under data/p4c."""
+"""Helpers for the P4Info tests: the golden files under data/p4c (p4c's test programs
+with the P4Info p4c wrote) and data/own (our programs, one P4Info kind each, with the
+P4Info `p4c-bm2-ss --p4runtime-files` wrote for them)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,18 @@ from p4.config.v1 import p4info_pb2
 
 from softswitch.p4info.text import parse_text, to_text
 
-P4C_DATA = Path(__file__).parent / "data" / "p4c"
+DATA = Path(__file__).parent / "data"
+P4C_DATA = DATA / "p4c"
+OWN_DATA = DATA / "own"
 
-# Programs taken from p4c's testdata with the P4Info p4c wrote for them.
-GOLDEN_PROGRAMS = sorted(p.name for p in P4C_DATA.glob("*.p4"))
+# "p4c/<name>.p4" or "own/<name>.p4", each next to "<name>.p4.p4info.txtpb".
+GOLDEN_PROGRAMS = sorted(
+    str(p.relative_to(DATA)) for d in (P4C_DATA, OWN_DATA) for p in d.glob("*.p4")
+)
 
 
 def golden_text(program: str) -> str:
-    return (P4C_DATA / f"{program}.p4info.txtpb").read_text(encoding="utf-8")
+    return (DATA / f"{program}.p4info.txtpb").read_text(encoding="utf-8")
 
 
 def strip_unknown_fields(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from p4info_golden import GOLDEN_PROGRAMS, golden_p4info
+from p4info_golden import DATA, GOLDEN_PROGRAMS, golden_p4info
 
 from softswitch.p4info import ids
 
@@ -51,7 +51,11 @@ def _preambles(info):  # type: ignore[no-untyped-def]
             yield prefix, m.preamble
 
 
-@pytest.mark.parametrize("program", GOLDEN_PROGRAMS)
+# Programs without @id annotations: every id there is computed from names alone.
+HASHED_ONLY = [p for p in GOLDEN_PROGRAMS if "@id(" not in (DATA / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("program", HASHED_ONLY)
 def test_every_id_and_alias_in_p4c_outputs(program: str) -> None:
     info = golden_p4info(program)
     table = ids.SymbolTable()

@@ -122,7 +122,7 @@ control MyIngress(inout headers_t hdr, inout meta_t meta, inout standard_metadat
         const default_action = NoAction();
         const entries = {
             (0 .. 1, _) : drop();
-            priority = 10 : (2 .. 5, 9w1 &&& 9w0x1FF) : to_cpu();
+            (2 .. 5, 9w1 &&& 9w0x1FF) : to_cpu();
             (_, 3) : NoAction();
         }
     }

@@ -44,8 +44,8 @@ control I(inout headers_t hdr, inout meta_t m, inout standard_metadata_t sm) {
         hdr.o.widen = (bit<16>)(int<16>)c;
         hdr.o.narrow = (bit<8>)(bit<4>)a;
         hdr.o.eq = (bit<8>)(bit<1>)(a == b);
-        hdr.o.div = a / 3;
-        hdr.o.mod = a % 3;
+        hdr.o.div = a / 4;  // BMv2 divides only by constant powers of two
+        hdr.o.mod = a % 4;
         bit<8> t = a;
         t[3:0] = b[3:0];
         hdr.o.slice_set = t;

@@ -1,0 +1,25 @@
+// Top-level and nested-control actions called directly: listed once, without parameters.
+#include <core.p4>
+#include <v1model.p4>
+header eth_t { bit<48> dst; bit<48> src; bit<16> type; }
+header ip_t { bit<8> ttl; bit<8> proto; bit<16> csum; bit<32> src; bit<32> dst; }
+struct hdr_t { eth_t eth; ip_t ip; }
+struct meta_t { bit<8> x; bit<16> y; bit<32> z; }
+parser P(packet_in pk, out hdr_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
+  state start { pk.extract(hdr.eth); transition select(hdr.eth.type) { 0x800: ip; default: accept; } }
+  state ip { pk.extract(hdr.ip); transition accept; }
+}
+control VC(inout hdr_t hdr, inout meta_t meta) { apply { } }
+control CC(inout hdr_t hdr, inout meta_t meta) { apply { } }
+control E(inout hdr_t hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { } }
+control D(packet_out pk, in hdr_t hdr) { apply { pk.emit(hdr); } }
+action glob(bit<8> v) { }
+action glob2() { }
+control Sub(inout meta_t meta) { action s(bit<8> q) { meta.x = q; } apply { s(1); glob(2); } }
+control I(inout hdr_t hdr, inout meta_t meta, inout standard_metadata_t sm) {
+  Sub() sub;
+  table t { key = { meta.x : exact; } actions = { glob2; } }
+  apply { sub.apply(meta); glob(7); t.apply(); }
+}
+control E2(inout hdr_t hdr, inout meta_t meta, inout standard_metadata_t sm) { apply { glob(1); } }
+V1Switch(P(), VC(), I(), E2(), CC(), D()) main;
