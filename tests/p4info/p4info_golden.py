@@ -1,6 +1,5 @@
-"""Helpers for the P4Info tests: the golden files under data/p4c (p4c's test programs
-with the P4Info p4c wrote) and data/own (our programs, one P4Info kind each, with the
-P4Info `p4c-bm2-ss --p4runtime-files` wrote for them)."""
+"""Helpers for the P4Info tests: the golden files under data/own (our programs, one
+P4Info kind each, with the P4Info `p4c-bm2-ss --p4runtime-files` wrote for them)."""
 
 from __future__ import annotations
 
@@ -12,13 +11,10 @@ from p4.config.v1 import p4info_pb2
 from softswitch.p4info.text import parse_text, to_text
 
 DATA = Path(__file__).parent / "data"
-P4C_DATA = DATA / "p4c"
 OWN_DATA = DATA / "own"
 
-# "p4c/<name>.p4" or "own/<name>.p4", each next to "<name>.p4.p4info.txtpb".
-GOLDEN_PROGRAMS = sorted(
-    str(p.relative_to(DATA)) for d in (P4C_DATA, OWN_DATA) for p in d.glob("*.p4")
-)
+# "own/<name>.p4", each next to "<name>.p4.p4info.txtpb".
+GOLDEN_PROGRAMS = sorted(str(p.relative_to(DATA)) for p in OWN_DATA.glob("*.p4"))
 
 
 def golden_text(program: str) -> str:
@@ -26,7 +22,8 @@ def golden_text(program: str) -> str:
 
 
 def strip_unknown_fields(text: str) -> str:
-    """Drop the P4Runtime 1.5 field our 1.4.1 protos do not know (see NOTICE)."""
+    """Drop the P4Runtime 1.5 field our 1.4.1 protos do not know (a newer p4c writes
+    `initial_default_action_id`; the P4Runtime 1.4.1 protos this project pins lack it)."""
     return "".join(
         line
         for line in text.splitlines(keepends=True)
