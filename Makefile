@@ -25,7 +25,8 @@ help:
 	@echo "make build   compile $(PROG) into $(BUILD)/ (p4c-bm2-ss if on PATH, else softswitch compile)"
 	@echo "make run     veths + switch (simple_switch_grpc if on PATH, else softswitch) on $(GRPC_ADDR), pipeline pushed"
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
-	@echo "make test    ruff, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
+	@echo "make test    ruff, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails or"
+	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary)"
 	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
 	@echo "make lint    ruff check + format check, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
@@ -61,10 +62,17 @@ stop:
 	if [ "$$(id -u)" = 0 ]; then bmv2_configs/veth_teardown.sh; fi
 
 test:
-	@rc=0; \
-	$(VENV)/bin/ruff check . || rc=1; \
-	$(VENV)/bin/pytest || rc=1; \
-	VENV=$(VENV) ptf_tests/run.sh || rc=1; \
+	@rc=0; sum=(); \
+	if $(VENV)/bin/ruff check .; then sum+=("ruff: passed"); else rc=1; sum+=("ruff: FAILED"); fi; \
+	if $(VENV)/bin/pytest; then sum+=("pytest: passed"); else rc=1; sum+=("pytest: FAILED"); fi; \
+	prc=0; VENV=$(VENV) ptf_tests/run.sh || prc=$$?; \
+	case $$prc in \
+	0) sum+=("ptf: passed");; \
+	77) sum+=("ptf: SKIPPED (ALLOW_SKIP=ptf)");; \
+	*) rc=1; if [ "$$(id -u)" != 0 ]; then sum+=("ptf: NOT RUN (needs root)"); \
+	   else sum+=("ptf: FAILED"); fi;; \
+	esac; \
+	echo "make test summary:"; printf '  %s\n' "$${sum[@]}"; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc
 
