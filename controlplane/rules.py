@@ -64,6 +64,7 @@ from controlplane.model import (
     SynOffloadConfig,
     Where,
 )
+from controlplane.yamltree import YamlError, alias_of, compose
 
 TOP_FIELDS = ("monitor", "stats", "syn_offload")
 SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
@@ -89,6 +90,23 @@ MAX_PACKETS = (1 << 32) - 1
 MAX_BYTES = (1 << 48) - 1
 MAX_PRIORITY = (1 << 31) - 1
 PORT_BITS = 9
+MAX_VALUE_CHARS = 200
+"""Longest value accepted where a number, name or match goes (longer: an error, never parsed)."""
+MAX_TEXT_CHARS = 4096
+"""Longest `description`."""
+MAX_FILE_BYTES = 8 << 20
+"""Largest rules file read (65,535 rule ids fit in about 6 MiB of YAML)."""
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """`text` for a message: as written if short, else its start and its length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def shown_int(v: int) -> str:
+    """An integer for a message (`a 5000-digit number` rather than the digits)."""
+    digits = len(str(v)) if v.bit_length() < 4000 else v.bit_length() * 3 // 10
+    return str(v) if digits <= 24 else f"a {digits}-digit number"
 
 
 def slot_table(slot: int) -> str:
@@ -135,16 +153,30 @@ class _Reader:
                     if close
                     else f"expected one of {', '.join(allowed)}"
                 )
-                self.error(k, sub, f"unknown field '{key}' ({hint})")
+                self.error(
+                    k,
+                    f"{path}.{shown(key)}" if path else shown(key),
+                    f"unknown field '{shown(key)}' ({hint})",
+                )
             else:
                 out[key] = (k, v)
         return out
 
-    def scalar(self, node: Node, path: str, what: str) -> str | None:
+    def scalar(
+        self, node: Node, path: str, what: str, max_chars: int = MAX_VALUE_CHARS
+    ) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
             self.error(node, path, f"expected {what}")
             return None
-        return str(node.value)
+        text = str(node.value)
+        if len(text) > max_chars:
+            self.error(
+                node,
+                path,
+                f"expected {what}, not a {len(text)}-character value (at most {max_chars})",
+            )
+            return None
+        return text
 
     def parsed(self, node: Node, path: str, what: str, parse: Callable[[str], T]) -> T | None:
         text = self.scalar(node, path, what)
@@ -162,11 +194,11 @@ class _Reader:
             return None
         t = text.strip().replace("_", "")
         if not re.fullmatch(r"[0-9]+|0[xX][0-9a-fA-F]+", t):
-            self.error(node, path, f"'{text}' is not {what}")
+            self.error(node, path, f"'{shown(text)}' is not {what}")
             return None
-        v = int(t, 0)
+        v = int(t, 0) if t[:2].lower() == "0x" else int(t.lstrip("0") or "0")
         if not lo <= v <= hi:
-            self.error(node, path, f"{v} is out of range for {what} ({lo}..{hi})")
+            self.error(node, path, f"{shown_int(v)} is out of range for {what} ({lo}..{hi})")
             return None
         return v
 
@@ -179,7 +211,7 @@ class _Reader:
             return True
         if low in ("false", "no", "off"):
             return False
-        self.error(node, path, f"'{text}' is not true or false")
+        self.error(node, path, f"'{shown(text)}' is not true or false")
         return None
 
 
@@ -210,11 +242,16 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
     else:
         name = r.scalar(fields["name"][1], f"{path}.name", "a name")
         if name is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
-            r.error(fields["name"][1], f"{path}.name", f"'{name}': use letters, digits and _.:-")
+            r.error(
+                fields["name"][1], f"{path}.name", f"'{shown(name)}': use letters, digits and _.:-"
+            )
+            name = None
         out["name"] = name
         out["name_node"] = fields["name"][1]
     if "description" in fields:
-        out["description"] = r.scalar(fields["description"][1], f"{path}.description", "text") or ""
+        out["description"] = (
+            r.scalar(fields["description"][1], f"{path}.description", "text", MAX_TEXT_CHARS) or ""
+        )
     match: list[tuple[str, Match]] = []
     if "match" in fields:
         mnode = fields["match"][1]
@@ -243,7 +280,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
             items.append((gnode.value, gnode, None))
         elif isinstance(gnode, MappingNode):
             for k, v in gnode.value:
-                items.append((str(k.value), k, v))
+                kname = r.scalar(k, gpath, "a field name")
+                if kname is not None:
+                    items.append((kname, k, v))
         else:
             r.error(gnode, gpath, "expected field names or a mapping of field: mask")
         seen: set[str] = set()
@@ -257,7 +296,7 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
                     else f"the switch can group by {', '.join(GROUP_FIELDS)}"
                 )
                 kind = "cannot group by" if gname in FIELDS else "unknown field"
-                r.error(knode, sub, f"{kind} '{gname}' ({hint})")
+                r.error(knode, sub, f"{kind} '{shown(gname)}' ({hint})")
                 continue
             if gname in seen:
                 r.error(knode, sub, f"'{gname}' is listed twice")
@@ -277,8 +316,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
             r.error(
                 fields["interval"][1],
                 f"{path}.interval",
-                f"{iv / 1e6:g} s is longer than the switch can time (at most 4294.967295 s)",
+                f"{shown_int(iv)} µs is longer than the switch can time (at most 4294.967295 s)",
             )
+            iv = None
         out["interval_us"] = iv or 0
     if "thresholds" in fields:
         tpath = f"{path}.thresholds"
@@ -286,12 +326,16 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
         if "packets" in tf:
             n = r.parsed(tf["packets"][1], f"{tpath}.packets", "a packet count", parse_count)
             if n is not None and n > MAX_PACKETS:
-                r.error(tf["packets"][1], f"{tpath}.packets", f"{n} does not fit 32 bits")
+                r.error(
+                    tf["packets"][1], f"{tpath}.packets", f"{shown_int(n)} does not fit 32 bits"
+                )
+                n = None
             out["packet_threshold"] = n or 0
         if "bytes" in tf:
             n = r.parsed(tf["bytes"][1], f"{tpath}.bytes", "a size", parse_size)
             if n is not None and n > MAX_BYTES:
-                r.error(tf["bytes"][1], f"{tpath}.bytes", f"{n} does not fit 48 bits")
+                r.error(tf["bytes"][1], f"{tpath}.bytes", f"{shown_int(n)} does not fit 48 bits")
+                n = None
             out["byte_threshold"] = n or 0
     if "bidirectional" in fields:
         out["bidirectional"] = bool(r.boolean(fields["bidirectional"][1], f"{path}.bidirectional"))
@@ -307,7 +351,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
         if tname is not None:
             tslot = _table_slot(tname)
             if tslot is None:
-                r.error(tnode, f"{path}.table", f"unknown table '{tname}'{_suggest_table(tname)}")
+                r.error(
+                    tnode, f"{path}.table", f"unknown table '{shown(tname)}'{_suggest_table(tname)}"
+                )
             elif slot is not None and slot != tslot:
                 r.error(
                     tnode, f"{path}.table", f"'{tname}' is slot {tslot} but slot: {slot} is given"
@@ -375,8 +421,8 @@ def _read_syn_offload(
             r.error(
                 f["timeout"][1],
                 "syn_offload.timeout",
-                f"{t} µs is out of range: 1µs..{SYN_MAX_TIMEOUT_US / 1e6}s (a record keeps "
-                "the last SYN as a 24-bit µs offset, docs/syn-offload.md)",
+                f"{shown_int(t)} µs is out of range: 1µs..{SYN_MAX_TIMEOUT_US / 1e6}s "
+                "(a record keeps the last SYN as a 24-bit µs offset, docs/syn-offload.md)",
             )
         values["timeout_us"] = t
     if "sweep_rate" in f:
@@ -452,14 +498,9 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
     """Parse `text` (the content of `path`): the valid part of it and every mistake found."""
     r = _Reader(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = " ".join(p for p in (e.context, e.problem) if p)
-        return RuleSet(path), [Problem(Where(path, line, col), "", f"YAML syntax: {problem}")]
-    except yaml.YAMLError as e:
-        return RuleSet(path), [Problem(Where(path, 1, 1), "", f"YAML: {e}")]
+        root = compose(text)
+    except YamlError as e:
+        return RuleSet(path), [Problem(Where(path, e.line, e.col), "", e.message)]
     if root is None:
         return RuleSet(path), []
     top = r.mapping(root, "", TOP_FIELDS, "a rules file") or {}
@@ -477,11 +518,19 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
                 if name in names:
                     node = d["name_node"]
                     assert isinstance(node, Node)
-                    r.error(
-                        node,
-                        f"stats[{i}].name",
-                        f"'{name}' is already the name of stats[{names[name]}]",
-                    )
+                    anchor = alias_of(item)
+                    if anchor is not None:  # the whole rule repeated: report the repeat
+                        r.error(
+                            item,
+                            f"stats[{i}]",
+                            f"the alias *{anchor} repeats rule '{name}' (stats[{names[name]}])",
+                        )
+                    else:
+                        r.error(
+                            node,
+                            f"stats[{i}].name",
+                            f"'{name}' is already the name of stats[{names[name]}]",
+                        )
                     continue
                 names[name] = i
                 if d["valid"]:
@@ -497,11 +546,37 @@ def load_rules(path: str | Path) -> tuple[RuleSet, list[Problem]]:
     """Read and parse the rules file at `path`; an unreadable file raises RulesError."""
     p = str(path)
     try:
-        text = Path(p).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        with Path(p).open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
         raise RulesError(
-            [Problem(Where(p, 1, 1), "", f"cannot read the rules file: {reason}")]
+            [Problem(Where(p, 1, 1), "", f"cannot read the rules file: {e.strerror or e}")]
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RulesError(
+            [
+                Problem(
+                    Where(p, 1, 1),
+                    "",
+                    f"the file is larger than {MAX_FILE_BYTES >> 20} MiB, more than any rules "
+                    "file needs (65,535 rule ids): not read",
+                )
+            ]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        head = data[: e.start]
+        line = head.count(b"\n") + 1
+        col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        raise RulesError(
+            [
+                Problem(
+                    Where(p, line, col),
+                    "",
+                    f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot start a character here",
+                )
+            ]
         ) from None
     return read_rules(text, p)
 

@@ -81,10 +81,10 @@ def test_every_error_kind_with_position() -> None:
 
 
 def test_yaml_syntax_error_position() -> None:
-    assert problems("stats:\n  - name: a\n    match: {protocol: tcp\n") == [
-        "rules.yaml:4:1: YAML syntax: while parsing a flow mapping expected ',' or '}', but got "
-        "'<stream end>'"
-    ]
+    # reported where the unclosed '{' opens, naming where the parser gave up
+    (p,) = problems("stats:\n  - name: a\n    match: {protocol: tcp\n")
+    assert p.startswith("rules.yaml:3:12: YAML syntax: while parsing a flow mapping ")
+    assert p.endswith("(opened here; the parser stopped at 4:1)")
 
 
 def test_duplicate_key_and_non_mapping() -> None:
