@@ -502,9 +502,13 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
     except YamlError as e:
         return RuleSet(path), [Problem(Where(path, e.line, e.col), "", e.message)]
     if root is None:
-        return RuleSet(path), []
+        return RuleSet(path, end=Where(path, *text_end(text))), []
     top = r.mapping(root, "", TOP_FIELDS, "a rules file") or {}
-    monitor = _read_monitor(r, top["monitor"][1]) if "monitor" in top else []
+    monitor = (
+        _read_monitor(r, top["monitor"][1])
+        if "monitor" in top and not _is_null(top["monitor"][1])
+        else []
+    )
     raw: list[dict[str, object]] = []
     if "stats" in top:
         snode = top["stats"][1]
@@ -539,7 +543,64 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
             r.error(snode, "stats", "expected a list of rules (each item starting with '- name:')")
     rules = _assign_ids(r, raw)
     syn = _read_syn_offload(r, top["syn_offload"][1], monitor) if "syn_offload" in top else None
-    return RuleSet(path, tuple(rules), tuple(monitor), syn), r.problems
+    sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
+    end = Where(path, *text_end(text))
+    return RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end), r.problems
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def text_end(text: str) -> tuple[int, int]:
+    """Line and column just after the last character of `text` that is not a line break."""
+    body = text.rstrip("\r\n")
+    line = body.count("\n") + 1
+    return line, len(body) - (body.rfind("\n") + 1) + 1
+
+
+CLEAR_HINT = (
+    "nothing was written; to empty the switch on purpose: python -m controlplane clear "
+    "(add --dry-run to see what it deletes)"
+)
+
+
+def omissions(rules: RuleSet) -> list[Problem]:
+    """What a file that `install` must refuse leaves out: installing it would delete
+    entries the operator most likely did not mean to delete (a truncated or emptied
+    file). `monitor: []` and `stats: []` say "none" on purpose and are accepted."""
+    end = rules.end or Where(rules.path, 1, 1)
+    if not rules.sections:
+        return [
+            Problem(
+                Where(rules.path, 1, 1),
+                "",
+                "the file has no rules (it is empty, only comments, or its sections are "
+                "empty): installing it would delete every stats rule and every monitor port "
+                "entry on the switch, so the monitor would get no traffic",
+            )
+        ]
+    out: list[Problem] = []
+    if "monitor" not in rules.sections:
+        out.append(
+            Problem(
+                end,
+                "monitor",
+                "the file ends without a 'monitor:' section: installing it would delete every "
+                "monitor_ports entry (the monitor gets no traffic); write 'monitor: []' if "
+                "that is what you want",
+            )
+        )
+    if "stats" not in rules.sections:
+        out.append(
+            Problem(
+                end,
+                "stats",
+                "the file ends without a 'stats:' section: installing it would delete every "
+                "stats rule; write 'stats: []' if that is what you want",
+            )
+        )
+    return out
 
 
 def load_rules(path: str | Path) -> tuple[RuleSet, list[Problem]]:

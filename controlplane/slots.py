@@ -27,6 +27,9 @@ from dataclasses import dataclass, field
 from controlplane.fields import FIELDS, Match, Range, Ternary, intersect, values_in
 from controlplane.model import STATS_RULES_PER_SLOT, STATS_SLOTS, StatsRule
 
+UNBOUNDED = 1 << 62
+"""A capacity that never fills: placement by overlaps only (the pipeline's size comes later)."""
+
 _TCP, _UDP = 6, 17
 _ZERO_PORTS = {"src_port": Range(0, 0), "dst_port": Range(0, 0)}
 _CLASSES: tuple[dict[str, Match], ...] = (

@@ -95,9 +95,7 @@ def _applies(setting: str, value: str) -> bool:
     a list is what ingress_ports takes)."""
     if setting == "mask" and value == "true":
         return False
-    if setting == "ingress" and value.startswith("["):
-        return False
-    return True
+    return not (setting == "ingress" and value.startswith("["))
 
 
 CASES = [(s, v) for s in sorted(GOOD) for v in BAD_VALUES if _applies(s, v)]

@@ -170,10 +170,8 @@ def test_duplicate_ids_and_table_slot_conflict() -> None:
 
 def test_too_many_overlapping_rules(tmp_path: Path) -> None:
     # five rules that all match TCP to port 80: no two can share a slot, 4 slots
-    body = "stats:\n" + "".join(
-        f"  - name: r{i}\n    match: {{protocol: tcp, dst_port: 80}}\n    group_by: [src_addr]\n"
-        for i in range(5)
-    )
+    rule = "  - name: r{}\n    match: {{protocol: tcp, dst_port: 80}}\n    group_by: [src_addr]\n"
+    body = "stats:\n" + "".join(rule.format(i) for i in range(5)) + "monitor: []\n"
     path = tmp_path / "rules.yaml"
     path.write_text(body)
     with pytest.raises(RulesError) as e:
