@@ -345,7 +345,7 @@ def _install_on(
             print(f"counted in software (not on the switch): {names}", file=out)
         desired = compile_rules(rules, plan, schema)
         tables = {name: schema.table(name).id for name in managed_tables(schema, plan.n_slots)}
-        before = snapshot(sw, tables)
+        before = snapshot(sw, tables, with_counters=True)
         changes = diff(desired, before, entry_origins(before, schema, previous))
         counts = summary(changes)
         for table in tables:
