@@ -116,9 +116,41 @@ def validate(
                 )
             )
         hint = fallback_hint(path)
+    problems += conflict_problems(plan)
     if problems:
         raise RulesError(problems, "\n".join(h for h in (hint, CLEAR_HINT if gaps else "") if h))
     return rules, plan
+
+
+def conflict_messages(plan: SlotPlan) -> list[tuple[StatsRule, str]]:
+    """Per rule of each same-slot, same-priority pair: what is wrong (naming the other)."""
+    out: list[tuple[StatsRule, str]] = []
+    for a, b, slot, prio in plan.conflicts:
+        same = a.match == b.match
+        why = (
+            "have the same match: the switch holds one entry per match and priority, and "
+            "refuses the second (ALREADY_EXISTS)"
+            if same
+            else "can match the same packets: the switch cannot tell which one counts them"
+        )
+        for me, other in ((a, b), (b, a)):
+            out.append(
+                (
+                    me,
+                    f"{me.label} and {other.label} (at {other.where}) are both in slot {slot} "
+                    f"at priority {prio} and {why}; give one of them another priority or slot",
+                )
+            )
+    return out
+
+
+def conflict_problems(plan: SlotPlan) -> list[Problem]:
+    """`plan.conflicts` as Problems at both rules' positions."""
+    return [
+        Problem(r.where, f"stats[{r.index}]", msg)
+        for r, msg in conflict_messages(plan)
+        if r.where is not None
+    ]
 
 
 def _describe_plan(rules: RuleSet, plan: SlotPlan) -> list[str]:
@@ -162,6 +194,7 @@ def _fit_pipeline(
         else:
             refused.append(r)
             messages.append(f"{r.label} does not fit: {plan.reasons[r.name]}")
+    messages += [msg for _, msg in conflict_messages(plan)][::2]
     if messages:
         can_fallback = not opts.software_fallback and any(software_ok(r) for r in refused)
         raise CapabilityError(messages, fallback_hint(opts.rules_path) if can_fallback else "")
