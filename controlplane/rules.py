@@ -89,6 +89,7 @@ MAX_INTERVAL_US = (1 << 32) - 1
 MAX_PACKETS = (1 << 32) - 1
 MAX_BYTES = (1 << 48) - 1
 MAX_PRIORITY = (1 << 31) - 1
+MAX_RULE_ID = 0xFFFF
 PORT_BITS = 9
 MAX_VALUE_CHARS = 200
 """Longest value accepted where a number, name or match goes (longer: an error, never parsed)."""
@@ -340,7 +341,7 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
     if "bidirectional" in fields:
         out["bidirectional"] = bool(r.boolean(fields["bidirectional"][1], f"{path}.bidirectional"))
     if "id" in fields:
-        out["id"] = r.integer(fields["id"][1], f"{path}.id", 1, 0xFFFF, "a rule id")
+        out["id"] = r.integer(fields["id"][1], f"{path}.id", 1, MAX_RULE_ID, "a rule id")
         out["id_node"] = fields["id"][1]
     slot: int | None = None
     if "slot" in fields:
@@ -474,6 +475,17 @@ def _assign_ids(r: _Reader, raw: list[dict[str, object]]) -> list[StatsRule]:
                 next_id += 1
             rid = next_id
             taken[rid] = str(d.get("name"))
+            if rid > MAX_RULE_ID:
+                where = d["where"]
+                assert isinstance(where, Where)
+                r.problems.append(
+                    Problem(
+                        where,
+                        f"stats[{d['index']}]",
+                        f"no rule id left: rule ids are 16 bits, at most {MAX_RULE_ID} rules",
+                    )
+                )
+                continue
         rules.append(
             StatsRule(
                 index=int(d["index"]),  # type: ignore[call-overload]
