@@ -33,7 +33,8 @@ Priorities within a slot: explicit, else one more than the overlapping rules aft
 in the file (longest chain), skipping priorities overlapping rules set explicitly; two
 overlapping rules with the same explicit priority in one slot are a conflict
 (`SlotPlan.conflicts`): the switch cannot order them, or refuses the second
-(ALREADY_EXISTS) when their matches are equal.
+(ALREADY_EXISTS) when their matches are equal. More than PINNED_PAIRWISE rules pinned
+to one slot are not compared pairwise: they get file-order priorities (with a warning).
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ PAIR_LIMIT = 200_000
 CHECK_BUDGET = 2_000_000
 """Most exact comparisons the greedy pass makes before it gives up on the rest."""
 MAX_WARNINGS = 20
+PINNED_PAIRWISE = 300
+"""Most rules pinned to one slot that are compared pairwise (priorities, warnings)."""
 
 Box = tuple[tuple[int, int], ...]
 
@@ -396,10 +399,47 @@ def assign(
             if j != i and _field_matches_meet(rules[i], rules[j]) and conflicts(rules[i], rules[j])
         ]
 
-    # Only pinned rules can share a slot with a rule they overlap.
-    shared = {i: same_slot(i) for i in colour if rules[i].slot is not None}
+    # Only pinned rules can share a slot with a rule they overlap. A slot with very many
+    # of them is not compared pairwise: its rules get priorities in file order (each
+    # below the one before, around the explicit ones), which orders any overlap right.
+    warnings: list[str] = []
+    pinned: dict[int, list[int]] = {}
+    for i in sorted(colour):
+        if rules[i].slot is not None:
+            pinned.setdefault(colour[i], []).append(i)
+    shared: dict[int, list[int]] = {}
     prio: dict[int, int] = {}
+    clashes: list[tuple[StatsRule, StatsRule, int, int]] = []
+    for slot, members in pinned.items():
+        if len(members) <= PINNED_PAIRWISE:
+            shared.update((i, same_slot(i)) for i in members)
+            continue
+        warnings.append(
+            f"{len(members)} rules are pinned to slot {slot}, too many to compare pairwise: "
+            "they get priorities in file order (earlier rules first)"
+        )
+        explicit = {rules[i].priority for i in members if rules[i].priority}
+        p = 0
+        for i in reversed(members):
+            if rules[i].priority:
+                prio[i] = rules[i].priority  # type: ignore[assignment]
+                continue
+            p += 1
+            while p in explicit:
+                p += 1
+            prio[i] = p
+        by_prio: dict[int, list[int]] = {}
+        for i in members:
+            if rules[i].priority:
+                by_prio.setdefault(prio[i], []).append(i)
+        for group in by_prio.values():
+            for x, i in enumerate(group[:PINNED_PAIRWISE]):
+                for j in group[x + 1 : PINNED_PAIRWISE]:
+                    if conflicts(rules[i], rules[j]):
+                        clashes.append((rules[i], rules[j], slot, prio[i]))
     for i in sorted(colour, reverse=True):
+        if i in prio:
+            continue
         nb = shared.get(i, [])
         if rules[i].priority:
             prio[i] = rules[i].priority  # type: ignore[assignment]
@@ -412,8 +452,6 @@ def assign(
         while p in taken:
             p += 1
         prio[i] = p
-    warnings: list[str] = []
-    clashes: list[tuple[StatsRule, StatsRule, int, int]] = []
     n_pairs = 0
     for i in sorted(shared):
         for j in sorted(shared[i]):
