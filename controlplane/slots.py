@@ -457,15 +457,15 @@ def assign(
         for j in sorted(shared[i]):
             if j <= i:
                 continue
-            a, b = rules[i], rules[j]
+            ra, rb = rules[i], rules[j]
             if prio[i] == prio[j]:
-                clashes.append((a, b, colour[i], prio[i]))
+                clashes.append((ra, rb, colour[i], prio[i]))
                 continue
             n_pairs += 1
             if n_pairs <= MAX_WARNINGS:
-                hi = a if prio[i] > prio[j] else b
+                hi = ra if prio[i] > prio[j] else rb
                 warnings.append(
-                    f"{a.label} and {b.label} can match the same packets and are both pinned to "
+                    f"{ra.label} and {rb.label} can match the same packets and are both pinned to "
                     f"slot {colour[i]}: such packets count only for {hi.label} (higher priority)"
                 )
     if n_pairs > MAX_WARNINGS:

@@ -114,9 +114,9 @@ def compose(text: str) -> Node | None:
             return
         parent, items, pending = stack[-1]
         if isinstance(parent, SequenceNode):
-            items.append(node)  # type: ignore[arg-type]
+            items.append(node)
         elif pending:
-            items.append((pending.pop(), node))  # type: ignore[arg-type]
+            items.append((pending.pop(), node))
         else:
             pending.append(node)
 
@@ -156,7 +156,7 @@ def compose(text: str) -> Node | None:
                     raise YamlError(m.line + 1, m.column + 1, f"unknown alias *{ev.anchor}")
                 alias = copy.copy(anchors[ev.anchor])
                 alias.start_mark, alias.end_mark = ev.start_mark, ev.end_mark
-                alias.alias = ev.anchor  # type: ignore[attr-defined]
+                alias.alias = ev.anchor
                 add(alias)
             elif isinstance(ev, DocumentStartEvent):
                 documents += 1
