@@ -27,7 +27,8 @@ help:
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
 	@echo "make test    ruff, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails or"
 	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary)"
-	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
+	@echo "make bench   packets/s of the L2 program, decode/install rates, SYN offload load,"
+	@echo "            check/install of 10,000 rules (results in bench/RESULTS.md)"
 	@echo "make lint    ruff check + format check, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
 
@@ -81,6 +82,7 @@ bench:
 	$(PY) -m bench.feedback_decode
 	$(PY) -m bench.install_rate
 	$(PY) -m bench.syn_offload_load
+	$(PY) -m bench.rules_scale --write-results
 
 lint:
 	$(VENV)/bin/ruff check .

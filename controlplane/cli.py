@@ -25,6 +25,10 @@ examples:
       --config build/main.json                                 # push the pipeline first
   python -m controlplane install rules.yaml --software-fallback run/software-rules.yaml
 
+A file that would empty the switch by omission (empty, comments only, no monitor:
+or no stats: section) is refused with what it would delete; write `monitor: []` or
+`stats: []` to mean none, or use `clear` to empty the switch on purpose.
+
 exit status: 0 installed (or nothing to do), 2 mistakes in the rules file,
 3 the running pipeline cannot carry the rules, 4 the switch refused the write (undone),
 1 switch unreachable or other trouble.

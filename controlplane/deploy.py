@@ -319,9 +319,8 @@ def entry_origins(
     return out
 
 
-def _refuse_incomplete(
-    gaps: list[Problem], changes: list[Change], syn_lines: list[str], out: TextIO
-) -> None:
+def _refuse_incomplete(gaps: list[Problem], changes: list[Change], syn_lines: list[str]) -> None:
+    """Refuse a file that leaves sections out, listing what installing it would delete."""
     deletes = [c for c in changes if c.kind == "delete"]
     lines = [f"it would delete {len(deletes)} entries the switch holds now:"]
     lines += [f"  {c.describe()}" for c in deletes[:50]]
@@ -399,7 +398,7 @@ def _install_on(
             else ([], [])
         )
         if gaps:
-            _refuse_incomplete(gaps, changes, syn_lines, out)
+            _refuse_incomplete(gaps, changes, syn_lines)
         for line in syn_lines:
             print(line, file=out)
         if opts.clear:
