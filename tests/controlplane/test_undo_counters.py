@@ -103,8 +103,10 @@ def test_undo_names_counters_it_could_not_restore(
 # --------------------------------------------------------------------------- softswitch
 
 
-def _free_port() -> int:
+def _free_port(besides: int = 0) -> int:
     for port in PORTS:
+        if port == besides:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -183,6 +185,71 @@ def test_undo_on_softswitch_restores_counters(
     softswitch_9590: tuple[str, Path], tmp_path: Path
 ) -> None:
     address, build = softswitch_9590
+    _undo_restores_counters(address, build, tmp_path)
+
+
+P4TOOLS = ROOT.parent / "shared" / "p4tools"
+P4C = P4TOOLS / "bin" / "p4c-bm2-ss"
+BMV2 = P4TOOLS / "bin" / "simple_switch_grpc"
+
+
+@pytest.mark.skipif(
+    not (P4C.exists() and BMV2.exists()),
+    reason=f"BMv2 and p4c (the reference target) not present under {P4TOOLS}",
+)
+def test_undo_on_bmv2_restores_counters(tmp_path: Path) -> None:
+    build = tmp_path / "build"
+    build.mkdir()
+    subprocess.run(
+        [
+            str(P4C),
+            "--arch",
+            "v1model",
+            "-I",
+            str(P4TOOLS / "p4include"),
+            "--p4runtime-files",
+            str(build / "main.p4info.txtpb"),
+            "-o",
+            str(build / "main.json"),
+            str(ROOT / "p4src" / "main.p4"),
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    port = _free_port()
+    thrift = _free_port(besides=port)  # BMv2's Thrift server, also on a port of ours
+    address = f"127.0.0.1:{port}"
+    log = (build / "switch.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            str(BMV2),
+            "--no-p4",
+            "--device-id",
+            "1",
+            "--thrift-port",
+            str(thrift),
+            "--",
+            "--grpc-server-addr",
+            address,
+            "--cpu-port",
+            "64",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with grpc.insecure_channel(address) as ch:
+            grpc.channel_ready_future(ch).result(timeout=30)
+        _undo_restores_counters(address, build, tmp_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def _undo_restores_counters(address: str, build: Path, tmp_path: Path) -> None:
+    """Install rules.yaml (pushing `build`'s pipeline), give the rules counts, then a
+    refused batch that deleted two of them: undo must bring their counts back."""
     shutil.copy(ROOT / "rules.yaml", tmp_path / "rules.yaml")
     push = ["--p4info", str(build / "main.p4info.txtpb"), "--config", str(build / "main.json")]
     rc = main(
