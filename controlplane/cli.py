@@ -1,4 +1,4 @@
-"""Command line: `python -m controlplane {install,check,watch,status} ...`.
+"""Command line: `python -m controlplane {install,clear,check,watch,sweep,status} ...`.
 
 Argument parsing and error reporting only; each command lives in its own module.
 User mistakes and an unreachable switch end with a message and an exit status,
@@ -25,9 +25,25 @@ examples:
       --config build/main.json                                 # push the pipeline first
   python -m controlplane install rules.yaml --software-fallback run/software-rules.yaml
 
+A file that would empty the switch by omission (empty, comments only, no monitor:
+or no stats: section) is refused with what it would delete; write `monitor: []` or
+`stats: []` to mean none, or use `clear` to empty the switch on purpose.
+
 exit status: 0 installed (or nothing to do), 2 mistakes in the rules file,
 3 the running pipeline cannot carry the rules, 4 the switch refused the write (undone),
 1 switch unreachable or other trouble.
+"""
+
+CLEAR_EPILOG = """\
+examples:
+  python -m controlplane clear --dry-run      # list what would be deleted, send nothing
+  python -m controlplane clear
+
+Deletes every entry of the tables install manages (the stats slots' rules and
+monitor_ports: the monitor then gets no traffic) in one Write, and turns SYN offload
+off. install refuses a rules file that would do this by omission (an empty file, or
+one without a monitor: or stats: section); clear is the way to do it on purpose.
+exit status: 0 cleared (or nothing to delete), 4 the switch refused (undone), 1 other.
 """
 
 CHECK_EPILOG = """\
@@ -124,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write rules the switch cannot carry to FILE (for watch --software-rules)",
     )
+
+    p = sub.add_parser(
+        "clear",
+        help="delete every stats rule and monitor port entry (one Write), SYN offload off",
+        description="Empty the tables install manages, on purpose, as one batched diff; "
+        "prints each entry it deletes.",
+        epilog=CLEAR_EPILOG,
+        formatter_class=fmt,
+    )
+    _common_switch(p)
+    p.add_argument("--election-id", type=int, default=2, help="arbitration election id (default 2)")
+    p.add_argument("--dry-run", action="store_true", help="show what would go; write nothing")
 
     p = sub.add_parser(
         "check",
@@ -245,6 +273,22 @@ def main(argv: list[str] | None = None) -> int:
                 timeout_s=args.timeout,
             )
             return run_install(opts, sys.stdout)
+        if args.command == "clear":
+            from controlplane.deploy import InstallOptions, run_install
+
+            return run_install(
+                InstallOptions(
+                    rules_path="",
+                    address=args.address,
+                    device_id=args.device_id,
+                    election_id=args.election_id,
+                    dry_run=args.dry_run,
+                    state_path=args.state,
+                    timeout_s=args.timeout,
+                    clear=True,
+                ),
+                sys.stdout,
+            )
         if args.command == "check":
             from controlplane.check import run_check
 

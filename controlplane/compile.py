@@ -48,8 +48,11 @@ def encode(value: int, bitwidth: int) -> bytes:
     return bytes(to_canonical_bytes(value.to_bytes(max(1, (bitwidth + 7) // 8), "big")))
 
 
-def _field_match(mf: MatchFieldInfo, m: Match, rule: StatsRule) -> p4runtime_pb2.FieldMatch:
-    out = p4runtime_pb2.FieldMatch(field_id=mf.id)
+def _field_match(
+    mf: MatchFieldInfo, m: Match, rule: StatsRule, out: p4runtime_pb2.FieldMatch
+) -> p4runtime_pb2.FieldMatch:
+    """Fill `out` (already in the entry: no copy) with `m` in the kind `mf` has."""
+    out.field_id = mf.id
     w = mf.bitwidth
     full = (1 << w) - 1
     t, r = as_ternary(m, w), as_range(m, w)
@@ -96,7 +99,7 @@ def stats_entry(
             raise CapabilityError([f"{rule.label}: {e}"]) from None
         if is_dont_care(m, mf.bitwidth):
             continue
-        entry.match.append(_field_match(mf, m, rule))
+        _field_match(mf, m, rule, entry.match.add())
     values = {
         "rule_id": rule.rule_id,
         "bidirectional": int(rule.bidirectional),
@@ -131,13 +134,25 @@ def monitor_entry(mp: MonitorPort, schema: P4Schema) -> p4runtime_pb2.TableEntry
     return entry
 
 
-def compile_rules(rules: RuleSet, plan: SlotPlan, schema: P4Schema) -> list[Desired]:
-    """Every entry the switch should hold for `rules` placed by `plan` (unplaced rules skipped)."""
+def compile_rules(
+    rules: RuleSet, plan: SlotPlan, schema: P4Schema, one_per_shape: bool = False
+) -> list[Desired]:
+    """Every entry the switch should hold for `rules` placed by `plan` (unplaced rules skipped).
+
+    With `one_per_shape`, only the first rule of each slot and set of matched fields is
+    compiled: enough to find every CapabilityError (they depend on the fields and match
+    kinds, not on the values) without building thousands of messages."""
     out: list[Desired] = []
+    shapes: set[tuple[object, ...]] = set()
     for rule in rules.stats:
         if rule.name not in plan.placed:
             continue
         slot, prio = plan.placed[rule.name]
+        if one_per_shape:
+            shape = (slot, tuple((n, type(m)) for n, m in rule.match))
+            if shape in shapes:
+                continue
+            shapes.add(shape)
         out.append(Desired(slot_table(slot), stats_entry(rule, slot, prio, schema), rule.label))
     for mp in rules.monitor:
         out.append(

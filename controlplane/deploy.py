@@ -20,15 +20,36 @@ from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
 from controlplane import state as state_mod
-from controlplane.capabilities import check_monitor, discover, rule_gaps, software_ok
+from controlplane.capabilities import (
+    MONITOR_TABLE,
+    check_monitor,
+    discover,
+    rule_gaps,
+    software_ok,
+)
 from controlplane.compile import compile_rules, managed_tables
-from controlplane.errors import CapabilityError, Problem, RulesError, SwitchError, WriteFailed
-from controlplane.install import Change, InstallFailed, apply, diff, snapshot, summary
+from controlplane.errors import (
+    CapabilityError,
+    ControllerError,
+    Problem,
+    RulesError,
+    SwitchError,
+    WriteFailed,
+)
+from controlplane.install import (
+    Change,
+    InstallFailed,
+    apply,
+    diff,
+    match_key,
+    snapshot,
+    summary,
+)
 from controlplane.model import STATS_RULES_PER_SLOT, STATS_SLOTS, RuleSet, StatsRule
 from controlplane.p4info import P4Schema
 from controlplane.p4rt import P4RuntimeSwitch
-from controlplane.rules import dump_rules, load_rules
-from controlplane.slots import SlotPlan, assign
+from controlplane.rules import CLEAR_HINT, dump_rules, load_rules, omissions
+from controlplane.slots import UNBOUNDED, SlotPlan, assign
 from controlplane.syn_offload import (
     SynState,
     clone_session_id,
@@ -55,6 +76,7 @@ class InstallOptions:
     software_fallback: Path | None = None
     state_path: Path = state_mod.DEFAULT_STATE
     timeout_s: float = 5.0
+    clear: bool = False  # `clear`: install an explicitly empty rule set (rules_path unused)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -74,9 +96,13 @@ def validate(
     prefer: dict[str, int] | None = None,
     n_slots: int = STATS_SLOTS,
     capacity: int = STATS_RULES_PER_SLOT,
+    complete: bool = True,
 ) -> tuple[RuleSet, SlotPlan]:
-    """Load and check `path`; RulesError lists every mistake."""
+    """Load and check `path`; RulesError lists every mistake. With `complete`, a file
+    that leaves out a section (rules.omissions) is a mistake too."""
     rules, problems = load_rules(path)
+    gaps = omissions(rules) if complete else []
+    problems += gaps
     plan = assign(rules.stats, n_slots, capacity, prefer=prefer)
     hint = ""
     if plan.unplaced and not allow_fallback:
@@ -91,9 +117,41 @@ def validate(
                 )
             )
         hint = fallback_hint(path)
+    problems += conflict_problems(plan)
     if problems:
-        raise RulesError(problems, hint)
+        raise RulesError(problems, "\n".join(h for h in (hint, CLEAR_HINT if gaps else "") if h))
     return rules, plan
+
+
+def conflict_messages(plan: SlotPlan) -> list[tuple[StatsRule, str]]:
+    """Per rule of each same-slot, same-priority pair: what is wrong (naming the other)."""
+    out: list[tuple[StatsRule, str]] = []
+    for a, b, slot, prio in plan.conflicts:
+        same = a.match == b.match
+        why = (
+            "have the same match: the switch holds one entry per match and priority, and "
+            "refuses the second (ALREADY_EXISTS)"
+            if same
+            else "can match the same packets: the switch cannot tell which one counts them"
+        )
+        for me, other in ((a, b), (b, a)):
+            out.append(
+                (
+                    me,
+                    f"{me.label} and {other.label} (at {other.where}) are both in slot {slot} "
+                    f"at priority {prio} and {why}; give one of them another priority or slot",
+                )
+            )
+    return out
+
+
+def conflict_problems(plan: SlotPlan) -> list[Problem]:
+    """`plan.conflicts` as Problems at both rules' positions."""
+    return [
+        Problem(r.where, f"stats[{r.index}]", msg)
+        for r, msg in conflict_messages(plan)
+        if r.where is not None
+    ]
 
 
 def _describe_plan(rules: RuleSet, plan: SlotPlan) -> list[str]:
@@ -137,6 +195,7 @@ def _fit_pipeline(
         else:
             refused.append(r)
             messages.append(f"{r.label} does not fit: {plan.reasons[r.name]}")
+    messages += [msg for _, msg in conflict_messages(plan)][::2]
     if messages:
         can_fallback = not opts.software_fallback and any(software_ok(r) for r in refused)
         raise CapabilityError(messages, fallback_hint(opts.rules_path) if can_fallback else "")
@@ -197,15 +256,89 @@ def _syn_state(rules: RuleSet, slots: int) -> dict[str, int]:
 def run_install(opts: InstallOptions, out: TextIO) -> int:
     """The install command; returns the exit status (0), raises ControllerError."""
     previous = state_mod.load(opts.state_path)
-    rules, plan = validate(
-        opts.rules_path, bool(opts.software_fallback), prefer=previous.slots_by_name()
-    )
-    n_monitor = len(rules.monitor)
-    print(
-        f"{opts.rules_path}: {len(rules.stats)} stats rules, {n_monitor} monitor "
-        f"port{'s' if n_monitor != 1 else ''}: valid",
-        file=out,
-    )
+    gaps: list[Problem] = []
+    if opts.clear:
+        rules = RuleSet("(clear)", sections=frozenset(("monitor", "stats")))
+        plan = assign(())
+        print("clear: every stats rule and monitor port entry goes, SYN offload off", file=out)
+    else:
+        rules, plan = validate(
+            opts.rules_path,
+            bool(opts.software_fallback),
+            prefer=previous.slots_by_name(),
+            capacity=UNBOUNDED,
+            complete=False,
+        )
+        gaps = omissions(rules)
+        if gaps and opts.p4info is not None:
+            raise RulesError(gaps, f"the pipeline was not pushed; {CLEAR_HINT}")
+        n_monitor = len(rules.monitor)
+        print(
+            f"{opts.rules_path}: {len(rules.stats)} stats rules, {n_monitor} monitor "
+            f"port{'s' if n_monitor != 1 else ''}: " + ("REFUSED (see below)" if gaps else "valid"),
+            file=out,
+        )
+    try:
+        return _install_on(opts, rules, plan, previous, gaps, out)
+    except ControllerError as e:
+        if not gaps or isinstance(e, RulesError):
+            raise
+        # the switch could not be read: the file is refused all the same
+        raise RulesError(gaps, f"{CLEAR_HINT}\n(what it would delete is unknown: {e})") from None
+
+
+def entry_origins(
+    before: dict[str, list[p4runtime_pb2.TableEntry]],
+    schema: P4Schema,
+    previous: state_mod.State,
+) -> dict[tuple[object, ...], str]:
+    """How messages name the entries the switch holds: `rule 'ddos-syn' (id 3)` (names
+    from the last install's state), `monitor port 0`."""
+    names = {r.rule_id: r.name for r in previous.rules}
+    out: dict[tuple[object, ...], str] = {}
+    for table, entries in before.items():
+        for e in entries:
+            if table == MONITOR_TABLE and e.match:
+                out[match_key(e)] = f"monitor port {int.from_bytes(e.match[0].exact.value, 'big')}"
+                continue
+            try:
+                action = schema.action(schema.name_of(e.action.action.action_id))
+                pid = action.param("rule_id").id
+            except LookupError:
+                continue
+            rid = next(
+                (
+                    int.from_bytes(x.value, "big")
+                    for x in e.action.action.params
+                    if x.param_id == pid
+                ),
+                None,
+            )
+            if rid is not None:
+                name = names.get(rid)
+                out[match_key(e)] = f"rule '{name}' (id {rid})" if name else f"rule id {rid}"
+    return out
+
+
+def _refuse_incomplete(gaps: list[Problem], changes: list[Change], syn_lines: list[str]) -> None:
+    """Refuse a file that leaves sections out, listing what installing it would delete."""
+    deletes = [c for c in changes if c.kind == "delete"]
+    lines = [f"it would delete {len(deletes)} entries the switch holds now:"]
+    lines += [f"  {c.describe()}" for c in deletes[:50]]
+    if len(deletes) > 50:
+        lines.append(f"  ... and {len(deletes) - 50} more")
+    lines += [f"and change:{line}" for line in syn_lines]
+    raise RulesError(gaps, "\n".join([*lines, CLEAR_HINT]))
+
+
+def _install_on(
+    opts: InstallOptions,
+    rules: RuleSet,
+    plan: SlotPlan,
+    previous: state_mod.State,
+    gaps: list[Problem],
+    out: TextIO,
+) -> int:
     with P4RuntimeSwitch(opts.address, opts.device_id, opts.election_id, opts.timeout_s) as sw:
         if opts.p4info is not None and opts.config is not None:
             p4info = p4info_pb2.P4Info()
@@ -245,8 +378,8 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             print(f"counted in software (not on the switch): {names}", file=out)
         desired = compile_rules(rules, plan, schema)
         tables = {name: schema.table(name).id for name in managed_tables(schema, plan.n_slots)}
-        before = snapshot(sw, tables)
-        changes = diff(desired, before)
+        before = snapshot(sw, tables, with_counters=True)
+        changes = diff(desired, before, entry_origins(before, schema, previous))
         counts = summary(changes)
         for table in tables:
             c = counts.get(table)
@@ -265,10 +398,15 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
             if syn_before is not None
             else ([], [])
         )
+        if gaps:
+            _refuse_incomplete(gaps, changes, syn_lines)
         for line in syn_lines:
             print(line, file=out)
-        if opts.dry_run:
+        if opts.clear:
             for ch in changes:
+                print(f"  {'would ' if opts.dry_run else ''}{ch.describe()}", file=out)
+        if opts.dry_run:
+            for ch in [] if opts.clear else changes:
                 print(f"  would {ch.describe()}", file=out)
             print(f"dry run: {len(changes) + len(syn_updates)} updates not sent", file=out)
             return 0
@@ -300,7 +438,7 @@ def run_install(opts: InstallOptions, out: TextIO) -> int:
     new_state = state_mod.State(
         address=opts.address,
         device_id=opts.device_id,
-        rules_file=opts.rules_path,
+        rules_file="" if opts.clear else opts.rules_path,
         rules=[
             state_mod.InstalledRule(
                 r.name,

@@ -8,16 +8,18 @@ canonical ones.
 
 The diff goes out as ONE Write. BMv2 (and softswitch) only do CONTINUE_ON_ERROR, so
 a refused update can leave the others applied: then the tables are read again and
-the difference to the snapshot taken before the Write is undone, also in one Write,
-so the switch is left as it was, and `InstallFailed` carries the refused updates
-with the switch's per-update errors.
+the difference to the snapshot taken before the Write (with direct counters) is
+undone, also in one Write: entries the batch deleted go back with their counter
+values (`counter_data` on the INSERT). The tables are read once more, and
+`InstallFailed` carries the refused updates with the switch's per-update errors and
+says exactly what, if anything, is not as it was (an entry, a counter).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from p4.v1 import p4runtime_pb2
@@ -154,10 +156,11 @@ def summary(changes: Sequence[Change]) -> dict[str, Counter[str]]:
 
 
 def snapshot(
-    switch: TableSwitch, tables: Mapping[str, int]
+    switch: TableSwitch, tables: Mapping[str, int], with_counters: bool = False
 ) -> dict[str, list[p4runtime_pb2.TableEntry]]:
-    """The current entries of `tables` (name -> id)."""
-    return {name: switch.read_table(tid) for name, tid in tables.items()}
+    """The current entries of `tables` (name -> id), with their direct counters if asked
+    (what `apply` needs to put deleted entries back with their counts)."""
+    return {name: switch.read_table(tid, with_counters) for name, tid in tables.items()}
 
 
 def apply(
@@ -180,35 +183,128 @@ def apply(
             lines.append(
                 f"  update {err.index} ({what}): {err.code}: {err.message or '(no message)'}"
             )
-        undo = _undo(switch, before, tables)
-        if undo is None:
-            lines.append("nothing had been applied; the switch is unchanged")
-        elif isinstance(undo, WriteFailed):
-            lines.append(
-                "undoing the updates that went through FAILED too; the switch is half-installed:"
-            )
-            lines += [f"  undo update {u.index}: {u.code}: {u.message}" for u in undo.errors]
-        else:
-            lines.append(f"undid the {undo} updates that had gone through; the switch is as it was")
+        lines += undo(switch, before, tables, origin_names(changes)).report()
         raise InstallFailed("\n".join(lines)) from None
 
 
-def _undo(
+def origin_names(changes: Sequence[Change]) -> dict[tuple[object, ...], str]:
+    """Entry identity -> how the changes name it (for undo messages)."""
+    return {match_key(c.entry): c.origin for c in changes}
+
+
+def _counts(e: p4runtime_pb2.TableEntry) -> tuple[int, int]:
+    return e.counter_data.packet_count, e.counter_data.byte_count
+
+
+@dataclass
+class UndoResult:
+    """What `undo` did: updates written, counters restored, and anything it could not."""
+
+    updates: int = 0
+    reinserted: int = 0
+    failed: WriteFailed | None = None
+    lost_counters: list[str] = field(default_factory=list)
+    differs: list[str] = field(default_factory=list)
+
+    def report(self) -> list[str]:
+        """Lines for the user, saying exactly what is (not) as it was."""
+        if self.updates == 0 and self.failed is None:
+            return ["nothing had been applied; the switch is unchanged"]
+        out: list[str] = []
+        if self.failed is not None:
+            out.append("undoing the updates that went through FAILED too:")
+            out += [f"  undo update {u.index}: {u.code}: {u.message}" for u in self.failed.errors]
+        if self.differs:
+            out.append("the switch is NOT as it was; these entries differ from before the Write:")
+            out += [f"  {d}" for d in self.differs]
+        else:
+            out.append(
+                f"undid the {self.updates} updates that had gone through; the switch holds "
+                "exactly the entries it held before"
+            )
+        if self.lost_counters:
+            out.append("these direct counters could not be restored:")
+            out += [f"  {c}" for c in self.lost_counters]
+        elif self.reinserted:
+            out.append(
+                f"the {self.reinserted} re-inserted entries have their direct counters back "
+                "(values read just before the Write)"
+            )
+        return out
+
+
+def undo(
     switch: TableSwitch,
     before: Mapping[str, Sequence[p4runtime_pb2.TableEntry]],
     tables: Mapping[str, int],
-) -> int | WriteFailed | None:
-    """Put the tables back to `before`: number of undo updates, None if none were needed."""
+    names: Mapping[tuple[object, ...], str] | None = None,
+) -> UndoResult:
+    """Put the tables back to `before` (a snapshot with counters) in one Write.
+
+    Entries the refused batch deleted are re-inserted with their `counter_data`, which
+    P4Runtime lets an INSERT carry (BMv2 and softswitch honour it); a switch that
+    refuses that gets the entry without counts, and the result names each counter
+    that was lost. The tables are read back to check the result.
+    """
+    names = names or {}
+    result = UndoResult()
     after = snapshot(switch, tables)
-    back = [Desired(t, _clean(e), "the entry as it was") for t, es in before.items() for e in es]
-    changes = diff(back, after)
+    back = [Desired(t, e, "the entry as it was") for t, es in before.items() for e in es]
+    changes = [
+        c if c.kind == "insert" else replace(c, entry=_clean(c.entry))
+        for c in diff(back, after, names)
+    ]
     if not changes:
-        return None
+        return result
+    result.updates = len(changes)
+    inserted = [c for c in changes if c.kind == "insert"]
     try:
         switch.write([c.update() for c in changes])
     except WriteFailed as e:
-        return e
-    return len(changes)
+        # A switch that does not take counter_data on INSERT: those entries again, bare.
+        retry = [
+            changes[u.index]
+            for u in e.errors
+            if 0 <= u.index < len(changes)
+            and changes[u.index].kind == "insert"
+            and changes[u.index].entry.HasField("counter_data")
+            and u.code in ("INVALID_ARGUMENT", "UNIMPLEMENTED", "OUT_OF_RANGE")
+        ]
+        others = [
+            u
+            for u in e.errors
+            if not (0 <= u.index < len(changes)) or changes[u.index] not in retry
+        ]
+        if others:
+            result.failed = WriteFailed(str(e), others)
+        if retry:
+            try:
+                switch.write([replace(c, entry=_clean(c.entry)).update() for c in retry])
+            except WriteFailed as e2:
+                result.failed = WriteFailed(
+                    str(e2), (result.failed.errors if result.failed else []) + e2.errors
+                )
+    final = snapshot(switch, tables, with_counters=True)
+    now = {match_key(x): x for es in final.values() for x in es}
+    was = {match_key(x): x for es in before.values() for x in es}
+    for key in sorted(set(now) | set(was), key=repr):
+        a, b = was.get(key), now.get(key)
+        if a is None or b is None or action_key(a) != action_key(b):
+            what = names.get(key, "an entry")
+            state = "missing" if b is None else "extra" if a is None else "other action"
+            result.differs.append(f"{what}: {state}")
+    for c in inserted:
+        key = match_key(c.entry)
+        if key not in now:
+            continue
+        result.reinserted += 1
+        want, got = _counts(c.entry), _counts(now[key])
+        if got[0] < want[0] or got[1] < want[1]:
+            result.lost_counters.append(
+                f"{names.get(key, c.table + ' entry')}: had {want[0]} packets, {want[1]} bytes; "
+                f"now {got[0]} packets, {got[1]} bytes"
+            )
+    return result
 
 
 def format_errors(errors: Sequence[UpdateError]) -> str:

@@ -102,6 +102,8 @@ class RuleSet:
     stats: tuple[StatsRule, ...] = ()
     monitor: tuple[MonitorPort, ...] = ()
     syn_offload: SynOffloadConfig | None = None
+    sections: frozenset[str] = frozenset()  # top-level sections written with a value
+    end: Where | None = field(default=None, compare=False)  # where the file's text ends
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""

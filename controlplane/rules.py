@@ -65,6 +65,7 @@ from controlplane.model import (
     SynOffloadConfig,
     Where,
 )
+from controlplane.yamltree import YamlError, alias_of, compose
 
 TOP_FIELDS = ("monitor", "stats", "syn_offload")
 SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
@@ -89,7 +90,25 @@ MAX_INTERVAL_US = (1 << 32) - 1
 MAX_PACKETS = (1 << 32) - 1
 MAX_BYTES = (1 << 48) - 1
 MAX_PRIORITY = (1 << 31) - 1
+MAX_RULE_ID = 0xFFFF
 PORT_BITS = 9
+MAX_VALUE_CHARS = 200
+"""Longest value accepted where a number, name or match goes (longer: an error, never parsed)."""
+MAX_TEXT_CHARS = 4096
+"""Longest `description`."""
+MAX_FILE_BYTES = 8 << 20
+"""Largest rules file read (65,535 rule ids fit in about 6 MiB of YAML)."""
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """`text` for a message: as written if short, else its start and its length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def shown_int(v: int) -> str:
+    """An integer for a message (`a 5000-digit number` rather than the digits)."""
+    digits = len(str(v)) if v.bit_length() < 4000 else v.bit_length() * 3 // 10
+    return str(v) if digits <= 24 else f"a {digits}-digit number"
 
 
 def slot_table(slot: int) -> str:
@@ -136,16 +155,30 @@ class _Reader:
                     if close
                     else f"expected one of {', '.join(allowed)}"
                 )
-                self.error(k, sub, f"unknown field '{key}' ({hint})")
+                self.error(
+                    k,
+                    f"{path}.{shown(key)}" if path else shown(key),
+                    f"unknown field '{shown(key)}' ({hint})",
+                )
             else:
                 out[key] = (k, v)
         return out
 
-    def scalar(self, node: Node, path: str, what: str) -> str | None:
+    def scalar(
+        self, node: Node, path: str, what: str, max_chars: int = MAX_VALUE_CHARS
+    ) -> str | None:
         if not isinstance(node, ScalarNode) or node.tag == "tag:yaml.org,2002:null":
             self.error(node, path, f"expected {what}")
             return None
-        return str(node.value)
+        text = str(node.value)
+        if len(text) > max_chars:
+            self.error(
+                node,
+                path,
+                f"expected {what}, not a {len(text)}-character value (at most {max_chars})",
+            )
+            return None
+        return text
 
     def parsed(self, node: Node, path: str, what: str, parse: Callable[[str], T]) -> T | None:
         text = self.scalar(node, path, what)
@@ -163,11 +196,11 @@ class _Reader:
             return None
         t = text.strip().replace("_", "")
         if not re.fullmatch(r"[0-9]+|0[xX][0-9a-fA-F]+", t):
-            self.error(node, path, f"'{text}' is not {what}")
+            self.error(node, path, f"'{shown(text)}' is not {what}")
             return None
-        v = int(t, 0)
+        v = int(t, 0) if t[:2].lower() == "0x" else int(t.lstrip("0") or "0")
         if not lo <= v <= hi:
-            self.error(node, path, f"{v} is out of range for {what} ({lo}..{hi})")
+            self.error(node, path, f"{shown_int(v)} is out of range for {what} ({lo}..{hi})")
             return None
         return v
 
@@ -180,7 +213,7 @@ class _Reader:
             return True
         if low in ("false", "no", "off"):
             return False
-        self.error(node, path, f"'{text}' is not true or false")
+        self.error(node, path, f"'{shown(text)}' is not true or false")
         return None
 
 
@@ -211,11 +244,16 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
     else:
         name = r.scalar(fields["name"][1], f"{path}.name", "a name")
         if name is not None and not re.fullmatch(r"[A-Za-z0-9_.:-]+", name):
-            r.error(fields["name"][1], f"{path}.name", f"'{name}': use letters, digits and _.:-")
+            r.error(
+                fields["name"][1], f"{path}.name", f"'{shown(name)}': use letters, digits and _.:-"
+            )
+            name = None
         out["name"] = name
         out["name_node"] = fields["name"][1]
     if "description" in fields:
-        out["description"] = r.scalar(fields["description"][1], f"{path}.description", "text") or ""
+        out["description"] = (
+            r.scalar(fields["description"][1], f"{path}.description", "text", MAX_TEXT_CHARS) or ""
+        )
     match: list[tuple[str, Match]] = []
     if "match" in fields:
         mnode = fields["match"][1]
@@ -244,7 +282,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
             items.append((gnode.value, gnode, None))
         elif isinstance(gnode, MappingNode):
             for k, v in gnode.value:
-                items.append((str(k.value), k, v))
+                kname = r.scalar(k, gpath, "a field name")
+                if kname is not None:
+                    items.append((kname, k, v))
         else:
             r.error(gnode, gpath, "expected field names or a mapping of field: mask")
         seen: set[str] = set()
@@ -258,7 +298,7 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
                     else f"the switch can group by {', '.join(GROUP_FIELDS)}"
                 )
                 kind = "cannot group by" if gname in FIELDS else "unknown field"
-                r.error(knode, sub, f"{kind} '{gname}' ({hint})")
+                r.error(knode, sub, f"{kind} '{shown(gname)}' ({hint})")
                 continue
             if gname in seen:
                 r.error(knode, sub, f"'{gname}' is listed twice")
@@ -278,8 +318,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
             r.error(
                 fields["interval"][1],
                 f"{path}.interval",
-                f"{iv / 1e6:g} s is longer than the switch can time (at most 4294.967295 s)",
+                f"{shown_int(iv)} µs is longer than the switch can time (at most 4294.967295 s)",
             )
+            iv = None
         out["interval_us"] = iv or 0
     if "thresholds" in fields:
         tpath = f"{path}.thresholds"
@@ -287,17 +328,21 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
         if "packets" in tf:
             n = r.parsed(tf["packets"][1], f"{tpath}.packets", "a packet count", parse_count)
             if n is not None and n > MAX_PACKETS:
-                r.error(tf["packets"][1], f"{tpath}.packets", f"{n} does not fit 32 bits")
+                r.error(
+                    tf["packets"][1], f"{tpath}.packets", f"{shown_int(n)} does not fit 32 bits"
+                )
+                n = None
             out["packet_threshold"] = n or 0
         if "bytes" in tf:
             n = r.parsed(tf["bytes"][1], f"{tpath}.bytes", "a size", parse_size)
             if n is not None and n > MAX_BYTES:
-                r.error(tf["bytes"][1], f"{tpath}.bytes", f"{n} does not fit 48 bits")
+                r.error(tf["bytes"][1], f"{tpath}.bytes", f"{shown_int(n)} does not fit 48 bits")
+                n = None
             out["byte_threshold"] = n or 0
     if "bidirectional" in fields:
         out["bidirectional"] = bool(r.boolean(fields["bidirectional"][1], f"{path}.bidirectional"))
     if "id" in fields:
-        out["id"] = r.integer(fields["id"][1], f"{path}.id", 1, 0xFFFF, "a rule id")
+        out["id"] = r.integer(fields["id"][1], f"{path}.id", 1, MAX_RULE_ID, "a rule id")
         out["id_node"] = fields["id"][1]
     slot: int | None = None
     if "slot" in fields:
@@ -308,7 +353,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
         if tname is not None:
             tslot = _table_slot(tname)
             if tslot is None:
-                r.error(tnode, f"{path}.table", f"unknown table '{tname}'{_suggest_table(tname)}")
+                r.error(
+                    tnode, f"{path}.table", f"unknown table '{shown(tname)}'{_suggest_table(tname)}"
+                )
             elif slot is not None and slot != tslot:
                 r.error(
                     tnode, f"{path}.table", f"'{tname}' is slot {tslot} but slot: {slot} is given"
@@ -376,8 +423,8 @@ def _read_syn_offload(
             r.error(
                 f["timeout"][1],
                 "syn_offload.timeout",
-                f"{t} µs is out of range: 1µs..{SYN_MAX_TIMEOUT_US / 1e6}s (a record keeps "
-                "the last SYN as a 24-bit µs offset, docs/syn-offload.md)",
+                f"{shown_int(t)} µs is out of range: 1µs..{SYN_MAX_TIMEOUT_US / 1e6}s "
+                "(a record keeps the last SYN as a 24-bit µs offset, docs/syn-offload.md)",
             )
         values["timeout_us"] = t
     if "sweep_rate" in f:
@@ -429,6 +476,17 @@ def _assign_ids(r: _Reader, raw: list[dict[str, object]]) -> list[StatsRule]:
                 next_id += 1
             rid = next_id
             taken[rid] = str(d.get("name"))
+            if rid > MAX_RULE_ID:
+                where = d["where"]
+                assert isinstance(where, Where)
+                r.problems.append(
+                    Problem(
+                        where,
+                        f"stats[{d['index']}]",
+                        f"no rule id left: rule ids are 16 bits, at most {MAX_RULE_ID} rules",
+                    )
+                )
+                continue
         rules.append(
             StatsRule(
                 index=int(d["index"]),  # type: ignore[call-overload]
@@ -453,18 +511,17 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
     """Parse `text` (the content of `path`): the valid part of it and every mistake found."""
     r = _Reader(path)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = " ".join(p for p in (e.context, e.problem) if p)
-        return RuleSet(path), [Problem(Where(path, line, col), "", f"YAML syntax: {problem}")]
-    except yaml.YAMLError as e:
-        return RuleSet(path), [Problem(Where(path, 1, 1), "", f"YAML: {e}")]
+        root = compose(text)
+    except YamlError as e:
+        return RuleSet(path), [Problem(Where(path, e.line, e.col), "", e.message)]
     if root is None:
-        return RuleSet(path), []
+        return RuleSet(path, end=Where(path, *text_end(text))), []
     top = r.mapping(root, "", TOP_FIELDS, "a rules file") or {}
-    monitor = _read_monitor(r, top["monitor"][1]) if "monitor" in top else []
+    monitor = (
+        _read_monitor(r, top["monitor"][1])
+        if "monitor" in top and not _is_null(top["monitor"][1])
+        else []
+    )
     raw: list[dict[str, object]] = []
     if "stats" in top:
         snode = top["stats"][1]
@@ -478,11 +535,19 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
                 if name in names:
                     node = d["name_node"]
                     assert isinstance(node, Node)
-                    r.error(
-                        node,
-                        f"stats[{i}].name",
-                        f"'{name}' is already the name of stats[{names[name]}]",
-                    )
+                    anchor = alias_of(item)
+                    if anchor is not None:  # the whole rule repeated: report the repeat
+                        r.error(
+                            item,
+                            f"stats[{i}]",
+                            f"the alias *{anchor} repeats rule '{name}' (stats[{names[name]}])",
+                        )
+                    else:
+                        r.error(
+                            node,
+                            f"stats[{i}].name",
+                            f"'{name}' is already the name of stats[{names[name]}]",
+                        )
                     continue
                 names[name] = i
                 if d["valid"]:
@@ -491,18 +556,101 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
             r.error(snode, "stats", "expected a list of rules (each item starting with '- name:')")
     rules = _assign_ids(r, raw)
     syn = _read_syn_offload(r, top["syn_offload"][1], monitor) if "syn_offload" in top else None
-    return RuleSet(path, tuple(rules), tuple(monitor), syn), r.problems
+    sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
+    end = Where(path, *text_end(text))
+    return RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end), r.problems
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null"
+
+
+def text_end(text: str) -> tuple[int, int]:
+    """Line and column just after the last character of `text` that is not a line break."""
+    body = text.rstrip("\r\n")
+    line = body.count("\n") + 1
+    return line, len(body) - (body.rfind("\n") + 1) + 1
+
+
+CLEAR_HINT = (
+    "nothing was written; to empty the switch on purpose: python -m controlplane clear "
+    "(add --dry-run to see what it deletes)"
+)
+
+
+def omissions(rules: RuleSet) -> list[Problem]:
+    """What a file that `install` must refuse leaves out: installing it would delete
+    entries the operator most likely did not mean to delete (a truncated or emptied
+    file). `monitor: []` and `stats: []` say "none" on purpose and are accepted."""
+    end = rules.end or Where(rules.path, 1, 1)
+    if not rules.sections:
+        return [
+            Problem(
+                Where(rules.path, 1, 1),
+                "",
+                "the file has no rules (it is empty, only comments, or its sections are "
+                "empty): installing it would delete every stats rule and every monitor port "
+                "entry on the switch, so the monitor would get no traffic",
+            )
+        ]
+    out: list[Problem] = []
+    if "monitor" not in rules.sections:
+        out.append(
+            Problem(
+                end,
+                "monitor",
+                "the file ends without a 'monitor:' section: installing it would delete every "
+                "monitor_ports entry (the monitor gets no traffic); write 'monitor: []' if "
+                "that is what you want",
+            )
+        )
+    if "stats" not in rules.sections:
+        out.append(
+            Problem(
+                end,
+                "stats",
+                "the file ends without a 'stats:' section: installing it would delete every "
+                "stats rule; write 'stats: []' if that is what you want",
+            )
+        )
+    return out
 
 
 def load_rules(path: str | Path) -> tuple[RuleSet, list[Problem]]:
     """Read and parse the rules file at `path`; an unreadable file raises RulesError."""
     p = str(path)
     try:
-        text = Path(p).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        with Path(p).open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
         raise RulesError(
-            [Problem(Where(p, 1, 1), "", f"cannot read the rules file: {reason}")]
+            [Problem(Where(p, 1, 1), "", f"cannot read the rules file: {e.strerror or e}")]
+        ) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise RulesError(
+            [
+                Problem(
+                    Where(p, 1, 1),
+                    "",
+                    f"the file is larger than {MAX_FILE_BYTES >> 20} MiB, more than any rules "
+                    "file needs (65,535 rule ids): not read",
+                )
+            ]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        head = data[: e.start]
+        line = head.count(b"\n") + 1
+        col = len(head[head.rfind(b"\n") + 1 :].decode("utf-8", errors="replace")) + 1
+        raise RulesError(
+            [
+                Problem(
+                    Where(p, line, col),
+                    "",
+                    f"not UTF-8 text: byte 0x{data[e.start]:02x} cannot start a character here",
+                )
+            ]
         ) from None
     return read_rules(text, p)
 

@@ -4,7 +4,8 @@ It behaves like BMv2 where the controller depends on it: arbitration (highest
 election id is primary), Write with CONTINUE_ON_ERROR semantics and per-update
 p4.v1.Error details in grpc-status-details-bin, table sizes enforced
 (RESOURCE_EXHAUSTED), ALREADY_EXISTS / NOT_FOUND by table + match + priority, Read of
-table entries (with direct counters when asked) and indexed counters,
+table entries (with direct counters when asked; INSERT may set them with counter_data,
+unless `insert_counter_data` is False) and indexed counters,
 Get/SetForwardingPipelineConfig. `refuse` lets a test reject chosen updates.
 """
 
@@ -33,6 +34,7 @@ class FakeSwitch(p4runtime_pb2_grpc.P4RuntimeServicer):
         self.counters: dict[int, dict[int, tuple[int, int]]] = {}
         self.write_requests: list[p4runtime_pb2.WriteRequest] = []
         self.refuse: Callable[[int, p4runtime_pb2.Update], tuple[int, str] | None] | None = None
+        self.insert_counter_data = True  # False: refuse INSERTs carrying counter_data
         self.primary: int | None = None
         self.lock = threading.Lock()
         self.server: grpc.Server | None = None
@@ -180,6 +182,13 @@ class FakeSwitch(p4runtime_pb2_grpc.P4RuntimeServicer):
                 )
             if len(table) >= self._size(e.table_id):
                 return code_pb2.RESOURCE_EXHAUSTED, "Table is full"
+            if e.HasField("counter_data"):
+                if not self.insert_counter_data:
+                    return code_pb2.UNIMPLEMENTED, "counter_data in INSERT not supported"
+                self.direct[key] = (e.counter_data.packet_count, e.counter_data.byte_count)
+                e = p4runtime_pb2.TableEntry()
+                e.CopyFrom(u.entity.table_entry)
+                e.ClearField("counter_data")
             table[key] = e
         elif u.type == p4runtime_pb2.Update.MODIFY:
             if key not in table:

@@ -136,7 +136,11 @@ def test_refused_update_is_undone(
     assert "the switch refused 1 of 5 updates:" in err
     assert "(insert stats[10] 'extra2' into NidsIngress.stats.slot" in err
     assert "RESOURCE_EXHAUSTED: Table is full" in err
-    assert "undid the 4 updates that had gone through; the switch is as it was" in err
+    assert (
+        "undid the 4 updates that had gone through; the switch holds exactly the entries it "
+        "held before" in err
+    )
+    assert "the 1 re-inserted entries have their direct counters back" in err
     # the undo was one more Write
     assert len(switch.write_requests) == 3
 

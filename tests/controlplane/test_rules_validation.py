@@ -81,10 +81,10 @@ def test_every_error_kind_with_position() -> None:
 
 
 def test_yaml_syntax_error_position() -> None:
-    assert problems("stats:\n  - name: a\n    match: {protocol: tcp\n") == [
-        "rules.yaml:4:1: YAML syntax: while parsing a flow mapping expected ',' or '}', but got "
-        "'<stream end>'"
-    ]
+    # reported where the unclosed '{' opens, naming where the parser gave up
+    (p,) = problems("stats:\n  - name: a\n    match: {protocol: tcp\n")
+    assert p.startswith("rules.yaml:3:12: YAML syntax: while parsing a flow mapping ")
+    assert p.endswith("(opened here; the parser stopped at 4:1)")
 
 
 def test_duplicate_key_and_non_mapping() -> None:
@@ -170,10 +170,8 @@ def test_duplicate_ids_and_table_slot_conflict() -> None:
 
 def test_too_many_overlapping_rules(tmp_path: Path) -> None:
     # five rules that all match TCP to port 80: no two can share a slot, 4 slots
-    body = "stats:\n" + "".join(
-        f"  - name: r{i}\n    match: {{protocol: tcp, dst_port: 80}}\n    group_by: [src_addr]\n"
-        for i in range(5)
-    )
+    rule = "  - name: r{}\n    match: {{protocol: tcp, dst_port: 80}}\n    group_by: [src_addr]\n"
+    body = "stats:\n" + "".join(rule.format(i) for i in range(5)) + "monitor: []\n"
     path = tmp_path / "rules.yaml"
     path.write_text(body)
     with pytest.raises(RulesError) as e:

@@ -25,6 +25,7 @@ monitor:
   port: 1
   ingress_ports: [0]
 """
+STATS_NONE = "stats: []\n"  # no stats rules, on purpose (install refuses a file without)
 
 SYN = (
     MONITOR
@@ -159,7 +160,7 @@ def test_install_sets_the_stage_idempotently_and_as_a_diff(
     state = tmp_path / "state.json"
     common = ["--address", address, "--state", str(state)]
     push = ["--p4info", str(build / "main.p4info.txtpb"), "--config", str(build / "main.json")]
-    rules.write_text(SYN, encoding="utf-8")
+    rules.write_text(SYN + STATS_NONE, encoding="utf-8")
     assert main(["install", str(rules), *common, *push]) == 0
     out = capsys.readouterr().out
     assert "syn_offload: enabled, 4096 records, timeout 2s" in out
@@ -175,14 +176,14 @@ def test_install_sets_the_stage_idempotently_and_as_a_diff(
     assert main(["install", str(rules), *common]) == 0
     assert "no changes" in capsys.readouterr().out
 
-    rules.write_text(SYN.replace("timeout: 2s", "timeout: 300ms"), encoding="utf-8")
+    rules.write_text(SYN.replace("timeout: 2s", "timeout: 300ms") + STATS_NONE, encoding="utf-8")
     assert main(["install", str(rules), *common]) == 0
     out = capsys.readouterr().out
     assert "SYN-offload settings: 1 updates in one Write" in out
     assert _read_config(address)[:2] == ("configure", [4096, 300_000])
 
     # more records than the pipeline was compiled with: refused before any write
-    rules.write_text(SYN.replace("slots: 4096", "slots: 100000"), encoding="utf-8")
+    rules.write_text(SYN.replace("slots: 4096", "slots: 100000") + STATS_NONE, encoding="utf-8")
     assert main(["install", str(rules), *common]) == 3
     err = capsys.readouterr().err
     assert (
@@ -191,7 +192,7 @@ def test_install_sets_the_stage_idempotently_and_as_a_diff(
     assert _read_config(address)[:2] == ("configure", [4096, 300_000])  # unchanged
 
     # without the section the stage is turned off again
-    rules.write_text(MONITOR, encoding="utf-8")
+    rules.write_text(MONITOR + STATS_NONE, encoding="utf-8")
     assert main(["install", str(rules), *common]) == 0
     assert "syn_offload: disabled" in capsys.readouterr().out
     assert _read_config(address)[0] == "disable"
@@ -252,7 +253,7 @@ def test_sweep_command_reaches_the_pipeline(
     state = tmp_path / "state.json"
     common = ["--address", address, "--state", str(state)]
     push = ["--p4info", str(build / "main.p4info.txtpb"), "--config", str(build / "main.json")]
-    rules.write_text(SYN.replace("slots: 4096", "slots: 16"), encoding="utf-8")
+    rules.write_text(SYN.replace("slots: 4096", "slots: 16") + STATS_NONE, encoding="utf-8")
     assert main(["install", str(rules), *common, *push]) == 0
     capsys.readouterr()
 

@@ -57,6 +57,8 @@ holds, each checked mechanically, never assumed:
 from __future__ import annotations
 
 import functools
+import json
+import re
 import struct
 import tempfile
 from collections import Counter, defaultdict
@@ -162,43 +164,88 @@ class ZeekConn:
         return canonical(self.orig, self.resp)
 
 
+def _unescape(text: str) -> str:
+    """Zeek's header escapes (`\\x09`) -> the characters."""
+    return re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _json_value(v: object) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, list):
+        return ",".join(str(x) for x in v)
+    return str(v)
+
+
+def _conn(d: dict[str, str | None], uid: str) -> ZeekConn:
+    """A row from its (alias-resolved) fields; None = unset, "" = empty."""
+    d = {_FIELD_ALIASES.get(k, k): v for k, v in d.items()}
+
+    def get(name: str) -> str | None:
+        v = d.get(name)
+        return None if v is None or v == "-" else v
+
+    orig_h, resp_h = get("id.orig_h") or "", get("id.resp_h") or ""
+    ipv6 = ":" in orig_h or ":" in resp_h
+    orig = resp = None
+    ports = get("id.orig_p"), get("id.resp_p")
+    if orig_h and resp_h and not ipv6 and ports[0] is not None and ports[1] is not None:
+        orig = (ip4(orig_h), int(ports[0]))
+        resp = (ip4(resp_h), int(ports[1]))
+    packets = None
+    op, rp = get("orig_pkts"), get("resp_pkts")
+    if op is not None and rp is not None:
+        packets = int(op) + int(rp)
+    tunnel = get("tunnel_parents")
+    return ZeekConn(
+        uid=get("uid") or uid,
+        history=get("history") or "",
+        proto=get("proto"),
+        orig=orig,
+        resp=resp,
+        packets=packets,
+        tunnel=bool(tunnel) and tunnel != "(empty)",
+        ipv6=ipv6,
+    )
+
+
 def parse_conn_log(path: Path) -> list[ZeekConn]:
-    """Rows of a Zeek conn.log baseline: Zeek's TSV (`#fields` line) or btest's zeek-cut
-    output (a plain header line such as `uid service history`)."""
+    """Rows of a Zeek conn.log: Zeek's ASCII log with any columns in any order (the
+    `#fields` line; `#separator`, `#set_separator`, `#empty_field` and `#unset_field`
+    honoured), Zeek's JSON log (one object per line), or btest's zeek-cut output (a
+    plain header line such as `uid service history`). A row without a `uid` is named
+    `<file>:<line>`."""
+    sep, empty, unset = "\t", "(empty)", "-"
     fields: list[str] | None = None
     rows: list[ZeekConn] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#fields\t"):
-            fields = line.split("\t")[1:]
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        here = f"{path.name}:{n}"
+        if not line.strip():
             continue
-        if not line or line.startswith("#"):
+        if line.lstrip().startswith("{"):
+            obj = json.loads(line)
+            rows.append(_conn({k: _json_value(v) for k, v in obj.items()}, here))
             continue
-        cols = line.split("\t")
+        if line.startswith("#separator "):
+            sep = _unescape(line[len("#separator ") :])
+            continue
+        if line.startswith("#"):
+            name, _, rest = line.partition(sep)
+            if name == "#fields":
+                fields = rest.split(sep)
+            elif name == "#empty_field":
+                empty = rest
+            elif name == "#unset_field":
+                unset = rest
+            continue
+        cols = line.split(sep)
         if fields is None:
             fields = cols
             continue
-        d = {_FIELD_ALIASES.get(k, k): v for k, v in zip(fields, cols, strict=False)}
-        hist = d.get("history", "-")
-        orig = resp = None
-        ipv6 = ":" in d.get("id.orig_h", "")
-        if "id.orig_h" in d and "id.resp_h" in d and not ipv6:
-            orig = (ip4(d["id.orig_h"]), int(d["id.orig_p"]))
-            resp = (ip4(d["id.resp_h"]), int(d["id.resp_p"]))
-        packets = None
-        if d.get("orig_pkts", "-") != "-" and d.get("resp_pkts", "-") != "-":
-            packets = int(d["orig_pkts"]) + int(d["resp_pkts"])
-        rows.append(
-            ZeekConn(
-                uid=d["uid"],
-                history="" if hist == "-" else hist,
-                proto=d.get("proto"),
-                orig=orig,
-                resp=resp,
-                packets=packets,
-                tunnel=d.get("tunnel_parents", "-") not in ("-", "(empty)"),
-                ipv6=ipv6,
-            )
-        )
+        d: dict[str, str | None] = {}
+        for k, v in zip(fields, cols, strict=False):
+            d[k] = None if v == unset else "" if v == empty else v
+        rows.append(_conn(d, here))
     return rows
 
 
