@@ -84,7 +84,7 @@ def test_a_genuine_summary_still_becomes_a_conn_log_entry() -> None:
 def monitoring_switch() -> NidsSwitch:
     """main.p4 in process, port 0 monitored on port 1 (nothing else installed)."""
     sw = NidsSwitch()
-    sw.install_text("monitor:\n  port: 1\n  ingress_ports: [0]\n")
+    sw.install_text("monitor:\n  port: 1\n  ingress_ports: [0]\nstats: []\n")
     return sw
 
 

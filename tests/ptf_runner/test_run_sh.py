@@ -40,11 +40,11 @@ def _as_nobody(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProce
 
 @pytest.fixture
 def fake_venv() -> Iterator[Path]:
-    """A venv whose ruff and pytest succeed at once (readable by the unprivileged user)."""
+    """A venv whose ruff, mypy and pytest succeed at once (readable by the unprivileged user)."""
     d = Path(tempfile.mkdtemp(prefix="fake-venv-"))
     try:
         (d / "bin").mkdir()
-        for tool in ("ruff", "pytest", "python", "ptf"):
+        for tool in ("ruff", "mypy", "pytest", "python", "ptf"):
             p = d / "bin" / tool
             p.write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
             p.chmod(0o755)

@@ -34,8 +34,9 @@ MAC_A, MAC_B = "00:00:00:00:00:0a", "00:00:00:00:00:0b"
 SEEN, STORED, RETRANSMITTED, PASSED, REGEN_REPLY, REGEN_TRAFFIC, REGEN_SWEEP, SWEEPS = range(8)
 
 
-def rules(syn_offload: str = "", stats: str = "", ingress: str = "[0, 2]") -> str:
-    """A rules file: ports `ingress` monitored on MONITOR, then the given sections."""
+def rules(syn_offload: str = "", stats: str = "stats: []\n", ingress: str = "[0, 2]") -> str:
+    """A rules file: ports `ingress` monitored on MONITOR, then the given sections (no
+    stats rules unless given: `stats: []`, since a file without the section is refused)."""
     return f"monitor:\n  port: {MONITOR}\n  ingress_ports: {ingress}\n{syn_offload}{stats}"
 
 

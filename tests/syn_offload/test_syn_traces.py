@@ -142,6 +142,7 @@ def replay(trace: list[tuple[int, bytes]]) -> Replay:
     sw.install_text(
         f"monitor: {{port: {MONITOR}, ingress_ports: [0]}}\n"
         f"syn_offload: {{slots: {SLOTS}, timeout: {TIMEOUT}us}}\n"
+        "stats: []\n"
     )
     step = SWEEP_PASS // SLOTS
     out: list[tuple[int, bytes]] = []
