@@ -10,7 +10,11 @@ Test parameters (ptf --test-params, set by ptf_tests/run.sh):
     device_id  default 1
     p4info     path of the text P4Info of the pushed pipeline (required)
     cpu_port   CPU port number, default 64
-    election_id  default 10 (above push_pipeline.py's 1, so the test is primary)
+    election_id  default 10 (above push_pipeline.py's 1, so the test is primary); each
+                 test adds the number of tests before it in this run, so no two tests
+                 share an id: a server that has not yet seen the previous test's stream
+                 end (BMv2 under load) would otherwise hold the new arbitration, and a
+                 P4Runtime 1.4 server (§5.3) accepts only ids at least the highest seen
 """
 
 from __future__ import annotations
@@ -166,6 +170,8 @@ def autocleanup(f: Callable[..., Any]) -> Callable[..., Any]:
 class P4RuntimeTest(BaseTest):
     """A PTF test with a primary P4Runtime connection to the switch under test."""
 
+    _tests_started = 0  # in this ptf run; raises each test's election id
+
     def setUp(self) -> None:
         super().setUp()
         self.dataplane = ptf.dataplane_instance
@@ -173,7 +179,8 @@ class P4RuntimeTest(BaseTest):
         self.grpc_addr = str(testutils.test_param_get("grpcaddr", "127.0.0.1:9559"))
         self.device_id = int(testutils.test_param_get("device_id", 1))
         self.cpu_port = int(testutils.test_param_get("cpu_port", 64))
-        election = int(testutils.test_param_get("election_id", 10))
+        election = int(testutils.test_param_get("election_id", 10)) + P4RuntimeTest._tests_started
+        P4RuntimeTest._tests_started += 1
         self.election_id = p4runtime_pb2.Uint128(high=0, low=election)
         p4info_path = testutils.test_param_get("p4info")
         if not p4info_path:
@@ -224,7 +231,7 @@ class P4RuntimeTest(BaseTest):
         except grpc.RpcError:
             pass  # cancelled in tearDown, or the switch went away: the test will notice
 
-    def _become_primary(self, timeout: float = 5.0) -> None:
+    def _become_primary(self, timeout: float = 15.0) -> None:
         req = p4runtime_pb2.StreamMessageRequest()
         req.arbitration.device_id = self.device_id
         req.arbitration.election_id.CopyFrom(self.election_id)
