@@ -213,6 +213,14 @@ class ControlMixin:
             if dir_params:
                 afn = self.action_wrapper(ti, ref, ai, afn)
             dispatch[aid] = afn
+        # actions P4Info lists for the table but its `actions` property does not (the
+        # NoAction p4c adds as the implicit default): every id a control plane or the
+        # default entry can select must dispatch
+        for aid in [*getattr(table, "actions", {}), table.default_action.action_id]:
+            if aid not in dispatch:
+                ai = self._action_by_id(aid)
+                if ai is not None:
+                    dispatch[aid] = self.action_fn(ai)
         dv = self.ident(f"_D_{name}")
         self.post.append(f"{dv} = {{{', '.join(f'{k}: {v}' for k, v in dispatch.items())}}}")
         fn = Fn(name)
@@ -229,6 +237,7 @@ class ControlMixin:
             fn.emit(f"_e = {tv}.lookup(({''.join(k + ', ' for k in keys)}))")
         else:
             fn.emit("_e = None")
+        fn.mark(0, td.loc)
         if has_meter:
             fn.globals_assigned.update({"_MHIT", "_MCOLOR"})
         fn.emit("if _e is None:")
@@ -249,6 +258,21 @@ class ControlMixin:
         self.out.extend(fn.source(f"def {name}():"))
         self.install_table_program_state(ti, table)
         return name
+
+    def _action_by_id(self: Generator, aid: int) -> A.ActionInstance | None:
+        for ai in list(self.cur_block.actions.values()) + self.e.actions:
+            if self.state.action_ids.get(ai.qualname) == aid and (
+                ai.owner is None or ai.owner is self.cur_block
+            ):
+                return ai
+        # a top-level action only P4Info names (NoAction as the implicit default)
+        for qualname, i in self.state.action_ids.items():
+            if i != aid:
+                continue
+            for d in self.e.program.declarations:
+                if isinstance(d, A.ActionDecl) and d.name == qualname:
+                    return A.ActionInstance(qualname, d, None)
+        return None
 
     def action_wrapper(
         self: Generator, ti: A.TableInstance, ref: A.ActionRef, ai: A.ActionInstance, afn: str

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from softswitch.engine.codegen import Generator
 
 
+LOC_TAG = "# @p4 "  # trailing comment naming the P4 statement a generated line runs
+
+
 class UnsupportedError(Exception):
     """A construct the engine refuses; str() is `file:line:col: <what> is not supported`."""
 
@@ -44,6 +47,14 @@ class Fn:
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
+
+    def mark(self, start: int, loc: A.Loc) -> None:
+        """Tag the first line emitted since `start` with the P4 location it runs.
+
+        A packet error is reported at the nearest tag above the failing line.
+        """
+        if start < len(self.lines) and loc.line:
+            self.lines[start] += f"  {LOC_TAG}{loc}"
 
     def tmp(self, hint: str = "t") -> str:
         self.ntmp += 1
@@ -232,24 +243,78 @@ class ExprMixin:
             return f"({x} ^ {mask(w):#x})"
         raise UnsupportedError(e.loc, f"operator {e.op}")
 
+    # ------------------------------------------------------------ evaluation order
+    # Most expressions become one Python expression, evaluated where it is used.
+    # A call with out/inout arguments also emits statements (the copy-out) before
+    # the line that uses its value. P4 evaluates left to right (spec 8.1) and
+    # ?:, && and || evaluate only the operand they select, so: an operand that
+    # emitted statements is moved under the condition that selects it, and the
+    # operands before it are saved to temporaries before its statements run.
+
+    def capture(self: Generator, e: A.Expr, fn: Fn) -> tuple[str, list[str]]:
+        """Generate e; return its value and the statements it emitted (taken out of fn)."""
+        start = len(fn.lines)
+        v = self.expr(e, fn)
+        lines = fn.lines[start:]
+        del fn.lines[start:]
+        return v, lines
+
+    def in_order(self: Generator, exprs: list[A.Expr], fn: Fn) -> list[str]:
+        """Values of exprs evaluated left to right, side effects included."""
+        vals: list[str] = []
+        for x in exprs:
+            start = len(fn.lines)
+            v = self.expr(x, fn)
+            if len(fn.lines) > start:
+                for i, pv in enumerate(vals):
+                    if not _constant(pv):
+                        t = fn.tmp("o")
+                        fn.lines.insert(start, "    " * fn.indent + f"{t} = {pv}")
+                        start += 1
+                        vals[i] = t
+            vals.append(v)
+        return vals
+
+    def _emit_under(self: Generator, fn: Fn, lines: list[str]) -> None:
+        fn.lines.extend("    " + ln for ln in lines)
+
     def x_Ternary(self: Generator, e: A.Ternary, fn: Fn) -> str:
         c = self.expr(e.cond, fn)  # type: ignore[arg-type]
-        a = self.expr(e.then, fn)  # type: ignore[arg-type]
-        b = self.expr(e.other, fn)  # type: ignore[arg-type]
-        return f"({a} if {c} else {b})"
+        a, la = self.capture(e.then, fn)  # type: ignore[arg-type]
+        b, lb = self.capture(e.other, fn)  # type: ignore[arg-type]
+        if not la and not lb:
+            return f"({a} if {c} else {b})"
+        t = fn.tmp("q")
+        fn.emit(f"if {c}:")
+        self._emit_under(fn, la)
+        fn.emit(f"    {t} = {a}")
+        fn.emit("else:")
+        self._emit_under(fn, lb)
+        fn.emit(f"    {t} = {b}")
+        return t
+
+    def _short_circuit(self: Generator, e: A.Binary, fn: Fn) -> str:
+        a = self.expr(e.left, fn)  # type: ignore[arg-type]
+        b, lb = self.capture(e.right, fn)  # type: ignore[arg-type]
+        py = "and" if e.op == "&&" else "or"
+        if not lb:
+            return f"({a} {py} {b})"
+        t = fn.tmp("q")
+        fn.emit(f"{t} = {a}")
+        fn.emit(f"if {'' if e.op == '&&' else 'not '}{t}:")
+        self._emit_under(fn, lb)
+        fn.emit(f"    {t} = {b}")
+        return t
 
     def x_Binary(self: Generator, e: A.Binary, fn: Fn) -> str:
         op = e.op
         lt, rt = base_type(e.left.type), base_type(e.right.type)  # type: ignore[union-attr]
-        a = self.expr(e.left, fn)  # type: ignore[arg-type]
-        b = self.expr(e.right, fn)  # type: ignore[arg-type]
-        if op == "&&":
-            return f"({a} and {b})"
-        if op == "||":
-            return f"({a} or {b})"
+        if op in ("&&", "||"):
+            return self._short_circuit(e, fn)
+        if op in ("==", "!=") and is_aggregate(lt):
+            return self.aggregate_eq(e, fn)
+        a, b = self.in_order([e.left, e.right], fn)  # type: ignore[list-item]
         if op in ("==", "!="):
-            if is_aggregate(lt):
-                raise UnsupportedError(e.loc, "== on headers or structs")
             return f"({a} {op} {b})"
         if op in ("<", "<=", ">", ">="):
             t = lt if not isinstance(lt, A.InfIntT) else rt
@@ -298,6 +363,18 @@ class ExprMixin:
                 return f"_ssat({signed(a, w)} - {signed(b, w)}, {w})"
             return f"max({a} - {b}, 0)"
         raise UnsupportedError(e.loc, f"operator {op}")
+
+    def aggregate_eq(self: Generator, e: A.Binary, fn: Fn) -> str:
+        """`==`/`!=` on headers, structs and stacks (an initializer takes the other side's type)."""
+        left, right = e.left, e.right
+        assert left is not None and right is not None
+        t = left.type if not isinstance(left, A.ListExpr | A.StructInit) else right.type
+        if isinstance(base_type(t), A.HeaderUnionT):
+            raise UnsupportedError(e.loc, "== on header unions")
+        a = self.build_aggregate(t, left, fn)  # type: ignore[arg-type]
+        b = self.build_aggregate(t, right, fn)  # type: ignore[arg-type]
+        x = self.types.eq(t, a, b)
+        return x if e.op == "==" else f"(not {x})"
 
     def x_Cast(self: Generator, e: A.Cast, fn: Fn) -> str:
         to = base_type(e.type)
@@ -482,7 +559,9 @@ class ExprMixin:
 
     def stmt(self: Generator, s: A.Stmt | A.Declaration, fn: Fn) -> None:
         if isinstance(s, A.VarDecl):
+            start = len(fn.lines)
             self.local_var(s, fn)
+            fn.mark(start, s.loc)
             return
         if isinstance(s, A.ConstDecl):
             return
@@ -491,7 +570,9 @@ class ExprMixin:
         m = getattr(self, "s_" + type(s).__name__, None)
         if m is None:
             raise UnsupportedError(s.loc, f"statement {type(s).__name__}")
+        start = len(fn.lines)
         m(s, fn)
+        fn.mark(start, s.loc)
 
     def local_var(self: Generator, d: A.VarDecl, fn: Fn) -> None:
         t = base_type(d.type.resolved)
@@ -590,6 +671,10 @@ class ExprMixin:
             fn.indent += 1
             self.block(case.body.stmts, fn)
             fn.indent -= 1
+
+
+def _constant(x: str) -> bool:
+    return x.lstrip("-").isdigit() or x in ("True", "False")
 
 
 def _simple(x: str) -> bool:

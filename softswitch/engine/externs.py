@@ -86,28 +86,16 @@ class CallMixin:
         pyargs: list[str] = list(extra_args)
         backs: list[tuple[A.Expr, A.Type | None]] = []
         for p, a in zip(params, argv, strict=True):
-            pt = base_type(p.resolved or (a.type if a is not None else None))
-            if a is None:
-                if p.direction in ("out",) or p.direction == "inout":
-                    pyargs.append(self.types.new(pt))
-                    if p.direction == "inout":
-                        raise UnsupportedError(c.loc, f"missing argument {p.name}")
-                    continue
-                raise UnsupportedError(c.loc, f"missing argument {p.name}")
-            if is_aggregate(pt):
-                if p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
-                    pyargs.append(self.expr(a, fn))
-                else:
-                    pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
-                continue
-            if p.direction == "out":
-                pyargs.append(self.types.new(pt))
-                backs.append((a, pt))
-            elif p.direction == "inout":
-                pyargs.append(self.expr(a, fn))
-                backs.append((a, pt))
-            else:
-                pyargs.append(self.fit(self.expr(a, fn), a.type, pt))
+            start = len(fn.lines)
+            self._user_arg(p, a, pyargs, backs, c, fn)
+            if len(fn.lines) > start:
+                # this argument ran statements: the ones before it were evaluated first
+                for i in range(len(extra_args), len(pyargs) - 1):
+                    if not pyargs[i].lstrip("-").isdigit():
+                        t = fn.tmp("o")
+                        fn.lines.insert(start, "    " * fn.indent + f"{t} = {pyargs[i]}")
+                        start += 1
+                        pyargs[i] = t
         call = f"{target}({', '.join(pyargs)})"
         if not backs:
             if returns_value:
@@ -130,6 +118,37 @@ class CallMixin:
             fn.emit(f"{t2} = {ret}")
             return t2
         return None
+
+    def _user_arg(
+        self: Generator,
+        p: A.Param,
+        a: A.Expr | None,
+        pyargs: list[str],
+        backs: list[tuple[A.Expr, A.Type | None]],
+        c: A.Call,
+        fn: Fn,
+    ) -> None:
+        """Append the Python argument for parameter p (and its copy-out, if any)."""
+        pt = base_type(p.resolved or (a.type if a is not None else None))
+        if a is None:
+            if p.direction == "out":
+                pyargs.append(self.types.new(pt))
+                return
+            raise UnsupportedError(c.loc, f"missing argument {p.name}")
+        if is_aggregate(pt):
+            if p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
+                pyargs.append(self.expr(a, fn))
+            else:
+                pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
+            return
+        if p.direction == "out":
+            pyargs.append(self.types.new(pt))
+            backs.append((a, pt))
+        elif p.direction == "inout":
+            pyargs.append(self.expr(a, fn))
+            backs.append((a, pt))
+        else:
+            pyargs.append(self.fit(self.expr(a, fn), a.type, pt))
 
     def action_call(self: Generator, c: A.Call, d: A.ActionDecl, fn: Fn) -> None:
         inst = self.action_for_decl(d, c.loc)

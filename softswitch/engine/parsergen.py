@@ -43,7 +43,9 @@ class ParserMixin:
                 continue
             fn = Fn(state_fns[s.name])
             self.block(s.stmts, fn)
+            start = len(fn.lines)
             self.transition(s, fn)
+            fn.mark(start, s.transition.loc if s.transition is not None else s.loc)
             self.out.extend(fn.source(f"def {fn.name}():"))
         start = state_fns.get("start")
         if start is None:

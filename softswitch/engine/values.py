@@ -130,6 +130,15 @@ class TypeRegistry:
             return f"_as_stack({dst}, {src}, _as_{c})"
         raise TypeError(f"not an aggregate: {t!r}")
 
+    def eq(self, t: A.Type | None, a: str, b: str) -> str:
+        """Python expression: aggregate values a and b of type t are equal (P4 `==`)."""
+        t = base_type(t)
+        if isinstance(t, A.HeaderT | A.StructT):
+            return f"_eq_{self.cls(t)}({a}, {b})"
+        if isinstance(t, A.StackT):
+            return f"all(map(_eq_{self.cls(t.elem)}, {a}.h, {b}.h))"
+        return f"({a} == {b})"
+
     # ------------------------------------------------------------ generation
 
     def _gen_header(self, name: str, t: A.HeaderT) -> None:
@@ -156,6 +165,12 @@ class TypeRegistry:
         L.append("        dd = d.__dict__")
         L.append("        dd.clear()")
         L.append("        dd.update(s.__dict__)")
+        # equality (spec: both invalid, or both valid with equal fields)
+        same = " and ".join(f"a.{f} == b.{f}" for f, _, _ in fields) or "True"
+        L.append(f"def _eq_{name}(a, b):")
+        L.append("    if a._v != b._v:")
+        L.append("        return False")
+        L.append(f"    return not a._v or ({same})")
         # serialize
         parts = []
         shift = total
@@ -235,6 +250,10 @@ class TypeRegistry:
             L.append(f"    d.{f} = s.{f}")
         for f, ft in nested:
             L.append(f"    {self.assign(ft, f'd.{f}', f's.{f}')}")
+        L.append(f"def _eq_{name}(a, b):")
+        same = [f"a.{f} == b.{f}" for f, _ in scalars]
+        same += [self.eq(ft, f"a.{f}", f"b.{f}") for f, ft in nested]
+        L.append(f"    return {' and '.join(same) or 'True'}")
         L.append("")
 
 
