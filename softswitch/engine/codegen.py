@@ -51,6 +51,12 @@ class _PErr(Exception):
 class _Exit(Exception):
     pass
 
+class _ExitOut(_Exit):
+    # exit inside an action with out/inout parameters: their values at the exit
+    __slots__ = ("vals",)
+    def __init__(self, vals):
+        self.vals = vals
+
 _MASKS = [(1 << _w) - 1 for _w in range(0, 130)]
 
 def _no_match():

@@ -104,10 +104,21 @@ class ControlMixin:
         target = self.block_fns.get(child.qualname)
         if target is None:
             raise UnsupportedError(c.loc, f"apply of {child.qualname}")
-        params = [
-            p for p in child.decl.params if not (isinstance(base_type(p.resolved), A.ExternT))
-        ]
-        self.user_call(target, params, c, fn, returns_value=False)
+        # packet_in / packet_out are module globals in the generated code: drop them
+        # from both the parameters and the arguments
+        all_params = child.decl.params
+        keep = [not isinstance(base_type(p.resolved), A.ExternT) for p in all_params]
+        params = [p for p, k in zip(all_params, keep, strict=True) if k]
+        args = []
+        for i, a in enumerate(c.args):
+            idx = (
+                next((j for j, p in enumerate(all_params) if p.name == a.name), i)
+                if a.name is not None
+                else i
+            )
+            if idx >= len(keep) or keep[idx]:
+                args.append(a)
+        self.user_call(target, params, A.Call(c.loc, func=c.func, args=args), fn, False)
         return None
 
     # ------------------------------------------------------------ actions
@@ -130,7 +141,7 @@ class ControlMixin:
             return name
         name = self.ident("A_" + ai.qualname)
         self.action_fns[ai.qualname] = name
-        fn = Fn(name)
+        fn = Fn(name, is_action=True)
         pnames = []
         for p in ai.decl.params:
             pn = f"p_{p.name}"
@@ -292,7 +303,7 @@ class ControlMixin:
                     A.Arg(ref.loc, A.PathExpr(ref.loc, name=p.name, decl=p, type=p.resolved))
                 )
         c = A.Call(ref.loc, func=None, args=args)
-        self.user_call(afn, ai.decl.params, c, fn, returns_value=False)
+        self.user_call(afn, ai.decl.params, c, fn, returns_value=False, is_action=True)
         self.out.extend(fn.source(f"def {name}({', '.join(cp_names)}):"))
         return name
 
@@ -329,15 +340,20 @@ class ControlMixin:
         if not td.entries:
             return
         entries = []
-        n = len(td.entries)
-        for i, ent in enumerate(td.entries):
+        # BMv2 ranks const entries by the priority p4c writes in its JSON: the
+        # entry's @priority(n) annotation, else its 1-based position; the
+        # smallest number wins. The runtime table lets the largest win
+        # (P4Runtime), so the order is reversed here.
+        bmv2_prio = [_priority_annotation(ent) or i + 1 for i, ent in enumerate(td.entries)]
+        top = max(bmv2_prio, default=0) + 1
+        for ent, bp in zip(td.entries, bmv2_prio, strict=True):
             matches = []
             for k, ks in zip(td.keys, ent.keys, strict=True):
                 matches.append(self._const_match(k, ks))
             if ent.priority is not None and isinstance(ent.priority.const, int):
                 prio = ent.priority.const
             else:
-                prio = n - i  # earlier entries win, as p4c orders const entries
+                prio = top - bp
             entries.append((tuple(matches), prio, self._action_call_of(ti, ent.action)))
         table.add_const_entries(entries)  # type: ignore[attr-defined]
 
@@ -402,3 +418,14 @@ class ControlMixin:
                     return None
                 return f"{name}()"
         raise UnsupportedError(c.loc, f"table {f.expr.name}")
+
+
+def _priority_annotation(ent: A.TableEntry) -> int | None:
+    """n of an entry's `@priority(n)` annotation."""
+    for an in ent.annotations:
+        if an.name == "priority" and an.args:
+            a = an.args[0]
+            v = a.const if a.const is not None else getattr(a, "value", None)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+    return None

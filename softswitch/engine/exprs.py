@@ -44,6 +44,9 @@ class Fn:
     outs: list[str] = field(default_factory=list)  # scalar out/inout params returned
     returns_value: bool = False
     ntmp: int = 0
+    # an action: an exit inside it carries its out/inout values (`_ExitOut`), which
+    # a call from a control copies out, as BMv2 does; a call from an action does not
+    is_action: bool = False
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
@@ -73,7 +76,14 @@ class Fn:
         if self.globals_assigned:
             out.append("    global " + ", ".join(sorted(self.globals_assigned)))
         body = self.lines or ["    pass"]
-        out.extend(body)
+        if self.is_action and self.outs:
+            out.append("    try:")
+            out.extend("    " + ln for ln in body)
+            out.append("    except _Exit:")
+            vals = "".join(o + ", " for o in self.outs)
+            out.append(f"        raise _ExitOut(({vals})) from None")
+        else:
+            out.extend(body)
         end = self.ret_stmt(None)
         if end != "return":
             out.append("    " + end)

@@ -80,14 +80,16 @@ class CallMixin:
         fn: Fn,
         returns_value: bool,
         extra_args: tuple[str, ...] = (),
+        is_action: bool = False,
     ) -> str | None:
         """Call a generated function with copy-in/copy-out of scalar out/inout args."""
         argv = _args_by_param(params, c.args, c.loc)
         pyargs: list[str] = list(extra_args)
         backs: list[tuple[A.Expr, A.Type | None]] = []
+        agg_outs: list[tuple[A.Expr, str, A.Type | None]] = []
         for p, a in zip(params, argv, strict=True):
             start = len(fn.lines)
-            self._user_arg(p, a, pyargs, backs, c, fn)
+            self._user_arg(p, a, pyargs, backs, agg_outs, c, fn)
             if len(fn.lines) > start:
                 # this argument ran statements: the ones before it were evaluated first
                 for i in range(len(extra_args), len(pyargs) - 1):
@@ -97,13 +99,33 @@ class CallMixin:
                         start += 1
                         pyargs[i] = t
         call = f"{target}({', '.join(pyargs)})"
-        if not backs:
+        if not backs and not agg_outs:
             if returns_value:
                 return call
             fn.emit(call)
             return None
         r = fn.tmp("r")
-        fn.emit(f"{r} = {call}")
+        if is_action and not fn.is_action:
+            # BMv2 binds a control-level action call's arguments to the fields
+            # themselves: what the action wrote before an exit stays written
+            fn.emit("try:")
+            fn.emit(f"    {r} = {call}")
+            fn.emit("except _Exit as _x:")
+            fn.indent += 1
+            if backs:
+                fn.emit("if isinstance(_x, _ExitOut):")
+                fn.indent += 1
+                for i, (a, _) in enumerate(backs):
+                    self.assign(a, f"_x.vals[{i}]", fn)
+                fn.indent -= 1
+            self._copy_out_aggregates(agg_outs, fn)
+            fn.emit("raise")
+            fn.indent -= 1
+        else:
+            fn.emit(f"{r} = {call}")
+        self._copy_out_aggregates(agg_outs, fn)
+        if not backs:
+            return r if returns_value else None
         n = len(backs) + (1 if returns_value else 0)
         vals = [r] if n == 1 else [f"{r}[{i}]" for i in range(n)]
         ret = None
@@ -119,12 +141,19 @@ class CallMixin:
             return t2
         return None
 
+    def _copy_out_aggregates(
+        self: Generator, agg_outs: list[tuple[A.Expr, str, A.Type | None]], fn: Fn
+    ) -> None:
+        for a, t, pt in agg_outs:
+            fn.emit(self.types.assign(pt, self.expr(a, fn), t))
+
     def _user_arg(
         self: Generator,
         p: A.Param,
         a: A.Expr | None,
         pyargs: list[str],
         backs: list[tuple[A.Expr, A.Type | None]],
+        agg_outs: list[tuple[A.Expr, str, A.Type | None]],
         c: A.Call,
         fn: Fn,
     ) -> None:
@@ -136,7 +165,13 @@ class CallMixin:
                 return
             raise UnsupportedError(c.loc, f"missing argument {p.name}")
         if is_aggregate(pt):
-            if p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
+            if p.direction == "out":
+                # a fresh (invalid) value, copied out after the call
+                t = fn.tmp("ao")
+                fn.emit(f"{t} = {self.types.new(pt)}")
+                pyargs.append(t)
+                agg_outs.append((a, t, pt))
+            elif p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
                 pyargs.append(self.expr(a, fn))
             else:
                 pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
@@ -152,7 +187,7 @@ class CallMixin:
 
     def action_call(self: Generator, c: A.Call, d: A.ActionDecl, fn: Fn) -> None:
         inst = self.action_for_decl(d, c.loc)
-        self.user_call(self.action_fn(inst), d.params, c, fn, returns_value=False)
+        self.user_call(self.action_fn(inst), d.params, c, fn, returns_value=False, is_action=True)
         return None
 
     def function_call(

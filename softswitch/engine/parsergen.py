@@ -23,12 +23,20 @@ if TYPE_CHECKING:
 class ParserMixin:
     """Parser states, select, extract/lookahead/advance; mixed into `Generator`."""
 
-    def gen_parser(self: Generator, b: A.BlockInstance) -> str:
+    def gen_parser(self: Generator, b: A.BlockInstance, sub: bool = False) -> str:
+        """The parser's entry function; `sub`: a parser applied by another parser.
+
+        A sub-parser shares the packet and the position with its caller; its
+        errors end the whole parse, as the caller's own would.
+        """
         d = b.decl
         assert isinstance(d, A.ParserDecl)
-        if d.type_params or b.ctor_args:
-            pass
         prefix = self.ident("P_" + b.qualname)
+        for child in b.children.values():
+            if isinstance(child.decl, A.ParserDecl):
+                self.gen_parser(child, sub=True)
+            else:
+                raise UnsupportedError(child.decl.loc, "a control instantiated inside a parser")
         self.enter_block(b, prefix)
         state_fns = {s.name: f"{prefix}_s_{s.name}" for s in d.states}
         state_fns["accept"] = "None"
@@ -50,6 +58,13 @@ class ParserMixin:
         start = state_fns.get("start")
         if start is None:
             raise UnsupportedError(d.loc, "a parser without a start state")
+        if sub:
+            entry.emit(f"st = {start}")
+            entry.emit("while st is not None:")
+            entry.emit("    st = st()")
+            self.out.extend(entry.source(f"def {prefix}({', '.join(params)}):"))
+            self.leave_block()
+            return prefix
         entry.globals_assigned.update({"_PD", "_PL", "_PO"})
         entry.emit("_PD = data; _PL = len(data); _PO = 0")
         entry.emit(f"st = {start}")
