@@ -182,6 +182,7 @@ class ControlMixin:
         fn = Fn(name)
         rt = base_type(d.ret.resolved) if d.ret is not None else None
         fn.returns_value = rt is not None and not isinstance(rt, A.VoidT)
+        fn.ret_type = rt if fn.returns_value else None
         pnames = []
         for p in d.params:
             pn = f"p_{p.name}"

@@ -10,6 +10,7 @@ widen, saturation).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,7 @@ class Fn:
     # an action: an exit inside it carries its out/inout values (`_ExitOut`), which
     # a call from a control copies out, as BMv2 does; a call from an action does not
     is_action: bool = False
+    ret_type: A.Type | None = None  # a function's return type
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
@@ -540,7 +542,27 @@ class ExprMixin:
             return
         raise UnsupportedError(lhs.loc, f"assignment to {type(lhs).__name__}")
 
+    def pin_lvalue(self: Generator, lhs: A.Expr, fn: Fn) -> A.Expr:
+        """lhs with the stack indexes that contain calls evaluated now (into temporaries).
+
+        As p4c orders side effects for BMv2: a call inside the left-hand side runs
+        before the right-hand side; a plain index (`s[h.i] = f(h.i)`) is read
+        after the right-hand side ran.
+        """
+        if isinstance(lhs, A.Index) and lhs.index is not None and _has_call(lhs.index):
+            t = fn.tmp("ix")
+            fn.emit(f"{t} = {self.expr(lhs.index, fn)}")
+            pin = A.PathExpr(lhs.index.loc, name=t, decl=object(), type=lhs.index.type)
+            fn.locals[id(pin.decl)] = t
+            inner = self.pin_lvalue(lhs.expr, fn)  # type: ignore[arg-type]
+            return dataclasses.replace(lhs, expr=inner, index=pin)
+        if isinstance(lhs, A.Member | A.Slice | A.Index) and lhs.expr is not None:
+            return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
+        return lhs
+
     def s_Assign(self: Generator, s: A.Assign, fn: Fn) -> None:
+        if _has_runtime_index(s.lhs) and _has_call(s.rhs):
+            s = dataclasses.replace(s, lhs=self.pin_lvalue(s.lhs, fn))
         lt = base_type(s.lhs.type)
         if is_aggregate(lt):
             if isinstance(lt, A.HeaderUnionT):
@@ -641,8 +663,13 @@ class ExprMixin:
 
     def s_Return(self: Generator, s: A.Return, fn: Fn) -> None:
         v = None
-        if s.expr is not None:
-            v = self.expr(s.expr, fn)
+        if s.expr is not None and is_aggregate(fn.ret_type):
+            # a new value: the caller may keep it, and `{...}` needs the type
+            src = self.build_aggregate(fn.ret_type, s.expr, fn)  # type: ignore[arg-type]
+            v = fn.tmp("ret")
+            fn.emit(f"{v} = {self.types.copy(fn.ret_type, src)}")
+        elif s.expr is not None:
+            v = self.fit(self.expr(s.expr, fn), s.expr.type, fn.ret_type)
         fn.emit(fn.ret_stmt(v))
 
     def s_Switch(self: Generator, s: A.Switch, fn: Fn) -> None:
@@ -681,6 +708,30 @@ class ExprMixin:
             fn.indent += 1
             self.block(case.body.stmts, fn)
             fn.indent -= 1
+
+
+def _has_runtime_index(e: A.Expr | None) -> bool:
+    """Whether an l-value has a stack index with a call in it."""
+    while isinstance(e, A.Member | A.Slice | A.Index):
+        if isinstance(e, A.Index) and e.index is not None and _has_call(e.index):
+            return True
+        e = e.expr
+    return False
+
+
+def _has_call(e: object) -> bool:
+    """Whether an expression tree contains a call (which may have side effects)."""
+    if isinstance(e, A.Call):
+        return True
+    if isinstance(e, list | tuple):
+        return any(_has_call(x) for x in e)
+    if isinstance(e, A.Expr):
+        return any(
+            _has_call(getattr(e, name))
+            for name in e.__dataclass_fields__  # type: ignore[attr-defined]
+            if name not in ("type", "const", "loc", "decl")
+        )
+    return False
 
 
 def _constant(x: str) -> bool:
