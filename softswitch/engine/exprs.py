@@ -381,8 +381,6 @@ class ExprMixin:
         left, right = e.left, e.right
         assert left is not None and right is not None
         t = left.type if not isinstance(left, A.ListExpr | A.StructInit) else right.type
-        if isinstance(base_type(t), A.HeaderUnionT):
-            raise UnsupportedError(e.loc, "== on header unions")
         a = self.build_aggregate(t, left, fn)  # type: ignore[arg-type]
         b = self.build_aggregate(t, right, fn)  # type: ignore[arg-type]
         x = self.types.eq(t, a, b)
@@ -445,7 +443,7 @@ class ExprMixin:
             for _, fe in e.fields:
                 out.extend(self.flat_scalars(fe, fn))
             return out
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             obj = self.expr(e, fn)
             return self._flat_obj(obj, t)
         if isinstance(e, A.Member) and e.kind == "field":
@@ -467,7 +465,7 @@ class ExprMixin:
         out: list[tuple[str, int, str | None]] = []
         for f, ft in t.fields:  # type: ignore[union-attr]
             bt = base_type(ft)
-            if isinstance(bt, A.HeaderT | A.StructT):
+            if isinstance(bt, A.HeaderT | A.StructT | A.HeaderUnionT):
                 out.extend(self._flat_obj(f"{obj}.{f}", bt))
             elif isinstance(bt, A.StackT):
                 for i in range(bt.size):
@@ -560,16 +558,29 @@ class ExprMixin:
             return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
         return lhs
 
+    def union_member_valid(self: Generator, h: A.Expr, fn: Fn) -> None:
+        """After header `h` may have become valid: if it is a header_union member,
+        the union's other members become invalid (spec 8.20, as BMv2)."""
+        if not (isinstance(h, A.Member) and h.kind == "field" and h.expr is not None):
+            return
+        ut = base_type(h.expr.type)
+        if not isinstance(ut, A.HeaderUnionT):
+            return
+        u = self.expr(h.expr, fn)
+        others = [f for f, _ in ut.fields if f != h.name]
+        if others:
+            fn.emit(f"if {u}.{h.name}._v: " + "; ".join(f"{u}.{o}._v = False" for o in others))
+
     def s_Assign(self: Generator, s: A.Assign, fn: Fn) -> None:
         if _has_runtime_index(s.lhs) and _has_call(s.rhs):
             s = dataclasses.replace(s, lhs=self.pin_lvalue(s.lhs, fn))
         lt = base_type(s.lhs.type)
         if is_aggregate(lt):
-            if isinstance(lt, A.HeaderUnionT):
-                raise UnsupportedError(s.loc, "header unions")
             src = self.build_aggregate(lt, s.rhs, fn)  # type: ignore[arg-type]
             dst = self.expr(s.lhs, fn)
             fn.emit(self.types.assign(lt, dst, src))
+            if isinstance(lt, A.HeaderT):
+                self.union_member_valid(s.lhs, fn)
             return
         if isinstance(s.rhs, A.Call):
             v = self.call(s.rhs, fn, want_value=True)

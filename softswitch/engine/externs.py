@@ -212,6 +212,7 @@ class CallMixin:
                 return f"{h}._v"
             if m == "setValid":
                 fn.emit(f"_set_valid({h})")
+                self.union_member_valid(obj, fn)  # type: ignore[arg-type]
                 return None
             if m == "setInvalid":
                 fn.emit(f"{h}._v = False")
@@ -220,7 +221,10 @@ class CallMixin:
                 w = ot.width()
                 return str(w if m == "minSizeInBits" else (w + 7) // 8)
         if isinstance(ot, A.HeaderUnionT):
-            raise UnsupportedError(c.loc, "header unions")
+            if m == "isValid":
+                u = self.expr(obj, fn)  # type: ignore[arg-type]
+                return f"({' or '.join(f'{u}.{f}._v' for f, _ in ot.fields) or 'False'})"
+            raise UnsupportedError(c.loc, f"header_union method {m}")
         if isinstance(ot, A.StackT):
             s = self.expr(obj, fn)  # type: ignore[arg-type]
             if m in ("push_front", "pop_front"):
@@ -484,7 +488,7 @@ class CallMixin:
             fn.emit(
                 f"    if _eh._v: _out_append(_eh._raw if _eh._raw is not None else _ser_{c}(_eh))"
             )
-        elif isinstance(t, A.StructT):
+        elif isinstance(t, A.StructT | A.HeaderUnionT):
             for f, ft in t.fields:
                 sub = A.Member(e.loc, expr=e, name=f, kind="field", type=ft)
                 self.emit_call(sub, fn)

@@ -214,6 +214,7 @@ class ParserMixin:
             fn.emit(f"if _e > _PL: raise _PErr({pts})")
             fn.emit(f"_ex_{cls}({h}, _PD[_PO:_e]){post}")
             fn.emit("_PO = _e")
+            self.union_member_valid(target, fn)
             return None
         if m == "lookahead":
             t = base_type(c.type)

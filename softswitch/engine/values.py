@@ -92,7 +92,10 @@ class TypeRegistry:
             self._names[key] = name
             self._gen_struct(name, t)
         elif isinstance(t, A.HeaderUnionT):
-            raise NotImplementedError("header unions")
+            # held like a struct of its member headers
+            name = self._fresh("U_", t.name)
+            self._names[key] = name
+            self._gen_struct(name, t)  # type: ignore[arg-type]
         else:
             raise TypeError(f"no class for {t!r}")
         return name
@@ -102,7 +105,7 @@ class TypeRegistry:
     def new(self, t: A.Type | None) -> str:
         """Python expression for a fresh (zero / invalid) value of type t."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"{self.cls(t)}()"
         if isinstance(t, A.StackT):
             return f"_Stack([{self.cls(t.elem)}() for _ in range({t.size})])"
@@ -113,7 +116,7 @@ class TypeRegistry:
     def copy(self, t: A.Type | None, src: str) -> str:
         """Python expression for a copy of value `src` of type t."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"_cp_{self.cls(t)}({src})"
         if isinstance(t, A.StackT):
             c = self.cls(t.elem)
@@ -123,7 +126,7 @@ class TypeRegistry:
     def assign(self, t: A.Type | None, dst: str, src: str) -> str:
         """Statement assigning aggregate `src` into the existing object `dst`."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"_as_{self.cls(t)}({dst}, {src})"
         if isinstance(t, A.StackT):
             c = self.cls(t.elem)
@@ -133,7 +136,7 @@ class TypeRegistry:
     def eq(self, t: A.Type | None, a: str, b: str) -> str:
         """Python expression: aggregate values a and b of type t are equal (P4 `==`)."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"_eq_{self.cls(t)}({a}, {b})"
         if isinstance(t, A.StackT):
             return f"all(map(_eq_{self.cls(t.elem)}, {a}.h, {b}.h))"

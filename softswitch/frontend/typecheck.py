@@ -149,6 +149,8 @@ def wrap(value: int, t: Type | None) -> int:
 def header_width(t: Type) -> int:
     if isinstance(t, HeaderT | StructT):
         return sum(header_width(ft) for _, ft in t.fields)
+    if isinstance(t, HeaderUnionT):
+        return max((header_width(ft) for _, ft in t.fields), default=0)
     if isinstance(t, StackT):
         return header_width(t.elem) * t.size
     if isinstance(t, ast.VarbitT):
@@ -263,8 +265,6 @@ class TypeChecker:
                     raise P4Error(d.loc, f"match_kind '{m}' is already declared")
                 self.match_kinds.add(m)
             return
-        if isinstance(d, ast.HeaderUnionDecl):
-            raise Unsupported(d.loc, "header_union")
         if isinstance(d, (*_TYPE_DECLS, ast.ExternFunctionDecl, ast.FunctionDecl)):
             self.declare(s, d.name, d, d.loc)
         self.check_decl(d, s, None)
@@ -277,7 +277,7 @@ class TypeChecker:
         elif isinstance(d, ast.StructDecl):
             self.struct_type(d, scope)
         elif isinstance(d, ast.HeaderUnionDecl):
-            raise Unsupported(d.loc, "header_union")
+            self.union_type(d, scope)
         elif isinstance(d, ast.TypedefDecl):
             base = self.resolve(d.type, scope)
             if d.is_newtype:
@@ -362,6 +362,23 @@ class TypeChecker:
                         f.type.loc,
                         f"header field '{f.name}' must have type bit<W>, int<W>, bool or a "
                         f"serializable enum, not {type_str(ft)}",
+                    )
+                t.fields.append((f.name, ft))
+            d.resolved = t
+        return d.resolved
+
+    def union_type(self, d: ast.HeaderUnionDecl, scope: Scope) -> HeaderUnionT:
+        if d.resolved is None:
+            t = HeaderUnionT(d.name, [], d)
+            names: set[str] = set()
+            for f in d.fields:
+                ft = self.resolve(f.type, scope)
+                if f.name in names:
+                    raise P4Error(f.loc, f"duplicate field '{f.name}'")
+                names.add(f.name)
+                if not isinstance(ft, HeaderT):
+                    raise P4Error(
+                        f.type.loc, f"a header_union member must be a header, not {type_str(ft)}"
                     )
                 t.fields.append((f.name, ft))
             d.resolved = t
@@ -975,7 +992,7 @@ class TypeChecker:
         if isinstance(ent, ast.StructDecl):
             return self._no_args(ref, self.struct_type(ent, scope))
         if isinstance(ent, ast.HeaderUnionDecl):
-            raise Unsupported(ref.loc, "header_union")
+            return self._no_args(ref, self.union_type(ent, scope))
         if isinstance(ent, ast.EnumDecl):
             return self._no_args(ref, self.enum_type(ent, scope))
         if isinstance(ent, ast.TypedefDecl):
@@ -1410,11 +1427,14 @@ class TypeChecker:
             raise P4Error(e.loc, f"type {type_str(bt)} has no member '{n}'")
         if isinstance(bt, NewTypeT):
             raise P4Error(e.loc, f"{type_str(bt)} has no member '{n}'")
-        if isinstance(bt, HeaderT | StructT):
+        if isinstance(bt, HeaderT | StructT | HeaderUnionT):
             for fname, ft in bt.fields:
                 if fname == n:
                     e.kind = "field"
                     return ft
+            if isinstance(bt, HeaderUnionT) and n == "isValid":
+                e.kind = "method"
+                return FunctionT(ast.BuiltinMethod(e.loc, n, target=bt), [], BOOL)
             if isinstance(bt, HeaderT) and n in ("isValid", "setValid", "setInvalid"):
                 e.kind = "method"
                 return FunctionT(
@@ -2054,7 +2074,7 @@ def _fixed_width(t: Type | None) -> bool:
 
 
 def _emittable(t: Type | None) -> bool:
-    if isinstance(t, HeaderT | StackT):
+    if isinstance(t, HeaderT | StackT | HeaderUnionT):
         return True
     if isinstance(t, StructT):
         return all(_emittable(ft) for _, ft in t.fields)
