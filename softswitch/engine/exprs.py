@@ -426,8 +426,10 @@ class ExprMixin:
 
     # ------------------------------------------------------------ aggregates
 
-    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int, str | None]]:
+    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int | str, str | None]]:
         """The scalar leaves of an expression, in order: (python expr, width, validity guard).
+
+        The width of a varbit field is an expression (its current width).
 
         The guard (a header object expression) is set for fields of headers: BMv2
         leaves fields of invalid headers out of field lists (hash/checksum data).
@@ -452,7 +454,9 @@ class ExprMixin:
             if isinstance(t, A.BoolT):
                 x = f"int({x})"
             if isinstance(bt, A.HeaderT):
-                return [(x, width_of(t), self.expr(e.expr, fn))]  # type: ignore[arg-type]
+                h = self.expr(e.expr, fn)  # type: ignore[arg-type]
+                w = f"{h}._vl_{e.name}" if isinstance(t, A.VarbitT) else width_of(t)
+                return [(x, w, h)]
             return [(x, width_of(t), None)]
         x = self.expr(e, fn)
         if isinstance(t, A.BoolT):
@@ -461,8 +465,8 @@ class ExprMixin:
             raise UnsupportedError(e.loc, "an unsized integer in a field list")
         return [(x, width_of(t), None)]
 
-    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int, str | None]]:
-        out: list[tuple[str, int, str | None]] = []
+    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int | str, str | None]]:
+        out: list[tuple[str, int | str, str | None]] = []
         for f, ft in t.fields:  # type: ignore[union-attr]
             bt = base_type(ft)
             if isinstance(bt, A.HeaderT | A.StructT | A.HeaderUnionT):
@@ -474,7 +478,8 @@ class ExprMixin:
                 x = f"{obj}.{f}"
                 if isinstance(bt, A.BoolT):
                     x = f"int({x})"
-                out.append((x, width_of(bt), obj if isinstance(t, A.HeaderT) else None))
+                w = f"{obj}._vl_{f}" if isinstance(bt, A.VarbitT) else width_of(bt)
+                out.append((x, w, obj if isinstance(t, A.HeaderT) else None))
         return out
 
     def build_aggregate(self: Generator, t: A.Type, e: A.Expr, fn: Fn) -> str:

@@ -383,7 +383,7 @@ class CallMixin:
         n = fn.tmp("n")
         guards = [g for _, _, g in leaves]
         if all(g is None for g in guards):
-            total = sum(w for _, w, _ in leaves)
+            total = " + ".join(str(w) for _, w, _ in leaves) or "0"
             expr = "0"
             for x, w, _ in leaves:
                 expr = f"(({expr} << {w}) | ({x}))" if expr != "0" else f"({x})"
@@ -397,7 +397,7 @@ class CallMixin:
                 while j < len(leaves) and leaves[j][2] == g:
                     j += 1
                 grp = leaves[i:j]
-                w = sum(x[1] for x in grp)
+                w = " + ".join(str(x[1]) for x in grp)
                 acc = v
                 for x, wx, _ in grp:
                     acc = f"(({acc} << {wx}) | ({x}))"

@@ -187,9 +187,11 @@ class ParserMixin:
         args = [a.expr for a in c.args]
         pts = self.error_code("PacketTooShort")
         fn.globals_assigned.add("_PO")
+        if m == "extract" and len(args) == 2:
+            return self.extract_varbit(c, args[0], args[1], fn)
         if m == "extract":
             if len(args) != 1:
-                raise UnsupportedError(c.loc, "extract with a variable-size field")
+                raise UnsupportedError(c.loc, "extract with these arguments")
             target = args[0]
             t = base_type(target.type)
             if not isinstance(t, A.HeaderT):
@@ -248,6 +250,39 @@ class ParserMixin:
         if m == "length":
             return "_PL"
         raise UnsupportedError(c.loc, f"packet_in.{m}")
+
+    def extract_varbit(self: Generator, c: A.Call, target: A.Expr, nbits: A.Expr, fn: Fn) -> None:
+        """extract(hdr, n): the varbit field takes n bits (spec 12.8.2, BMv2's checks:
+        more than its maximum width is error.HeaderTooShort, a header that does not
+        end on a byte boundary is error.ParserInvalidArgument)."""
+        t = base_type(target.type)
+        if not isinstance(t, A.HeaderT):
+            raise UnsupportedError(c.loc, "extract into a non-header")
+        vmax = [bt.max_width for _, ft in t.fields if isinstance(bt := base_type(ft), A.VarbitT)]
+        if len(vmax) != 1:
+            raise UnsupportedError(c.loc, "extract with a size into a header without one varbit")
+        cls = self.types.cls(t)
+        fixed = t.width()
+        n = fn.tmp("vn")
+        fn.emit(f"{n} = {self.expr(nbits, fn)}")
+        fn.emit(f"if {n} > {vmax[0]}: raise _PErr({self.error_code('HeaderTooShort')})")
+        fn.emit(f"if ({fixed} + {n}) % 8: raise _PErr({self.error_code('ParserInvalidArgument')})")
+        post = ""
+        if isinstance(target, A.Member) and target.kind == "stack_next":
+            st = base_type(target.expr.type)  # type: ignore[union-attr]
+            assert isinstance(st, A.StackT)
+            sv = fn.tmp("s")
+            fn.emit(f"{sv} = {self.expr(target.expr, fn)}")  # type: ignore[arg-type]
+            fn.emit(f"if {sv}.n >= {st.size}: raise _PErr({self.error_code('StackOutOfBounds')})")
+            h = f"{sv}.h[{sv}.n]"
+            post = f"; {sv}.n += 1"
+        else:
+            h = self.expr(target, fn)
+        fn.emit(f"_e = _PO + (({fixed} + {n}) >> 3)")
+        fn.emit(f"if _e > _PL: raise _PErr({self.error_code('PacketTooShort')})")
+        fn.emit(f"_exv_{cls}({h}, _PD[_PO:_e], {n}){post}")
+        fn.emit("_PO = _e")
+        self.union_member_valid(target, fn)
 
     def value_set_fn(self: Generator, d: A.ValueSetDecl) -> str:
         for vs in self.e.value_sets:

@@ -145,10 +145,10 @@ class TypeRegistry:
     # ------------------------------------------------------------ generation
 
     def _gen_header(self, name: str, t: A.HeaderT) -> None:
+        if any(isinstance(base_type(ft), A.VarbitT) for _, ft in t.fields):
+            self._gen_varbit_header(name, t)
+            return
         fields = [(f, width_of(ft), base_type(ft)) for f, ft in t.fields]
-        for f, _, ft in fields:
-            if isinstance(ft, A.VarbitT):
-                raise NotImplementedError(f"varbit field {t.name}.{f}")
         total = sum(w for _, w, _ in fields)
         L = self.lines
         L.append(f"class {name}:")
@@ -210,6 +210,76 @@ class TypeRegistry:
             L.append(f"    h.{f} = {e}")
         L.append("    h._v = True")
         L.append("    h._raw = b")
+        L.append("")
+
+    def _gen_varbit_header(self, name: str, t: A.HeaderT) -> None:
+        """A header with a varbit field: `_vl_<f>` holds the field's current width.
+
+        `_exv_X(h, b, n)` extracts with the varbit `n` bits wide from exactly the
+        bytes it takes; `_ser_X` writes the current width.
+        """
+        fields: list[tuple[str, int | str, A.Type | None]] = []
+        fixed = 0
+        for f, ft in t.fields:
+            bt = base_type(ft)
+            if isinstance(bt, A.VarbitT):
+                fields.append((f, f"h._vl_{f}", bt))
+            else:
+                w = width_of(bt)
+                fixed += w
+                fields.append((f, w, bt))
+        L = self.lines
+        L.append(f"class {name}:")
+        L.append(f"    _W = {fixed}")
+        L.append("    _v = False")
+        L.append("    _raw = None")
+        for f, w, ft in fields:
+            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+            if isinstance(w, str):
+                L.append(f"    _vl_{f} = 0")
+        L.append("")
+        L.append(f"def _cp_{name}(s):")
+        L.append(f"    n = {name}()")
+        L.append("    n.__dict__.update(s.__dict__)")
+        L.append("    return n")
+        L.append(f"def _as_{name}(d, s):")
+        L.append("    if d is not s:")
+        L.append("        dd = d.__dict__")
+        L.append("        dd.clear()")
+        L.append("        dd.update(s.__dict__)")
+        same = [f"a.{f} == b.{f}" for f, _, _ in fields]
+        same += [f"a._vl_{f} == b._vl_{f}" for f, w, _ in fields if isinstance(w, str)]
+        L.append(f"def _eq_{name}(a, b):")
+        L.append("    if a._v != b._v:")
+        L.append("        return False")
+        L.append(f"    return not a._v or ({' and '.join(same)})")
+        L.append(f"def _ser_{name}(h):")
+        L.append("    v = 0")
+        for f, w, ft in fields:
+            x = f"int(h.{f})" if isinstance(ft, A.BoolT) else f"h.{f}"
+            L.append(f"    v = (v << {w}) | {x}")
+        vw = " + ".join(w for _, w, _ in fields if isinstance(w, str))
+        L.append(f"    n = {fixed} + {vw}")
+        L.append("    pad = -n % 8")
+        L.append("    return (v << pad).to_bytes((n + pad) // 8, 'big')")
+        L.append(f"def _exv_{name}(h, b, nv):")
+        L.append("    v = int.from_bytes(b, 'big')")
+        L.append(f"    v >>= len(b) * 8 - {fixed} - nv")
+        for f, w, ft in reversed(fields):
+            if isinstance(w, str):
+                L.append(f"    h._vl_{f} = nv")
+                L.append(f"    h.{f} = v & ((1 << nv) - 1)")
+                L.append("    v >>= nv")
+            else:
+                e = f"v & {(1 << w) - 1:#x}"
+                if isinstance(ft, A.BoolT):
+                    e = f"({e}) == 1"
+                L.append(f"    h.{f} = {e}")
+                L.append(f"    v >>= {w}")
+        L.append("    h._v = True")
+        L.append("    h._raw = b")
+        L.append(f"def _ex_{name}(h, b):")
+        L.append(f"    _exv_{name}(h, b, 0)")
         L.append("")
 
     def _gen_struct(self, name: str, t: A.StructT) -> None:

@@ -357,7 +357,7 @@ class TypeChecker:
                     base = ft
                 if isinstance(base, EnumT) and base.underlying is not None:
                     base = base.underlying
-                if not isinstance(base, BitT | BoolT):
+                if not isinstance(base, BitT | BoolT | ast.VarbitT):
                     raise P4Error(
                         f.type.loc,
                         f"header field '{f.name}' must have type bit<W>, int<W>, bool or a "
@@ -937,12 +937,12 @@ class TypeChecker:
             self.expr(w, scope)
             if not isinstance(w.const, int) or isinstance(w.const, bool):
                 raise P4Error(w.loc, "a width must be a compile-time constant")
-            if n == "varbit":
-                raise Unsupported(ref.loc, "varbit")
             if w.const <= 0 and not (w.const == 0 and n == "bit"):
                 raise P4Error(w.loc, f"width of {n} must be positive")
             if w.const > 2048:
                 raise Unsupported(w.loc, f"{n}<{w.const}> (widths above 2048)")
+            if n == "varbit":
+                return ast.VarbitT(w.const)
             return BitT(w.const, n == "int")
         if n == "bool":
             return BOOL
@@ -1832,7 +1832,7 @@ class TypeChecker:
         if op in ("==", "!="):
             if not same_type(lt, rt):
                 raise P4Error(e.loc, f"cannot compare {type_str(lt)} with {type_str(rt)}")
-            if isinstance(lt, ExternT | ParserT | ControlT | TableT | StackT | StringT | FunctionT):
+            if isinstance(lt, ExternT | ParserT | ControlT | TableT | StringT | FunctionT):
                 raise P4Error(e.loc, f"{op} is not defined on {type_str(lt)}")
             if lc is not None and rc is not None:
                 e.const = (lc == rc) == (op == "==")

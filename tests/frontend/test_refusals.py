@@ -13,7 +13,6 @@ from softswitch.frontend.errors import P4Error, Unsupported
 from softswitch.frontend.lexer import tokenize
 
 UNSUPPORTED = [
-    ("", "", "header v_t { varbit<32> opts; }\n", "t.p4:{T}:14: varbit is not supported"),
     (
         "",
         "action_profile(4) ap; table t { key = { meta.x : exact; } actions = { NoAction; } "
