@@ -136,11 +136,12 @@ class ControlMixin:
         raise UnsupportedError(loc, f"action {d.name} has no instance")
 
     def action_fn(self: Generator, ai: A.ActionInstance) -> str:
-        name = self.action_fns.get(ai.qualname)
+        key = f"{ai.qualname}#{id(ai.decl)}"  # actions may share a name (@name)
+        name = self.action_fns.get(key)
         if name is not None:
             return name
         name = self.ident("A_" + ai.qualname)
-        self.action_fns[ai.qualname] = name
+        self.action_fns[key] = name
         fn = Fn(name, is_action=True)
         pnames = []
         for p in ai.decl.params:

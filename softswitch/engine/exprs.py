@@ -532,6 +532,7 @@ class ExprMixin:
                 fn.emit(f"{obj}.{lhs.name} = {value}; {obj}._raw = None")
             else:
                 fn.emit(f"{obj}.{lhs.name} = {value}")
+                self.touch_header(lhs.expr, fn)  # type: ignore[arg-type]
             return
         if isinstance(lhs, A.Slice):
             hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
@@ -563,6 +564,15 @@ class ExprMixin:
             return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
         return lhs
 
+    def touch_header(self: Generator, e: A.Expr, fn: Fn) -> None:
+        """e (a struct) was written: if it lies inside a header, the header's bytes changed."""
+        outer: A.Expr | None = e
+        while isinstance(outer, A.Member) and outer.kind == "field":
+            outer = outer.expr
+            if outer is not None and isinstance(base_type(outer.type), A.HeaderT):
+                fn.emit(f"{self.expr(outer, fn)}._raw = None")
+                return
+
     def union_member_valid(self: Generator, h: A.Expr, fn: Fn) -> None:
         """After header `h` may have become valid: if it is a header_union member,
         the union's other members become invalid (spec 8.20, as BMv2)."""
@@ -586,6 +596,8 @@ class ExprMixin:
             fn.emit(self.types.assign(lt, dst, src))
             if isinstance(lt, A.HeaderT):
                 self.union_member_valid(s.lhs, fn)
+            elif isinstance(lt, A.StructT):
+                self.touch_header(s.lhs, fn)
             return
         if isinstance(s.rhs, A.Call):
             v = self.call(s.rhs, fn, want_value=True)

@@ -154,6 +154,9 @@ class ParserMixin:
         items = ks.items if len(kv) > 1 and isinstance(ks, A.ListExpr) else [ks]
         if len(items) == 1 and isinstance(items[0], A.Default):
             return "True"
+        if len(kv) > 1 and isinstance(ks, A.PathExpr) and isinstance(ks.decl, A.ValueSetDecl):
+            # a value set of structs matches the whole key tuple
+            return f"{self.value_set_fn(ks.decl)}(({''.join(k + ', ' for k in kv)}))"
         if len(items) != len(kv):
             raise UnsupportedError(ks.loc, "keyset size differs from the select key")
         conds = []

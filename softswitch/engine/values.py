@@ -148,26 +148,43 @@ class TypeRegistry:
         if any(isinstance(base_type(ft), A.VarbitT) for _, ft in t.fields):
             self._gen_varbit_header(name, t)
             return
-        fields = [(f, width_of(ft), base_type(ft)) for f, ft in t.fields]
+        # the leaves, in wire order; a struct field (spec 7.2.2) contributes its
+        # own fields as `s.x` and is held as a struct object made on first use
+        fields = _header_leaves(t)
+        nested = [(f, bt) for f, ft in t.fields if isinstance(bt := base_type(ft), A.StructT)]
+        for _, st in nested:
+            self.cls(st)
         total = sum(w for _, w, _ in fields)
         L = self.lines
         L.append(f"class {name}:")
         L.append(f"    _W = {total}")
         L.append("    _v = False")
         L.append("    _raw = None")
-        for f, _, ft in fields:
-            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        for f, ft in t.fields:
+            if not isinstance(base_type(ft), A.StructT):
+                L.append(f"    {f} = {'False' if isinstance(base_type(ft), A.BoolT) else '0'}")
+        if nested:
+            L.append("    def __getattr__(self, n):")
+            for f, st in nested:
+                L.append(f"        if n == {f!r}:")
+                L.append(f"            v = self.__dict__[n] = {self.cls(st)}()")
+                L.append("            return v")
+            L.append("        raise AttributeError(n)")
         L.append("")
-        # copy / assign
+        # copy / assign (a struct field is copied, not shared)
         L.append(f"def _cp_{name}(s):")
         L.append(f"    n = {name}()")
         L.append("    n.__dict__.update(s.__dict__)")
+        for f, st in nested:
+            L.append(f"    if {f!r} in s.__dict__: n.__dict__[{f!r}] = _cp_{self.cls(st)}(s.{f})")
         L.append("    return n")
         L.append(f"def _as_{name}(d, s):")
         L.append("    if d is not s:")
         L.append("        dd = d.__dict__")
         L.append("        dd.clear()")
         L.append("        dd.update(s.__dict__)")
+        for f, st in nested:
+            L.append(f"        if {f!r} in dd: dd[{f!r}] = _cp_{self.cls(st)}(s.{f})")
         # equality (spec: both invalid, or both valid with equal fields)
         same = " and ".join(f"a.{f} == b.{f}" for f, _, _ in fields) or "True"
         L.append(f"def _eq_{name}(a, b):")
@@ -209,7 +226,10 @@ class TypeRegistry:
                 e = f"({e}) == 1"
             L.append(f"    h.{f} = {e}")
         L.append("    h._v = True")
-        L.append("    h._raw = b")
+        if not nested:
+            # a struct field can be written through a reference that does not know
+            # its header: such headers are always serialized again
+            L.append("    h._raw = b")
         L.append("")
 
     def _gen_varbit_header(self, name: str, t: A.HeaderT) -> None:
@@ -372,3 +392,16 @@ def pop_front(s: Stack, k: int) -> None:
         else:
             h[i].__dict__.clear()
     s.n = max(s.n - k, 0)
+
+
+def _header_leaves(t: A.HeaderT | A.StructT, prefix: str = "") -> list[tuple[str, int, A.Type]]:
+    """(path, width, type) of every scalar in a header, structs inside it flattened."""
+    out: list[tuple[str, int, A.Type]] = []
+    for f, ft in t.fields:
+        bt = base_type(ft)
+        assert bt is not None
+        if isinstance(bt, A.StructT):
+            out.extend(_header_leaves(bt, f"{prefix}{f}."))
+        else:
+            out.append((f"{prefix}{f}", width_of(bt), bt))
+    return out

@@ -236,7 +236,9 @@ class Elaborator:
 
     def claim(self, qualname: str, obj: object, loc: ast.Loc) -> None:
         prev = self.names.get(qualname)
-        if prev is not None and prev is not obj:
+        # p4c lets actions share a name (P4Info then lists the first of them)
+        both_actions = isinstance(prev, ast.ActionInstance) and isinstance(obj, ast.ActionInstance)
+        if prev is not None and prev is not obj and not both_actions:
             raise P4Error(loc, f"two objects are both named '{qualname}' (check @name annotations)")
         self.names[qualname] = obj
 
@@ -318,7 +320,14 @@ class Elaborator:
         actions = []
         for ref in t.actions:
             assert ref.decl is not None
-            actions.append(self.action_instance(ref.decl, b))
+            ai = self.action_instance(ref.decl, b)
+            same = [x for x in actions if x.qualname == ai.qualname and x.decl is not ai.decl]
+            if same:
+                # p4c cannot tell them apart in one table
+                raise P4Error(
+                    ref.loc, f"two objects are both named '{ai.qualname}' (check @name annotations)"
+                )
+            actions.append(ai)
         ti = ast.TableInstance(qualify(b.qualname, t), t, b, actions, [key_name(k) for k in t.keys])
         self.claim(ti.qualname, ti, t.loc)
         for prop in t.properties:

@@ -357,6 +357,8 @@ class TypeChecker:
                     base = ft
                 if isinstance(base, EnumT) and base.underlying is not None:
                     base = base.underlying
+                if isinstance(base, StructT) and _fixed_width(base):
+                    base = BOOL  # a struct of fixed-width fields (spec 7.2.2)
                 if not isinstance(base, BitT | BoolT | ast.VarbitT):
                     raise P4Error(
                         f.type.loc,
@@ -366,6 +368,17 @@ class TypeChecker:
                 t.fields.append((f.name, ft))
             d.resolved = t
         return d.resolved
+
+    def static_assert(self, e: ast.Call) -> None:
+        """static_assert(check[, message]): a compile-time check, true once it holds."""
+        check = e.args[0].expr if e.args else None
+        if check is None or not isinstance(check.const, bool):
+            raise P4Error(e.loc, "static_assert needs a compile-time constant condition")
+        if not check.const:
+            msg = e.args[1].expr if len(e.args) > 1 else None
+            text = msg.value if isinstance(msg, ast.StringLit) else "static_assert failed"
+            raise P4Error(e.loc, f"static_assert failed: {text}")
+        e.const = True
 
     def union_type(self, d: ast.HeaderUnionDecl, scope: Scope) -> HeaderUnionT:
         if d.resolved is None:
@@ -1592,6 +1605,8 @@ class TypeChecker:
             )
         e.inferred_type_args = {n: subst[tv[n]] for n in tparams if tv[n] in subst}
         ret = _subst(ret, subst)
+        if isinstance(callee, ast.ExternFunctionDecl) and callee.name == "static_assert":
+            self.static_assert(e)
         if (
             isinstance(callee, ast.MethodDecl)
             and callee.name == "lookahead"
