@@ -189,6 +189,10 @@ class ExprMixin:
             return const_of(d.value.const, e.type)
         if isinstance(d, A.Instantiation):
             raise UnsupportedError(e.loc, f"instance {e.name} used as a value")
+        if isinstance(d, A.Param) and any(d is p for p in self.cur_block.decl.ctor_params):
+            v = self.cur_block.ctor_args.get(d.name)
+            if isinstance(v, bool | int):
+                return const_of(v, e.type)
         raise UnsupportedError(e.loc, f"reference to {e.name}")
 
     def x_Member(self: Generator, e: A.Member, fn: Fn) -> str:

@@ -235,6 +235,23 @@ class CallMixin:
             isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.TableDecl)
         ):
             return self.table_apply_expr(c, fn, as_stmt=not want_value)
+        if (
+            isinstance(obj, A.PathExpr)
+            and isinstance(obj.decl, A.Param)
+            and m == "apply"
+            and isinstance(self.cur_block.ctor_args.get(obj.decl.name), A.BlockInstance)
+        ):
+            # a parser/control given as a constructor argument: the instance passed
+            given = self.cur_block.ctor_args[obj.decl.name]
+            return self.control_apply_call(given, c, fn)  # type: ignore[arg-type]
+        if (
+            isinstance(obj, A.PathExpr)
+            and isinstance(obj.decl, A.ParserDecl | A.ControlDecl)
+            and m == "apply"
+            and obj.decl.name in self.cur_block.children
+        ):
+            # direct type invocation: the instance named after the type
+            return self.control_apply_call(self.cur_block.children[obj.decl.name], c, fn)
         if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Instantiation):
             inst = obj.decl
             child = self.cur_block.children.get(inst.name)

@@ -283,10 +283,13 @@ class Elaborator:
                 elif isinstance(t, ast.ParserT | ast.ControlT):
                     child_decl = t.decl
                     assert isinstance(child_decl, ast.ParserDecl | ast.ControlDecl)
+                    # a parser/control argument names an instance declared before it
+                    # (or one this block was given): the child uses that instance
+                    env = {**ctor, **b.children}
                     b.children[d.name] = self.block(
                         child_decl,
                         qualify(qualname, d),
-                        _fold_args(d.args, child_decl.ctor_params, ctor, d.loc, child_decl.name),
+                        _fold_args(d.args, child_decl.ctor_params, env, d.loc, child_decl.name),
                     )
             elif isinstance(d, ast.ActionDecl):
                 ai = ast.ActionInstance(qualify(qualname, d), d, b)
@@ -371,6 +374,28 @@ class Elaborator:
                     a.decl for a in b.actions.values()
                 ]:
                     self.action_instance(callee, b)
+                elif (
+                    isinstance(callee, ast.ParserDecl | ast.ControlDecl)
+                    and isinstance(c.func, ast.Member)
+                    and isinstance(c.func.expr, ast.PathExpr)
+                    and c.func.expr.decl is callee
+                    and callee.name not in b.children
+                ):
+                    # direct type invocation (spec 15.1): one instance, named after the
+                    # type, as if declared last among the block's locals
+                    t: ast.Type = (
+                        ast.ControlT(callee.name, callee)
+                        if isinstance(callee, ast.ControlDecl)
+                        else ast.ParserT(callee.name, callee)
+                    )
+                    inst = ast.Instantiation(
+                        c.loc,
+                        callee.name,
+                        type=ast.TypeRef(c.loc, callee.name, resolved=t),
+                        resolved=t,
+                    )
+                    decl.locals.append(inst)
+                    b.children[callee.name] = self.block(callee, f"{b.qualname}.{callee.name}", {})
 
 
 def _all_exprs(decl: ast.ParserDecl | ast.ControlDecl) -> list[ast.Expr]:

@@ -822,7 +822,12 @@ class TypeChecker:
                 raise P4Error(d.loc, f"cannot instantiate the abstract type {decl.name}")
             self.bind_args(d.args, decl.ctor_params, scope, d.loc, f"constructor of {decl.name}")
             for a in d.args:
-                if a.expr is not None and a.expr.const is None and not _is_ctor_param(a.expr):
+                if (
+                    a.expr is not None
+                    and a.expr.const is None
+                    and not _is_ctor_param(a.expr)
+                    and not _is_block_instance(a.expr)
+                ):
                     raise P4Error(a.loc, "constructor arguments must be compile-time constants")
             d.resolved = t
         elif isinstance(t, PackageT):
@@ -1238,6 +1243,14 @@ class TypeChecker:
         ):
             self.list_to(e, t)
             return e
+        if (
+            isinstance(t, ParserT | ControlT)
+            and type(et) is type(t)
+            and isinstance(t.decl, ast.ParserTypeDecl | ast.ControlTypeDecl)
+        ):
+            # a parser/control instance given where a parser/control type is expected
+            self.match_block_type(t, et, {}, e.loc, what)  # type: ignore[arg-type]
+            return e
         raise P4Error(
             e.loc,
             f"{what}: cannot use a value of type {type_str(et)} where {type_str(t)} is expected",
@@ -1433,6 +1446,15 @@ class TypeChecker:
             e.kind = "enum_member"
             e.const = bt.values[n] if bt.underlying is not None else n
             return bt
+        if (
+            n == "apply"
+            and isinstance(base, ast.PathExpr)
+            and isinstance(base.decl, ast.ParserDecl | ast.ControlDecl)
+            and not base.decl.ctor_params
+        ):
+            # direct type invocation (spec 15.1): an instance named after the type
+            e.kind = "method"
+            return FunctionT(base.decl, base.decl.params, VOID)
         if self._is_type_path(base) or isinstance(base, ast.TypeExpr):
             if n in ("minSizeInBits", "minSizeInBytes"):
                 e.kind = "type_member"
@@ -1486,7 +1508,7 @@ class TypeChecker:
             if (
                 n != "apply"
                 or not isinstance(base, ast.PathExpr)
-                or not isinstance(base.decl, ast.Instantiation)
+                or not isinstance(base.decl, ast.Instantiation | ast.Param)
             ):
                 raise P4Error(e.loc, f"{type_str(bt)} has no member '{n}'")
             e.kind = "method"
@@ -1540,7 +1562,12 @@ class TypeChecker:
                 raise P4Error(e.loc, "table apply() takes no arguments")
             e.callee = decl
             return ft.ret
-        if isinstance(decl, ast.ParserDecl | ast.ControlDecl):
+        if isinstance(decl, ast.ParserDecl | ast.ControlDecl | ast.ParserTypeDecl):
+            e.callee = decl
+            self.bind_args(e.args, decl.params, scope, e.loc, f"{decl.name}.apply")
+            return VOID
+        if isinstance(decl, ast.ControlTypeDecl):
+            # apply of a constructor parameter whose type is a control/parser type
             e.callee = decl
             self.bind_args(e.args, decl.params, scope, e.loc, f"{decl.name}.apply")
             return VOID
@@ -2086,6 +2113,11 @@ def _fixed_width(t: Type | None) -> bool:
     if isinstance(b, HeaderT | StructT):
         return all(_fixed_width(ft) for _, ft in b.fields)
     return False
+
+
+def _is_block_instance(e: ast.Expr) -> bool:
+    """A parser/control instance named as a constructor argument."""
+    return isinstance(e, ast.PathExpr) and isinstance(e.type, ParserT | ControlT)
 
 
 def _emittable(t: Type | None) -> bool:

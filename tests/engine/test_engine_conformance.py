@@ -100,3 +100,13 @@ def test_packet_error_is_logged_counted_and_costs_one_packet(
     assert messages[0].startswith(where), messages[0]
     line = int(messages[0][len(where) :].split(":")[0])
     assert "assert(" in (PROGRAMS / "packet_error.p4").read_text().splitlines()[line - 1]
+
+
+def test_control_given_to_two_controls_is_one_instance() -> None:
+    """Both users of the shared `inc` count into its one counter (P4Info has one)."""
+    sw = load("conformance/block_arguments.p4")
+    assert list(sw.state.counters) == ["MyIngress.inc.hits"]
+    sw.run(0, bytes([1, 0, 3]))  # twice: inc once
+    sw.run(0, bytes([2, 0, 3]))  # add_then: inc twice
+    _nbytes, npackets = sw.state.counters["MyIngress.inc.hits"].read(0)
+    assert npackets == 3
