@@ -234,8 +234,7 @@ class Switch:
                 prepared.elaborated, prepared.p4info, self.cpu_port
             )
         with self.lock:
-            if self.pipeline is not None:
-                self._retired_packet_errors += self.pipeline.errors.count
+            self._retired_packet_errors += _packet_errors_of(self.pipeline)
             self.p4info = prepared.p4info
             self.device_config = prepared.device_config
             self.elaborated = prepared.elaborated
@@ -251,8 +250,7 @@ class Switch:
     def packet_errors(self) -> int:
         """Packets dropped because of an error inside the pipeline (each logged with
         its P4 location), over every pipeline this switch has run."""
-        running = self.pipeline.errors.count if self.pipeline is not None else 0
-        return self._retired_packet_errors + running
+        return self._retired_packet_errors + _packet_errors_of(self.pipeline)
 
     def statistics(self) -> dict[str, int]:
         """Packet counters: `stats` plus `packet_errors`."""
@@ -443,3 +441,9 @@ class Switch:
             "per_port_out": {p: w.count for p, w in sorted(writers.items())},
             "seconds": time.monotonic() - start,
         }
+
+
+def _packet_errors_of(pipeline: object) -> int:
+    """A pipeline's packet-error count (0 for none, or one that does not count them)."""
+    errors = getattr(pipeline, "errors", None)
+    return int(getattr(errors, "count", 0))

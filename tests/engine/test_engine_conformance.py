@@ -110,3 +110,21 @@ def test_control_given_to_two_controls_is_one_instance() -> None:
     sw.run(0, bytes([2, 0, 3]))  # add_then: inc twice
     _nbytes, npackets = sw.state.counters["MyIngress.inc.hits"].read(0)
     assert npackets == 3
+
+
+def test_switch_statistics_count_packet_errors() -> None:
+    """The switch keeps forwarding after a packet error and reports the count."""
+    from softswitch.cli import compile_program
+    from softswitch.device import Switch
+
+    p4info, config = compile_program(PROGRAMS / "packet_error.p4", [], {})
+    sw = Switch()
+    sw.load_device_config(p4info, config)
+    assert sw.inject(0, bytes([1, 0x10])) == []
+    assert sw.inject(0, bytes([3, 0x10])) == [(1, bytes([3, 0x11]))]
+    stats = sw.statistics()
+    assert stats["packet_errors"] == 1
+    assert stats["rx"] == 2
+    sw.load_device_config(p4info, config)  # a new pipeline: the count is kept
+    assert sw.packet_errors == 1
+    sw.close()
