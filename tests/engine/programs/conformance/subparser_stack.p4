@@ -4,7 +4,7 @@
 // A parser applied by another parser (P4_16 spec 13.8) that fills a header
 // stack shared with its caller and returns a value through an out parameter;
 // a stack overflow inside it ends the parse with error.StackOutOfBounds.
-header tag_t { bit<8> next; bit<8> val; }
+header tag_t { bit<8> next; bit<40> val; }
 header top_t { bit<8> first; bit<8> count; bit<8> err; }
 struct headers_t { top_t top; tag_t[3] tags; }
 struct meta_t { }

@@ -6,7 +6,7 @@
 // checksum over a field list that holds the varbit field. A size above the
 // maximum is error.HeaderTooShort.
 header opt_hdr_t { bit<8> len; bit<8> err; bit<16> csum; varbit<64> opts; }
-header tail_t { bit<8> v; }
+header tail_t { bit<8> v; bit<56> rest; }
 struct headers_t { opt_hdr_t o; opt_hdr_t copy; tail_t tail; }
 struct meta_t { }
 
