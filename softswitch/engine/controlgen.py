@@ -118,7 +118,9 @@ class ControlMixin:
             )
             if idx >= len(keep) or keep[idx]:
                 args.append(a)
-        self.user_call(target, params, A.Call(c.loc, func=c.func, args=args), fn, False)
+        # a parser/control gets its header and metadata structs by reference
+        call = A.Call(c.loc, func=c.func, args=args)
+        self.user_call(target, params, call, fn, False, copy_inout=False)
         return None
 
     # ------------------------------------------------------------ actions

@@ -81,6 +81,7 @@ class CallMixin:
         returns_value: bool,
         extra_args: tuple[str, ...] = (),
         is_action: bool = False,
+        copy_inout: bool = True,
     ) -> str | None:
         """Call a generated function with copy-in/copy-out of scalar out/inout args."""
         argv = _args_by_param(params, c.args, c.loc)
@@ -89,7 +90,7 @@ class CallMixin:
         agg_outs: list[tuple[A.Expr, str, A.Type | None]] = []
         for p, a in zip(params, argv, strict=True):
             start = len(fn.lines)
-            self._user_arg(p, a, pyargs, backs, agg_outs, c, fn)
+            self._user_arg(p, a, pyargs, backs, agg_outs, c, fn, copy_inout)
             if len(fn.lines) > start:
                 # this argument ran statements: the ones before it were evaluated first
                 for i in range(len(extra_args), len(pyargs) - 1):
@@ -156,6 +157,7 @@ class CallMixin:
         agg_outs: list[tuple[A.Expr, str, A.Type | None]],
         c: A.Call,
         fn: Fn,
+        copy_inout: bool = True,
     ) -> None:
         """Append the Python argument for parameter p (and its copy-out, if any)."""
         pt = base_type(p.resolved or (a.type if a is not None else None))
@@ -169,6 +171,12 @@ class CallMixin:
                 # a fresh (invalid) value, copied out after the call
                 t = fn.tmp("ao")
                 fn.emit(f"{t} = {self.types.new(pt)}")
+                pyargs.append(t)
+                agg_outs.append((a, t, pt))
+            elif p.direction == "inout" and copy_inout:
+                # copy-in/copy-out (spec 6.7), as p4c compiles action and function calls
+                t = fn.tmp("ai")
+                fn.emit(f"{t} = {self.types.copy(pt, self.expr(a, fn))}")
                 pyargs.append(t)
                 agg_outs.append((a, t, pt))
             elif p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
