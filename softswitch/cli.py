@@ -326,9 +326,10 @@ def _run_pcap(switch: Switch, args: argparse.Namespace) -> int:
     except (OSError, PcapError) as e:
         raise CliError(str(e)) from None
     per_port = ", ".join(f"port{p}: {n}" for p, n in result["per_port_out"].items())
+    errors = f", {result['packet_errors']} packet errors" if result["packet_errors"] else ""
     print(
         f"softswitch: {result['packets_in']} packets in, {result['packets_out']} out "
-        f"({per_port}) in {result['seconds']:.2f}s",
+        f"({per_port}){errors} in {result['seconds']:.2f}s",
         file=sys.stderr,
     )
     return 0

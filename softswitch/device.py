@@ -180,6 +180,7 @@ class Switch:
         self.elaborated: Elaborated | None = None
         self.ports: dict[int, PortIO] = {}
         self.stats = {"rx": 0, "tx": 0, "dropped_no_pipeline": 0, "dropped_no_port": 0, "errors": 0}
+        self._retired_packet_errors = 0  # packet errors of pipelines replaced since
         self._listeners: list[PacketListener] = []
         self._t0_ns = time.monotonic_ns()
         self._selector: selectors.BaseSelector | None = None
@@ -233,6 +234,7 @@ class Switch:
                 prepared.elaborated, prepared.p4info, self.cpu_port
             )
         with self.lock:
+            self._retired_packet_errors += _packet_errors_of(self.pipeline)
             self.p4info = prepared.p4info
             self.device_config = prepared.device_config
             self.elaborated = prepared.elaborated
@@ -243,6 +245,16 @@ class Switch:
     def load_device_config(self, p4info: P4Info | None, device_config: bytes) -> None:
         """prepare_pipeline + commit_pipeline (VERIFY_AND_COMMIT)."""
         self.commit_pipeline(self.prepare_pipeline(p4info, device_config))
+
+    @property
+    def packet_errors(self) -> int:
+        """Packets dropped because of an error inside the pipeline (each logged with
+        its P4 location), over every pipeline this switch has run."""
+        return self._retired_packet_errors + _packet_errors_of(self.pipeline)
+
+    def statistics(self) -> dict[str, int]:
+        """Packet counters: `stats` plus `packet_errors`."""
+        return {**self.stats, "packet_errors": self.packet_errors}
 
     # ---- packets
 
@@ -425,6 +437,13 @@ class Switch:
         return {
             "packets_in": n_in,
             "packets_out": n_out,
+            "packet_errors": self.packet_errors,
             "per_port_out": {p: w.count for p, w in sorted(writers.items())},
             "seconds": time.monotonic() - start,
         }
+
+
+def _packet_errors_of(pipeline: object) -> int:
+    """A pipeline's packet-error count (0 for none, or one that does not count them)."""
+    errors = getattr(pipeline, "errors", None)
+    return int(getattr(errors, "count", 0))

@@ -60,7 +60,10 @@ def _process(port, data, now):
     sm.ingress_port = port
     sm.packet_length = len(data)
     sm.ingress_global_timestamp = now
-    _ingress_pass(data, $M(), sm, out, 0)
+    try:
+        _ingress_pass(data, $M(), sm, out, 0)
+    except Exception as exc:
+        _packet_error(exc)
     return out
 
 def _ingress_pass(data, meta, sm, out, depth):

@@ -18,6 +18,7 @@ from softswitch.engine.architecture import driver_source
 from softswitch.engine.controlgen import ControlMixin
 from softswitch.engine.exprs import ExprMixin, UnsupportedError
 from softswitch.engine.externs import CallMixin
+from softswitch.engine.packet_errors import PacketErrors
 from softswitch.engine.parsergen import ParserMixin
 from softswitch.engine.values import Stack as _Stack
 from softswitch.engine.values import (
@@ -49,6 +50,12 @@ class _PErr(Exception):
 
 class _Exit(Exception):
     pass
+
+class _ExitOut(_Exit):
+    # exit inside an action with out/inout parameters: their values at the exit
+    __slots__ = ("vals",)
+    def __init__(self, vals):
+        self.vals = vals
 
 _MASKS = [(1 << _w) - 1 for _w in range(0, 130)]
 
@@ -289,7 +296,7 @@ class Generator(ExprMixin, CallMixin, ParserMixin, ControlMixin):
 
 def compile_program(
     e: A.Elaborated, state: Any, cpu_port: int | None, seed: int = 0
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, dict[str, Any], PacketErrors]:
     """Generate, compile and execute the module; returns (source, namespace)."""
     g = Generator(e, state, cpu_port)
     src = g.generate()
@@ -297,6 +304,8 @@ def compile_program(
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     code = compile(src, filename, "exec")
     ns: dict[str, Any] = dict(g.ns)
+    errors = PacketErrors(filename)
+    ns["_packet_error"] = errors.record
     errs = e.program.errors
     for name in ("NoError", "PacketTooShort", "NoMatch", "StackOutOfBounds"):
         ns[f"_E_{name}"] = errs.index(name) if name in errs else 0
@@ -324,4 +333,4 @@ def compile_program(
     for f in ("mcast_grp", "egress_rid", "priority", "egress_spec", "parser_error"):
         if not hasattr(sm, f):
             setattr(sm, f, 0)
-    return src, ns
+    return src, ns, errors

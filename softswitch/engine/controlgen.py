@@ -104,10 +104,23 @@ class ControlMixin:
         target = self.block_fns.get(child.qualname)
         if target is None:
             raise UnsupportedError(c.loc, f"apply of {child.qualname}")
-        params = [
-            p for p in child.decl.params if not (isinstance(base_type(p.resolved), A.ExternT))
-        ]
-        self.user_call(target, params, c, fn, returns_value=False)
+        # packet_in / packet_out are module globals in the generated code: drop them
+        # from both the parameters and the arguments
+        all_params = child.decl.params
+        keep = [not isinstance(base_type(p.resolved), A.ExternT) for p in all_params]
+        params = [p for p, k in zip(all_params, keep, strict=True) if k]
+        args = []
+        for i, a in enumerate(c.args):
+            idx = (
+                next((j for j, p in enumerate(all_params) if p.name == a.name), i)
+                if a.name is not None
+                else i
+            )
+            if idx >= len(keep) or keep[idx]:
+                args.append(a)
+        # a parser/control gets its header and metadata structs by reference
+        call = A.Call(c.loc, func=c.func, args=args)
+        self.user_call(target, params, call, fn, False, copy_inout=False)
         return None
 
     # ------------------------------------------------------------ actions
@@ -125,12 +138,13 @@ class ControlMixin:
         raise UnsupportedError(loc, f"action {d.name} has no instance")
 
     def action_fn(self: Generator, ai: A.ActionInstance) -> str:
-        name = self.action_fns.get(ai.qualname)
+        key = f"{ai.qualname}#{id(ai.decl)}"  # actions may share a name (@name)
+        name = self.action_fns.get(key)
         if name is not None:
             return name
         name = self.ident("A_" + ai.qualname)
-        self.action_fns[ai.qualname] = name
-        fn = Fn(name)
+        self.action_fns[key] = name
+        fn = Fn(name, is_action=True)
         pnames = []
         for p in ai.decl.params:
             pn = f"p_{p.name}"
@@ -171,6 +185,7 @@ class ControlMixin:
         fn = Fn(name)
         rt = base_type(d.ret.resolved) if d.ret is not None else None
         fn.returns_value = rt is not None and not isinstance(rt, A.VoidT)
+        fn.ret_type = rt if fn.returns_value else None
         pnames = []
         for p in d.params:
             pn = f"p_{p.name}"
@@ -213,6 +228,14 @@ class ControlMixin:
             if dir_params:
                 afn = self.action_wrapper(ti, ref, ai, afn)
             dispatch[aid] = afn
+        # actions P4Info lists for the table but its `actions` property does not (the
+        # NoAction p4c adds as the implicit default): every id a control plane or the
+        # default entry can select must dispatch
+        for aid in [*getattr(table, "actions", {}), table.default_action.action_id]:
+            if aid not in dispatch:
+                ai = self._action_by_id(aid)
+                if ai is not None:
+                    dispatch[aid] = self.action_fn(ai)
         dv = self.ident(f"_D_{name}")
         self.post.append(f"{dv} = {{{', '.join(f'{k}: {v}' for k, v in dispatch.items())}}}")
         fn = Fn(name)
@@ -229,6 +252,7 @@ class ControlMixin:
             fn.emit(f"_e = {tv}.lookup(({''.join(k + ', ' for k in keys)}))")
         else:
             fn.emit("_e = None")
+        fn.mark(0, td.loc)
         if has_meter:
             fn.globals_assigned.update({"_MHIT", "_MCOLOR"})
         fn.emit("if _e is None:")
@@ -250,6 +274,21 @@ class ControlMixin:
         self.install_table_program_state(ti, table)
         return name
 
+    def _action_by_id(self: Generator, aid: int) -> A.ActionInstance | None:
+        for ai in list(self.cur_block.actions.values()) + self.e.actions:
+            if self.state.action_ids.get(ai.qualname) == aid and (
+                ai.owner is None or ai.owner is self.cur_block
+            ):
+                return ai
+        # a top-level action only P4Info names (NoAction as the implicit default)
+        for qualname, i in self.state.action_ids.items():
+            if i != aid:
+                continue
+            for d in self.e.program.declarations:
+                if isinstance(d, A.ActionDecl) and d.name == qualname:
+                    return A.ActionInstance(qualname, d, None)
+        return None
+
     def action_wrapper(
         self: Generator, ti: A.TableInstance, ref: A.ActionRef, ai: A.ActionInstance, afn: str
     ) -> str:
@@ -268,7 +307,7 @@ class ControlMixin:
                     A.Arg(ref.loc, A.PathExpr(ref.loc, name=p.name, decl=p, type=p.resolved))
                 )
         c = A.Call(ref.loc, func=None, args=args)
-        self.user_call(afn, ai.decl.params, c, fn, returns_value=False)
+        self.user_call(afn, ai.decl.params, c, fn, returns_value=False, is_action=True)
         self.out.extend(fn.source(f"def {name}({', '.join(cp_names)}):"))
         return name
 
@@ -305,15 +344,20 @@ class ControlMixin:
         if not td.entries:
             return
         entries = []
-        n = len(td.entries)
-        for i, ent in enumerate(td.entries):
+        # BMv2 ranks const entries by the priority p4c writes in its JSON: the
+        # entry's @priority(n) annotation, else its 1-based position; the
+        # smallest number wins. The runtime table lets the largest win
+        # (P4Runtime), so the order is reversed here.
+        bmv2_prio = [_priority_annotation(ent) or i + 1 for i, ent in enumerate(td.entries)]
+        top = max(bmv2_prio, default=0) + 1
+        for ent, bp in zip(td.entries, bmv2_prio, strict=True):
             matches = []
             for k, ks in zip(td.keys, ent.keys, strict=True):
                 matches.append(self._const_match(k, ks))
             if ent.priority is not None and isinstance(ent.priority.const, int):
                 prio = ent.priority.const
             else:
-                prio = n - i  # earlier entries win, as p4c orders const entries
+                prio = top - bp
             entries.append((tuple(matches), prio, self._action_call_of(ti, ent.action)))
         table.add_const_entries(entries)  # type: ignore[attr-defined]
 
@@ -378,3 +422,14 @@ class ControlMixin:
                     return None
                 return f"{name}()"
         raise UnsupportedError(c.loc, f"table {f.expr.name}")
+
+
+def _priority_annotation(ent: A.TableEntry) -> int | None:
+    """n of an entry's `@priority(n)` annotation."""
+    for an in ent.annotations:
+        if an.name == "priority" and an.args:
+            a = an.args[0]
+            v = a.const if a.const is not None else getattr(a, "value", None)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+    return None

@@ -10,6 +10,7 @@ widen, saturation).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,9 @@ from softswitch.frontend import ast as A
 
 if TYPE_CHECKING:
     from softswitch.engine.codegen import Generator
+
+
+LOC_TAG = "# @p4 "  # trailing comment naming the P4 statement a generated line runs
 
 
 class UnsupportedError(Exception):
@@ -41,9 +45,21 @@ class Fn:
     outs: list[str] = field(default_factory=list)  # scalar out/inout params returned
     returns_value: bool = False
     ntmp: int = 0
+    # an action: an exit inside it carries its out/inout values (`_ExitOut`), which
+    # a call from a control copies out, as BMv2 does; a call from an action does not
+    is_action: bool = False
+    ret_type: A.Type | None = None  # a function's return type
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.indent + line)
+
+    def mark(self, start: int, loc: A.Loc) -> None:
+        """Tag the first line emitted since `start` with the P4 location it runs.
+
+        A packet error is reported at the nearest tag above the failing line.
+        """
+        if start < len(self.lines) and loc.line:
+            self.lines[start] += f"  {LOC_TAG}{loc}"
 
     def tmp(self, hint: str = "t") -> str:
         self.ntmp += 1
@@ -62,7 +78,14 @@ class Fn:
         if self.globals_assigned:
             out.append("    global " + ", ".join(sorted(self.globals_assigned)))
         body = self.lines or ["    pass"]
-        out.extend(body)
+        if self.is_action and self.outs:
+            out.append("    try:")
+            out.extend("    " + ln for ln in body)
+            out.append("    except _Exit:")
+            vals = "".join(o + ", " for o in self.outs)
+            out.append(f"        raise _ExitOut(({vals})) from None")
+        else:
+            out.extend(body)
         end = self.ret_stmt(None)
         if end != "return":
             out.append("    " + end)
@@ -166,6 +189,10 @@ class ExprMixin:
             return const_of(d.value.const, e.type)
         if isinstance(d, A.Instantiation):
             raise UnsupportedError(e.loc, f"instance {e.name} used as a value")
+        if isinstance(d, A.Param) and any(d is p for p in self.cur_block.decl.ctor_params):
+            v = self.cur_block.ctor_args.get(d.name)
+            if isinstance(v, bool | int):
+                return const_of(v, e.type)
         raise UnsupportedError(e.loc, f"reference to {e.name}")
 
     def x_Member(self: Generator, e: A.Member, fn: Fn) -> str:
@@ -232,24 +259,78 @@ class ExprMixin:
             return f"({x} ^ {mask(w):#x})"
         raise UnsupportedError(e.loc, f"operator {e.op}")
 
+    # ------------------------------------------------------------ evaluation order
+    # Most expressions become one Python expression, evaluated where it is used.
+    # A call with out/inout arguments also emits statements (the copy-out) before
+    # the line that uses its value. P4 evaluates left to right (spec 8.1) and
+    # ?:, && and || evaluate only the operand they select, so: an operand that
+    # emitted statements is moved under the condition that selects it, and the
+    # operands before it are saved to temporaries before its statements run.
+
+    def capture(self: Generator, e: A.Expr, fn: Fn) -> tuple[str, list[str]]:
+        """Generate e; return its value and the statements it emitted (taken out of fn)."""
+        start = len(fn.lines)
+        v = self.expr(e, fn)
+        lines = fn.lines[start:]
+        del fn.lines[start:]
+        return v, lines
+
+    def in_order(self: Generator, exprs: list[A.Expr], fn: Fn) -> list[str]:
+        """Values of exprs evaluated left to right, side effects included."""
+        vals: list[str] = []
+        for x in exprs:
+            start = len(fn.lines)
+            v = self.expr(x, fn)
+            if len(fn.lines) > start:
+                for i, pv in enumerate(vals):
+                    if not _constant(pv):
+                        t = fn.tmp("o")
+                        fn.lines.insert(start, "    " * fn.indent + f"{t} = {pv}")
+                        start += 1
+                        vals[i] = t
+            vals.append(v)
+        return vals
+
+    def _emit_under(self: Generator, fn: Fn, lines: list[str]) -> None:
+        fn.lines.extend("    " + ln for ln in lines)
+
     def x_Ternary(self: Generator, e: A.Ternary, fn: Fn) -> str:
         c = self.expr(e.cond, fn)  # type: ignore[arg-type]
-        a = self.expr(e.then, fn)  # type: ignore[arg-type]
-        b = self.expr(e.other, fn)  # type: ignore[arg-type]
-        return f"({a} if {c} else {b})"
+        a, la = self.capture(e.then, fn)  # type: ignore[arg-type]
+        b, lb = self.capture(e.other, fn)  # type: ignore[arg-type]
+        if not la and not lb:
+            return f"({a} if {c} else {b})"
+        t = fn.tmp("q")
+        fn.emit(f"if {c}:")
+        self._emit_under(fn, la)
+        fn.emit(f"    {t} = {a}")
+        fn.emit("else:")
+        self._emit_under(fn, lb)
+        fn.emit(f"    {t} = {b}")
+        return t
+
+    def _short_circuit(self: Generator, e: A.Binary, fn: Fn) -> str:
+        a = self.expr(e.left, fn)  # type: ignore[arg-type]
+        b, lb = self.capture(e.right, fn)  # type: ignore[arg-type]
+        py = "and" if e.op == "&&" else "or"
+        if not lb:
+            return f"({a} {py} {b})"
+        t = fn.tmp("q")
+        fn.emit(f"{t} = {a}")
+        fn.emit(f"if {'' if e.op == '&&' else 'not '}{t}:")
+        self._emit_under(fn, lb)
+        fn.emit(f"    {t} = {b}")
+        return t
 
     def x_Binary(self: Generator, e: A.Binary, fn: Fn) -> str:
         op = e.op
         lt, rt = base_type(e.left.type), base_type(e.right.type)  # type: ignore[union-attr]
-        a = self.expr(e.left, fn)  # type: ignore[arg-type]
-        b = self.expr(e.right, fn)  # type: ignore[arg-type]
-        if op == "&&":
-            return f"({a} and {b})"
-        if op == "||":
-            return f"({a} or {b})"
+        if op in ("&&", "||"):
+            return self._short_circuit(e, fn)
+        if op in ("==", "!=") and is_aggregate(lt):
+            return self.aggregate_eq(e, fn)
+        a, b = self.in_order([e.left, e.right], fn)  # type: ignore[list-item]
         if op in ("==", "!="):
-            if is_aggregate(lt):
-                raise UnsupportedError(e.loc, "== on headers or structs")
             return f"({a} {op} {b})"
         if op in ("<", "<=", ">", ">="):
             t = lt if not isinstance(lt, A.InfIntT) else rt
@@ -299,6 +380,16 @@ class ExprMixin:
             return f"max({a} - {b}, 0)"
         raise UnsupportedError(e.loc, f"operator {op}")
 
+    def aggregate_eq(self: Generator, e: A.Binary, fn: Fn) -> str:
+        """`==`/`!=` on headers, structs and stacks (an initializer takes the other side's type)."""
+        left, right = e.left, e.right
+        assert left is not None and right is not None
+        t = left.type if not isinstance(left, A.ListExpr | A.StructInit) else right.type
+        a = self.build_aggregate(t, left, fn)  # type: ignore[arg-type]
+        b = self.build_aggregate(t, right, fn)  # type: ignore[arg-type]
+        x = self.types.eq(t, a, b)
+        return x if e.op == "==" else f"(not {x})"
+
     def x_Cast(self: Generator, e: A.Cast, fn: Fn) -> str:
         to = base_type(e.type)
         src_e = e.expr
@@ -339,8 +430,10 @@ class ExprMixin:
 
     # ------------------------------------------------------------ aggregates
 
-    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int, str | None]]:
+    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int | str, str | None]]:
         """The scalar leaves of an expression, in order: (python expr, width, validity guard).
+
+        The width of a varbit field is an expression (its current width).
 
         The guard (a header object expression) is set for fields of headers: BMv2
         leaves fields of invalid headers out of field lists (hash/checksum data).
@@ -356,7 +449,7 @@ class ExprMixin:
             for _, fe in e.fields:
                 out.extend(self.flat_scalars(fe, fn))
             return out
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             obj = self.expr(e, fn)
             return self._flat_obj(obj, t)
         if isinstance(e, A.Member) and e.kind == "field":
@@ -365,7 +458,9 @@ class ExprMixin:
             if isinstance(t, A.BoolT):
                 x = f"int({x})"
             if isinstance(bt, A.HeaderT):
-                return [(x, width_of(t), self.expr(e.expr, fn))]  # type: ignore[arg-type]
+                h = self.expr(e.expr, fn)  # type: ignore[arg-type]
+                w = f"{h}._vl_{e.name}" if isinstance(t, A.VarbitT) else width_of(t)
+                return [(x, w, h)]
             return [(x, width_of(t), None)]
         x = self.expr(e, fn)
         if isinstance(t, A.BoolT):
@@ -374,11 +469,11 @@ class ExprMixin:
             raise UnsupportedError(e.loc, "an unsized integer in a field list")
         return [(x, width_of(t), None)]
 
-    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int, str | None]]:
-        out: list[tuple[str, int, str | None]] = []
+    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int | str, str | None]]:
+        out: list[tuple[str, int | str, str | None]] = []
         for f, ft in t.fields:  # type: ignore[union-attr]
             bt = base_type(ft)
-            if isinstance(bt, A.HeaderT | A.StructT):
+            if isinstance(bt, A.HeaderT | A.StructT | A.HeaderUnionT):
                 out.extend(self._flat_obj(f"{obj}.{f}", bt))
             elif isinstance(bt, A.StackT):
                 for i in range(bt.size):
@@ -387,7 +482,8 @@ class ExprMixin:
                 x = f"{obj}.{f}"
                 if isinstance(bt, A.BoolT):
                     x = f"int({x})"
-                out.append((x, width_of(bt), obj if isinstance(t, A.HeaderT) else None))
+                w = f"{obj}._vl_{f}" if isinstance(bt, A.VarbitT) else width_of(bt)
+                out.append((x, w, obj if isinstance(t, A.HeaderT) else None))
         return out
 
     def build_aggregate(self: Generator, t: A.Type, e: A.Expr, fn: Fn) -> str:
@@ -440,6 +536,7 @@ class ExprMixin:
                 fn.emit(f"{obj}.{lhs.name} = {value}; {obj}._raw = None")
             else:
                 fn.emit(f"{obj}.{lhs.name} = {value}")
+                self.touch_header(lhs.expr, fn)  # type: ignore[arg-type]
             return
         if isinstance(lhs, A.Slice):
             hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
@@ -453,14 +550,58 @@ class ExprMixin:
             return
         raise UnsupportedError(lhs.loc, f"assignment to {type(lhs).__name__}")
 
+    def pin_lvalue(self: Generator, lhs: A.Expr, fn: Fn) -> A.Expr:
+        """lhs with the stack indexes that contain calls evaluated now (into temporaries).
+
+        As p4c orders side effects for BMv2: a call inside the left-hand side runs
+        before the right-hand side; a plain index (`s[h.i] = f(h.i)`) is read
+        after the right-hand side ran.
+        """
+        if isinstance(lhs, A.Index) and lhs.index is not None and _has_call(lhs.index):
+            t = fn.tmp("ix")
+            fn.emit(f"{t} = {self.expr(lhs.index, fn)}")
+            pin = A.PathExpr(lhs.index.loc, name=t, decl=object(), type=lhs.index.type)
+            fn.locals[id(pin.decl)] = t
+            inner = self.pin_lvalue(lhs.expr, fn)  # type: ignore[arg-type]
+            return dataclasses.replace(lhs, expr=inner, index=pin)
+        if isinstance(lhs, A.Member | A.Slice | A.Index) and lhs.expr is not None:
+            return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
+        return lhs
+
+    def touch_header(self: Generator, e: A.Expr, fn: Fn) -> None:
+        """e (a struct) was written: if it lies inside a header, the header's bytes changed."""
+        outer: A.Expr | None = e
+        while isinstance(outer, A.Member) and outer.kind == "field":
+            outer = outer.expr
+            if outer is not None and isinstance(base_type(outer.type), A.HeaderT):
+                fn.emit(f"{self.expr(outer, fn)}._raw = None")
+                return
+
+    def union_member_valid(self: Generator, h: A.Expr, fn: Fn) -> None:
+        """After header `h` may have become valid: if it is a header_union member,
+        the union's other members become invalid (spec 8.20, as BMv2)."""
+        if not (isinstance(h, A.Member) and h.kind == "field" and h.expr is not None):
+            return
+        ut = base_type(h.expr.type)
+        if not isinstance(ut, A.HeaderUnionT):
+            return
+        u = self.expr(h.expr, fn)
+        others = [f for f, _ in ut.fields if f != h.name]
+        if others:
+            fn.emit(f"if {u}.{h.name}._v: " + "; ".join(f"{u}.{o}._v = False" for o in others))
+
     def s_Assign(self: Generator, s: A.Assign, fn: Fn) -> None:
+        if _has_runtime_index(s.lhs) and _has_call(s.rhs):
+            s = dataclasses.replace(s, lhs=self.pin_lvalue(s.lhs, fn))
         lt = base_type(s.lhs.type)
         if is_aggregate(lt):
-            if isinstance(lt, A.HeaderUnionT):
-                raise UnsupportedError(s.loc, "header unions")
             src = self.build_aggregate(lt, s.rhs, fn)  # type: ignore[arg-type]
             dst = self.expr(s.lhs, fn)
             fn.emit(self.types.assign(lt, dst, src))
+            if isinstance(lt, A.HeaderT):
+                self.union_member_valid(s.lhs, fn)
+            elif isinstance(lt, A.StructT):
+                self.touch_header(s.lhs, fn)
             return
         if isinstance(s.rhs, A.Call):
             v = self.call(s.rhs, fn, want_value=True)
@@ -482,7 +623,9 @@ class ExprMixin:
 
     def stmt(self: Generator, s: A.Stmt | A.Declaration, fn: Fn) -> None:
         if isinstance(s, A.VarDecl):
+            start = len(fn.lines)
             self.local_var(s, fn)
+            fn.mark(start, s.loc)
             return
         if isinstance(s, A.ConstDecl):
             return
@@ -491,7 +634,9 @@ class ExprMixin:
         m = getattr(self, "s_" + type(s).__name__, None)
         if m is None:
             raise UnsupportedError(s.loc, f"statement {type(s).__name__}")
+        start = len(fn.lines)
         m(s, fn)
+        fn.mark(start, s.loc)
 
     def local_var(self: Generator, d: A.VarDecl, fn: Fn) -> None:
         t = base_type(d.type.resolved)
@@ -550,8 +695,13 @@ class ExprMixin:
 
     def s_Return(self: Generator, s: A.Return, fn: Fn) -> None:
         v = None
-        if s.expr is not None:
-            v = self.expr(s.expr, fn)
+        if s.expr is not None and is_aggregate(fn.ret_type):
+            # a new value: the caller may keep it, and `{...}` needs the type
+            src = self.build_aggregate(fn.ret_type, s.expr, fn)  # type: ignore[arg-type]
+            v = fn.tmp("ret")
+            fn.emit(f"{v} = {self.types.copy(fn.ret_type, src)}")
+        elif s.expr is not None:
+            v = self.fit(self.expr(s.expr, fn), s.expr.type, fn.ret_type)
         fn.emit(fn.ret_stmt(v))
 
     def s_Switch(self: Generator, s: A.Switch, fn: Fn) -> None:
@@ -590,6 +740,34 @@ class ExprMixin:
             fn.indent += 1
             self.block(case.body.stmts, fn)
             fn.indent -= 1
+
+
+def _has_runtime_index(e: A.Expr | None) -> bool:
+    """Whether an l-value has a stack index with a call in it."""
+    while isinstance(e, A.Member | A.Slice | A.Index):
+        if isinstance(e, A.Index) and e.index is not None and _has_call(e.index):
+            return True
+        e = e.expr
+    return False
+
+
+def _has_call(e: object) -> bool:
+    """Whether an expression tree contains a call (which may have side effects)."""
+    if isinstance(e, A.Call):
+        return True
+    if isinstance(e, list | tuple):
+        return any(_has_call(x) for x in e)
+    if isinstance(e, A.Expr):
+        return any(
+            _has_call(getattr(e, name))
+            for name in e.__dataclass_fields__  # type: ignore[attr-defined]
+            if name not in ("type", "const", "loc", "decl")
+        )
+    return False
+
+
+def _constant(x: str) -> bool:
+    return x.lstrip("-").isdigit() or x in ("True", "False")
 
 
 def _simple(x: str) -> bool:

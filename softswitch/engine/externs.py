@@ -80,42 +80,53 @@ class CallMixin:
         fn: Fn,
         returns_value: bool,
         extra_args: tuple[str, ...] = (),
+        is_action: bool = False,
+        copy_inout: bool = True,
     ) -> str | None:
         """Call a generated function with copy-in/copy-out of scalar out/inout args."""
         argv = _args_by_param(params, c.args, c.loc)
         pyargs: list[str] = list(extra_args)
         backs: list[tuple[A.Expr, A.Type | None]] = []
+        agg_outs: list[tuple[A.Expr, str, A.Type | None]] = []
         for p, a in zip(params, argv, strict=True):
-            pt = base_type(p.resolved or (a.type if a is not None else None))
-            if a is None:
-                if p.direction in ("out",) or p.direction == "inout":
-                    pyargs.append(self.types.new(pt))
-                    if p.direction == "inout":
-                        raise UnsupportedError(c.loc, f"missing argument {p.name}")
-                    continue
-                raise UnsupportedError(c.loc, f"missing argument {p.name}")
-            if is_aggregate(pt):
-                if p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
-                    pyargs.append(self.expr(a, fn))
-                else:
-                    pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
-                continue
-            if p.direction == "out":
-                pyargs.append(self.types.new(pt))
-                backs.append((a, pt))
-            elif p.direction == "inout":
-                pyargs.append(self.expr(a, fn))
-                backs.append((a, pt))
-            else:
-                pyargs.append(self.fit(self.expr(a, fn), a.type, pt))
+            start = len(fn.lines)
+            self._user_arg(p, a, pyargs, backs, agg_outs, c, fn, copy_inout)
+            if len(fn.lines) > start:
+                # this argument ran statements: the ones before it were evaluated first
+                for i in range(len(extra_args), len(pyargs) - 1):
+                    if not pyargs[i].lstrip("-").isdigit():
+                        t = fn.tmp("o")
+                        fn.lines.insert(start, "    " * fn.indent + f"{t} = {pyargs[i]}")
+                        start += 1
+                        pyargs[i] = t
         call = f"{target}({', '.join(pyargs)})"
-        if not backs:
+        if not backs and not agg_outs:
             if returns_value:
                 return call
             fn.emit(call)
             return None
         r = fn.tmp("r")
-        fn.emit(f"{r} = {call}")
+        if is_action and not fn.is_action:
+            # BMv2 binds a control-level action call's arguments to the fields
+            # themselves: what the action wrote before an exit stays written
+            fn.emit("try:")
+            fn.emit(f"    {r} = {call}")
+            fn.emit("except _Exit as _x:")
+            fn.indent += 1
+            if backs:
+                fn.emit("if isinstance(_x, _ExitOut):")
+                fn.indent += 1
+                for i, (a, _) in enumerate(backs):
+                    self.assign(a, f"_x.vals[{i}]", fn)
+                fn.indent -= 1
+            self._copy_out_aggregates(agg_outs, fn)
+            fn.emit("raise")
+            fn.indent -= 1
+        else:
+            fn.emit(f"{r} = {call}")
+        self._copy_out_aggregates(agg_outs, fn)
+        if not backs:
+            return r if returns_value else None
         n = len(backs) + (1 if returns_value else 0)
         vals = [r] if n == 1 else [f"{r}[{i}]" for i in range(n)]
         ret = None
@@ -131,9 +142,60 @@ class CallMixin:
             return t2
         return None
 
+    def _copy_out_aggregates(
+        self: Generator, agg_outs: list[tuple[A.Expr, str, A.Type | None]], fn: Fn
+    ) -> None:
+        for a, t, pt in agg_outs:
+            fn.emit(self.types.assign(pt, self.expr(a, fn), t))
+
+    def _user_arg(
+        self: Generator,
+        p: A.Param,
+        a: A.Expr | None,
+        pyargs: list[str],
+        backs: list[tuple[A.Expr, A.Type | None]],
+        agg_outs: list[tuple[A.Expr, str, A.Type | None]],
+        c: A.Call,
+        fn: Fn,
+        copy_inout: bool = True,
+    ) -> None:
+        """Append the Python argument for parameter p (and its copy-out, if any)."""
+        pt = base_type(p.resolved or (a.type if a is not None else None))
+        if a is None:
+            if p.direction == "out":
+                pyargs.append(self.types.new(pt))
+                return
+            raise UnsupportedError(c.loc, f"missing argument {p.name}")
+        if is_aggregate(pt):
+            if p.direction == "out":
+                # a fresh (invalid) value, copied out after the call
+                t = fn.tmp("ao")
+                fn.emit(f"{t} = {self.types.new(pt)}")
+                pyargs.append(t)
+                agg_outs.append((a, t, pt))
+            elif p.direction == "inout" and copy_inout:
+                # copy-in/copy-out (spec 6.7), as p4c compiles action and function calls
+                t = fn.tmp("ai")
+                fn.emit(f"{t} = {self.types.copy(pt, self.expr(a, fn))}")
+                pyargs.append(t)
+                agg_outs.append((a, t, pt))
+            elif p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
+                pyargs.append(self.expr(a, fn))
+            else:
+                pyargs.append(self.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
+            return
+        if p.direction == "out":
+            pyargs.append(self.types.new(pt))
+            backs.append((a, pt))
+        elif p.direction == "inout":
+            pyargs.append(self.expr(a, fn))
+            backs.append((a, pt))
+        else:
+            pyargs.append(self.fit(self.expr(a, fn), a.type, pt))
+
     def action_call(self: Generator, c: A.Call, d: A.ActionDecl, fn: Fn) -> None:
         inst = self.action_for_decl(d, c.loc)
-        self.user_call(self.action_fn(inst), d.params, c, fn, returns_value=False)
+        self.user_call(self.action_fn(inst), d.params, c, fn, returns_value=False, is_action=True)
         return None
 
     def function_call(
@@ -158,6 +220,7 @@ class CallMixin:
                 return f"{h}._v"
             if m == "setValid":
                 fn.emit(f"_set_valid({h})")
+                self.union_member_valid(obj, fn)  # type: ignore[arg-type]
                 return None
             if m == "setInvalid":
                 fn.emit(f"{h}._v = False")
@@ -166,7 +229,10 @@ class CallMixin:
                 w = ot.width()
                 return str(w if m == "minSizeInBits" else (w + 7) // 8)
         if isinstance(ot, A.HeaderUnionT):
-            raise UnsupportedError(c.loc, "header unions")
+            if m == "isValid":
+                u = self.expr(obj, fn)  # type: ignore[arg-type]
+                return f"({' or '.join(f'{u}.{f}._v' for f, _ in ot.fields) or 'False'})"
+            raise UnsupportedError(c.loc, f"header_union method {m}")
         if isinstance(ot, A.StackT):
             s = self.expr(obj, fn)  # type: ignore[arg-type]
             if m in ("push_front", "pop_front"):
@@ -177,6 +243,23 @@ class CallMixin:
             isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.TableDecl)
         ):
             return self.table_apply_expr(c, fn, as_stmt=not want_value)
+        if (
+            isinstance(obj, A.PathExpr)
+            and isinstance(obj.decl, A.Param)
+            and m == "apply"
+            and isinstance(self.cur_block.ctor_args.get(obj.decl.name), A.BlockInstance)
+        ):
+            # a parser/control given as a constructor argument: the instance passed
+            given = self.cur_block.ctor_args[obj.decl.name]
+            return self.control_apply_call(given, c, fn)  # type: ignore[arg-type]
+        if (
+            isinstance(obj, A.PathExpr)
+            and isinstance(obj.decl, A.ParserDecl | A.ControlDecl)
+            and m == "apply"
+            and obj.decl.name in self.cur_block.children
+        ):
+            # direct type invocation: the instance named after the type
+            return self.control_apply_call(self.cur_block.children[obj.decl.name], c, fn)
         if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Instantiation):
             inst = obj.decl
             child = self.cur_block.children.get(inst.name)
@@ -325,7 +408,7 @@ class CallMixin:
         n = fn.tmp("n")
         guards = [g for _, _, g in leaves]
         if all(g is None for g in guards):
-            total = sum(w for _, w, _ in leaves)
+            total = " + ".join(str(w) for _, w, _ in leaves) or "0"
             expr = "0"
             for x, w, _ in leaves:
                 expr = f"(({expr} << {w}) | ({x}))" if expr != "0" else f"({x})"
@@ -339,7 +422,7 @@ class CallMixin:
                 while j < len(leaves) and leaves[j][2] == g:
                     j += 1
                 grp = leaves[i:j]
-                w = sum(x[1] for x in grp)
+                w = " + ".join(str(x[1]) for x in grp)
                 acc = v
                 for x, wx, _ in grp:
                     acc = f"(({acc} << {wx}) | ({x}))"
@@ -430,7 +513,7 @@ class CallMixin:
             fn.emit(
                 f"    if _eh._v: _out_append(_eh._raw if _eh._raw is not None else _ser_{c}(_eh))"
             )
-        elif isinstance(t, A.StructT):
+        elif isinstance(t, A.StructT | A.HeaderUnionT):
             for f, ft in t.fields:
                 sub = A.Member(e.loc, expr=e, name=f, kind="field", type=ft)
                 self.emit_call(sub, fn)

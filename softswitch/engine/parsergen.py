@@ -23,12 +23,20 @@ if TYPE_CHECKING:
 class ParserMixin:
     """Parser states, select, extract/lookahead/advance; mixed into `Generator`."""
 
-    def gen_parser(self: Generator, b: A.BlockInstance) -> str:
+    def gen_parser(self: Generator, b: A.BlockInstance, sub: bool = False) -> str:
+        """The parser's entry function; `sub`: a parser applied by another parser.
+
+        A sub-parser shares the packet and the position with its caller; its
+        errors end the whole parse, as the caller's own would.
+        """
         d = b.decl
         assert isinstance(d, A.ParserDecl)
-        if d.type_params or b.ctor_args:
-            pass
         prefix = self.ident("P_" + b.qualname)
+        for child in b.children.values():
+            if isinstance(child.decl, A.ParserDecl):
+                self.gen_parser(child, sub=True)
+            else:
+                raise UnsupportedError(child.decl.loc, "a control instantiated inside a parser")
         self.enter_block(b, prefix)
         state_fns = {s.name: f"{prefix}_s_{s.name}" for s in d.states}
         state_fns["accept"] = "None"
@@ -43,11 +51,20 @@ class ParserMixin:
                 continue
             fn = Fn(state_fns[s.name])
             self.block(s.stmts, fn)
+            start = len(fn.lines)
             self.transition(s, fn)
+            fn.mark(start, s.transition.loc if s.transition is not None else s.loc)
             self.out.extend(fn.source(f"def {fn.name}():"))
         start = state_fns.get("start")
         if start is None:
             raise UnsupportedError(d.loc, "a parser without a start state")
+        if sub:
+            entry.emit(f"st = {start}")
+            entry.emit("while st is not None:")
+            entry.emit("    st = st()")
+            self.out.extend(entry.source(f"def {prefix}({', '.join(params)}):"))
+            self.leave_block()
+            return prefix
         entry.globals_assigned.update({"_PD", "_PL", "_PO"})
         entry.emit("_PD = data; _PL = len(data); _PO = 0")
         entry.emit(f"st = {start}")
@@ -137,6 +154,9 @@ class ParserMixin:
         items = ks.items if len(kv) > 1 and isinstance(ks, A.ListExpr) else [ks]
         if len(items) == 1 and isinstance(items[0], A.Default):
             return "True"
+        if len(kv) > 1 and isinstance(ks, A.PathExpr) and isinstance(ks.decl, A.ValueSetDecl):
+            # a value set of structs matches the whole key tuple
+            return f"{self.value_set_fn(ks.decl)}(({''.join(k + ', ' for k in kv)}))"
         if len(items) != len(kv):
             raise UnsupportedError(ks.loc, "keyset size differs from the select key")
         conds = []
@@ -170,9 +190,11 @@ class ParserMixin:
         args = [a.expr for a in c.args]
         pts = self.error_code("PacketTooShort")
         fn.globals_assigned.add("_PO")
+        if m == "extract" and len(args) == 2:
+            return self.extract_varbit(c, args[0], args[1], fn)
         if m == "extract":
             if len(args) != 1:
-                raise UnsupportedError(c.loc, "extract with a variable-size field")
+                raise UnsupportedError(c.loc, "extract with these arguments")
             target = args[0]
             t = base_type(target.type)
             if not isinstance(t, A.HeaderT):
@@ -197,6 +219,7 @@ class ParserMixin:
             fn.emit(f"if _e > _PL: raise _PErr({pts})")
             fn.emit(f"_ex_{cls}({h}, _PD[_PO:_e]){post}")
             fn.emit("_PO = _e")
+            self.union_member_valid(target, fn)
             return None
         if m == "lookahead":
             t = base_type(c.type)
@@ -230,6 +253,39 @@ class ParserMixin:
         if m == "length":
             return "_PL"
         raise UnsupportedError(c.loc, f"packet_in.{m}")
+
+    def extract_varbit(self: Generator, c: A.Call, target: A.Expr, nbits: A.Expr, fn: Fn) -> None:
+        """extract(hdr, n): the varbit field takes n bits (spec 12.8.2, BMv2's checks:
+        more than its maximum width is error.HeaderTooShort, a header that does not
+        end on a byte boundary is error.ParserInvalidArgument)."""
+        t = base_type(target.type)
+        if not isinstance(t, A.HeaderT):
+            raise UnsupportedError(c.loc, "extract into a non-header")
+        vmax = [bt.max_width for _, ft in t.fields if isinstance(bt := base_type(ft), A.VarbitT)]
+        if len(vmax) != 1:
+            raise UnsupportedError(c.loc, "extract with a size into a header without one varbit")
+        cls = self.types.cls(t)
+        fixed = t.width()
+        n = fn.tmp("vn")
+        fn.emit(f"{n} = {self.expr(nbits, fn)}")
+        fn.emit(f"if {n} > {vmax[0]}: raise _PErr({self.error_code('HeaderTooShort')})")
+        fn.emit(f"if ({fixed} + {n}) % 8: raise _PErr({self.error_code('ParserInvalidArgument')})")
+        post = ""
+        if isinstance(target, A.Member) and target.kind == "stack_next":
+            st = base_type(target.expr.type)  # type: ignore[union-attr]
+            assert isinstance(st, A.StackT)
+            sv = fn.tmp("s")
+            fn.emit(f"{sv} = {self.expr(target.expr, fn)}")  # type: ignore[arg-type]
+            fn.emit(f"if {sv}.n >= {st.size}: raise _PErr({self.error_code('StackOutOfBounds')})")
+            h = f"{sv}.h[{sv}.n]"
+            post = f"; {sv}.n += 1"
+        else:
+            h = self.expr(target, fn)
+        fn.emit(f"_e = _PO + (({fixed} + {n}) >> 3)")
+        fn.emit(f"if _e > _PL: raise _PErr({self.error_code('PacketTooShort')})")
+        fn.emit(f"_exv_{cls}({h}, _PD[_PO:_e], {n}){post}")
+        fn.emit("_PO = _e")
+        self.union_member_valid(target, fn)
 
     def value_set_fn(self: Generator, d: A.ValueSetDecl) -> str:
         for vs in self.e.value_sets:

@@ -16,13 +16,17 @@ class Pipeline:
     for the CPU port carry the program's packet_in header; packet-out arrives
     as `process(cpu_port, <packet_out header + frame>)` and the program's own
     parser handles it, as on BMv2.
+
+    An error while a packet runs drops that packet, is logged with the P4
+    location it happened at and is counted in `errors.count`
+    (`engine.packet_errors.PacketErrors`); `process` itself never raises.
     """
 
     def __init__(self, e: A.Elaborated, state: Any, cpu_port: int | None, seed: int = 0) -> None:
         self.elaborated = e
         self.state = state
         self.cpu_port = cpu_port
-        self.source, self._ns = compile_program(e, state, cpu_port, seed)
+        self.source, self._ns, self.errors = compile_program(e, state, cpu_port, seed)
         # bind the generated driver directly: no Python-level indirection per packet
         self.process = self._ns["_process"]
 

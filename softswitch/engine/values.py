@@ -92,7 +92,10 @@ class TypeRegistry:
             self._names[key] = name
             self._gen_struct(name, t)
         elif isinstance(t, A.HeaderUnionT):
-            raise NotImplementedError("header unions")
+            # held like a struct of its member headers
+            name = self._fresh("U_", t.name)
+            self._names[key] = name
+            self._gen_struct(name, t)  # type: ignore[arg-type]
         else:
             raise TypeError(f"no class for {t!r}")
         return name
@@ -102,7 +105,7 @@ class TypeRegistry:
     def new(self, t: A.Type | None) -> str:
         """Python expression for a fresh (zero / invalid) value of type t."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"{self.cls(t)}()"
         if isinstance(t, A.StackT):
             return f"_Stack([{self.cls(t.elem)}() for _ in range({t.size})])"
@@ -113,7 +116,7 @@ class TypeRegistry:
     def copy(self, t: A.Type | None, src: str) -> str:
         """Python expression for a copy of value `src` of type t."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"_cp_{self.cls(t)}({src})"
         if isinstance(t, A.StackT):
             c = self.cls(t.elem)
@@ -123,39 +126,71 @@ class TypeRegistry:
     def assign(self, t: A.Type | None, dst: str, src: str) -> str:
         """Statement assigning aggregate `src` into the existing object `dst`."""
         t = base_type(t)
-        if isinstance(t, A.HeaderT | A.StructT):
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
             return f"_as_{self.cls(t)}({dst}, {src})"
         if isinstance(t, A.StackT):
             c = self.cls(t.elem)
             return f"_as_stack({dst}, {src}, _as_{c})"
         raise TypeError(f"not an aggregate: {t!r}")
 
+    def eq(self, t: A.Type | None, a: str, b: str) -> str:
+        """Python expression: aggregate values a and b of type t are equal (P4 `==`)."""
+        t = base_type(t)
+        if isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
+            return f"_eq_{self.cls(t)}({a}, {b})"
+        if isinstance(t, A.StackT):
+            return f"all(map(_eq_{self.cls(t.elem)}, {a}.h, {b}.h))"
+        return f"({a} == {b})"
+
     # ------------------------------------------------------------ generation
 
     def _gen_header(self, name: str, t: A.HeaderT) -> None:
-        fields = [(f, width_of(ft), base_type(ft)) for f, ft in t.fields]
-        for f, _, ft in fields:
-            if isinstance(ft, A.VarbitT):
-                raise NotImplementedError(f"varbit field {t.name}.{f}")
+        if any(isinstance(base_type(ft), A.VarbitT) for _, ft in t.fields):
+            self._gen_varbit_header(name, t)
+            return
+        # the leaves, in wire order; a struct field (spec 7.2.2) contributes its
+        # own fields as `s.x` and is held as a struct object made on first use
+        fields = _header_leaves(t)
+        nested = [(f, bt) for f, ft in t.fields if isinstance(bt := base_type(ft), A.StructT)]
+        for _, st in nested:
+            self.cls(st)
         total = sum(w for _, w, _ in fields)
         L = self.lines
         L.append(f"class {name}:")
         L.append(f"    _W = {total}")
         L.append("    _v = False")
         L.append("    _raw = None")
-        for f, _, ft in fields:
-            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        for f, ft in t.fields:
+            if not isinstance(base_type(ft), A.StructT):
+                L.append(f"    {f} = {'False' if isinstance(base_type(ft), A.BoolT) else '0'}")
+        if nested:
+            L.append("    def __getattr__(self, n):")
+            for f, st in nested:
+                L.append(f"        if n == {f!r}:")
+                L.append(f"            v = self.__dict__[n] = {self.cls(st)}()")
+                L.append("            return v")
+            L.append("        raise AttributeError(n)")
         L.append("")
-        # copy / assign
+        # copy / assign (a struct field is copied, not shared)
         L.append(f"def _cp_{name}(s):")
         L.append(f"    n = {name}()")
         L.append("    n.__dict__.update(s.__dict__)")
+        for f, st in nested:
+            L.append(f"    if {f!r} in s.__dict__: n.__dict__[{f!r}] = _cp_{self.cls(st)}(s.{f})")
         L.append("    return n")
         L.append(f"def _as_{name}(d, s):")
         L.append("    if d is not s:")
         L.append("        dd = d.__dict__")
         L.append("        dd.clear()")
         L.append("        dd.update(s.__dict__)")
+        for f, st in nested:
+            L.append(f"        if {f!r} in dd: dd[{f!r}] = _cp_{self.cls(st)}(s.{f})")
+        # equality (spec: both invalid, or both valid with equal fields)
+        same = " and ".join(f"a.{f} == b.{f}" for f, _, _ in fields) or "True"
+        L.append(f"def _eq_{name}(a, b):")
+        L.append("    if a._v != b._v:")
+        L.append("        return False")
+        L.append(f"    return not a._v or ({same})")
         # serialize
         parts = []
         shift = total
@@ -191,7 +226,80 @@ class TypeRegistry:
                 e = f"({e}) == 1"
             L.append(f"    h.{f} = {e}")
         L.append("    h._v = True")
+        if not nested:
+            # a struct field can be written through a reference that does not know
+            # its header: such headers are always serialized again
+            L.append("    h._raw = b")
+        L.append("")
+
+    def _gen_varbit_header(self, name: str, t: A.HeaderT) -> None:
+        """A header with a varbit field: `_vl_<f>` holds the field's current width.
+
+        `_exv_X(h, b, n)` extracts with the varbit `n` bits wide from exactly the
+        bytes it takes; `_ser_X` writes the current width.
+        """
+        fields: list[tuple[str, int | str, A.Type | None]] = []
+        fixed = 0
+        for f, ft in t.fields:
+            bt = base_type(ft)
+            if isinstance(bt, A.VarbitT):
+                fields.append((f, f"h._vl_{f}", bt))
+            else:
+                w = width_of(bt)
+                fixed += w
+                fields.append((f, w, bt))
+        L = self.lines
+        L.append(f"class {name}:")
+        L.append(f"    _W = {fixed}")
+        L.append("    _v = False")
+        L.append("    _raw = None")
+        for f, w, ft in fields:
+            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+            if isinstance(w, str):
+                L.append(f"    _vl_{f} = 0")
+        L.append("")
+        L.append(f"def _cp_{name}(s):")
+        L.append(f"    n = {name}()")
+        L.append("    n.__dict__.update(s.__dict__)")
+        L.append("    return n")
+        L.append(f"def _as_{name}(d, s):")
+        L.append("    if d is not s:")
+        L.append("        dd = d.__dict__")
+        L.append("        dd.clear()")
+        L.append("        dd.update(s.__dict__)")
+        same = [f"a.{f} == b.{f}" for f, _, _ in fields]
+        same += [f"a._vl_{f} == b._vl_{f}" for f, w, _ in fields if isinstance(w, str)]
+        L.append(f"def _eq_{name}(a, b):")
+        L.append("    if a._v != b._v:")
+        L.append("        return False")
+        L.append(f"    return not a._v or ({' and '.join(same)})")
+        L.append(f"def _ser_{name}(h):")
+        L.append("    v = 0")
+        for f, w, ft in fields:
+            x = f"int(h.{f})" if isinstance(ft, A.BoolT) else f"h.{f}"
+            L.append(f"    v = (v << {w}) | {x}")
+        vw = " + ".join(w for _, w, _ in fields if isinstance(w, str))
+        L.append(f"    n = {fixed} + {vw}")
+        L.append("    pad = -n % 8")
+        L.append("    return (v << pad).to_bytes((n + pad) // 8, 'big')")
+        L.append(f"def _exv_{name}(h, b, nv):")
+        L.append("    v = int.from_bytes(b, 'big')")
+        L.append(f"    v >>= len(b) * 8 - {fixed} - nv")
+        for f, w, ft in reversed(fields):
+            if isinstance(w, str):
+                L.append(f"    h._vl_{f} = nv")
+                L.append(f"    h.{f} = v & ((1 << nv) - 1)")
+                L.append("    v >>= nv")
+            else:
+                e = f"v & {(1 << w) - 1:#x}"
+                if isinstance(ft, A.BoolT):
+                    e = f"({e}) == 1"
+                L.append(f"    h.{f} = {e}")
+                L.append(f"    v >>= {w}")
+        L.append("    h._v = True")
         L.append("    h._raw = b")
+        L.append(f"def _ex_{name}(h, b):")
+        L.append(f"    _exv_{name}(h, b, 0)")
         L.append("")
 
     def _gen_struct(self, name: str, t: A.StructT) -> None:
@@ -235,6 +343,10 @@ class TypeRegistry:
             L.append(f"    d.{f} = s.{f}")
         for f, ft in nested:
             L.append(f"    {self.assign(ft, f'd.{f}', f's.{f}')}")
+        L.append(f"def _eq_{name}(a, b):")
+        same = [f"a.{f} == b.{f}" for f, _ in scalars]
+        same += [self.eq(ft, f"a.{f}", f"b.{f}") for f, ft in nested]
+        L.append(f"    return {' and '.join(same) or 'True'}")
         L.append("")
 
 
@@ -280,3 +392,16 @@ def pop_front(s: Stack, k: int) -> None:
         else:
             h[i].__dict__.clear()
     s.n = max(s.n - k, 0)
+
+
+def _header_leaves(t: A.HeaderT | A.StructT, prefix: str = "") -> list[tuple[str, int, A.Type]]:
+    """(path, width, type) of every scalar in a header, structs inside it flattened."""
+    out: list[tuple[str, int, A.Type]] = []
+    for f, ft in t.fields:
+        bt = base_type(ft)
+        assert bt is not None
+        if isinstance(bt, A.StructT):
+            out.extend(_header_leaves(bt, f"{prefix}{f}."))
+        else:
+            out.append((f"{prefix}{f}", width_of(bt), bt))
+    return out

@@ -89,7 +89,8 @@ class HeaderT:
     decl: HeaderDecl | None = None
 
     def width(self) -> int:
-        return sum(type_width(t) for _, t in self.fields)
+        """Width of the fixed-size fields (a varbit field counts 0: the minimum size)."""
+        return sum(type_width(t) for _, t in self.fields if not isinstance(t, VarbitT))
 
 
 @dataclass(eq=False, slots=True)

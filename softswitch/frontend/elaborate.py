@@ -230,7 +230,9 @@ class Elaborator:
 
     def claim(self, qualname: str, obj: object, loc: ast.Loc) -> None:
         prev = self.names.get(qualname)
-        if prev is not None and prev is not obj:
+        # p4c lets actions share a name (P4Info then lists the first of them)
+        both_actions = isinstance(prev, ast.ActionInstance) and isinstance(obj, ast.ActionInstance)
+        if prev is not None and prev is not obj and not both_actions:
             raise P4Error(loc, f"two objects are both named '{qualname}' (check @name annotations)")
         self.names[qualname] = obj
 
@@ -275,10 +277,13 @@ class Elaborator:
                 elif isinstance(t, ast.ParserT | ast.ControlT):
                     child_decl = t.decl
                     assert isinstance(child_decl, ast.ParserDecl | ast.ControlDecl)
+                    # a parser/control argument names an instance declared before it
+                    # (or one this block was given): the child uses that instance
+                    env = {**ctor, **b.children}
                     b.children[d.name] = self.block(
                         child_decl,
                         qualify(qualname, d),
-                        _fold_args(d.args, child_decl.ctor_params, ctor, d.loc, child_decl.name),
+                        _fold_args(d.args, child_decl.ctor_params, env, d.loc, child_decl.name),
                     )
             elif isinstance(d, ast.ActionDecl):
                 ai = ast.ActionInstance(qualify(qualname, d), d, b)
@@ -312,7 +317,14 @@ class Elaborator:
         actions = []
         for ref in t.actions:
             assert ref.decl is not None
-            actions.append(self.action_instance(ref.decl, b))
+            ai = self.action_instance(ref.decl, b)
+            same = [x for x in actions if x.qualname == ai.qualname and x.decl is not ai.decl]
+            if same:
+                # p4c cannot tell them apart in one table
+                raise P4Error(
+                    ref.loc, f"two objects are both named '{ai.qualname}' (check @name annotations)"
+                )
+            actions.append(ai)
         ti = ast.TableInstance(qualify(b.qualname, t), t, b, actions, [key_name(k) for k in t.keys])
         self.claim(ti.qualname, ti, t.loc)
         for prop in t.properties:
@@ -360,6 +372,28 @@ class Elaborator:
                     a.decl for a in b.actions.values()
                 ]:
                     self.action_instance(callee, b)
+                elif (
+                    isinstance(callee, ast.ParserDecl | ast.ControlDecl)
+                    and isinstance(c.func, ast.Member)
+                    and isinstance(c.func.expr, ast.PathExpr)
+                    and c.func.expr.decl is callee
+                    and callee.name not in b.children
+                ):
+                    # direct type invocation (spec 15.1): one instance, named after the
+                    # type, as if declared last among the block's locals
+                    t: ast.Type = (
+                        ast.ControlT(callee.name, callee)
+                        if isinstance(callee, ast.ControlDecl)
+                        else ast.ParserT(callee.name, callee)
+                    )
+                    inst = ast.Instantiation(
+                        c.loc,
+                        callee.name,
+                        type=ast.TypeRef(c.loc, callee.name, resolved=t),
+                        resolved=t,
+                    )
+                    decl.locals.append(inst)
+                    b.children[callee.name] = self.block(callee, f"{b.qualname}.{callee.name}", {})
 
 
 def _all_exprs(decl: ast.ParserDecl | ast.ControlDecl) -> list[ast.Expr]:

@@ -149,6 +149,8 @@ def wrap(value: int, t: Type | None) -> int:
 def header_width(t: Type) -> int:
     if isinstance(t, HeaderT | StructT):
         return sum(header_width(ft) for _, ft in t.fields)
+    if isinstance(t, HeaderUnionT):
+        return max((header_width(ft) for _, ft in t.fields), default=0)
     if isinstance(t, StackT):
         return header_width(t.elem) * t.size
     if isinstance(t, ast.VarbitT):
@@ -262,8 +264,6 @@ class TypeChecker:
                     raise P4Error(d.loc, f"match_kind '{m}' is already declared")
                 self.match_kinds.add(m)
             return
-        if isinstance(d, ast.HeaderUnionDecl):
-            raise Unsupported(d.loc, "header_union")
         if isinstance(d, (*_TYPE_DECLS, ast.ExternFunctionDecl, ast.FunctionDecl)):
             self.declare(s, d.name, d, d.loc)
         self.check_decl(d, s, None)
@@ -276,7 +276,7 @@ class TypeChecker:
         elif isinstance(d, ast.StructDecl):
             self.struct_type(d, scope)
         elif isinstance(d, ast.HeaderUnionDecl):
-            raise Unsupported(d.loc, "header_union")
+            self.union_type(d, scope)
         elif isinstance(d, ast.TypedefDecl):
             base = self.resolve(d.type, scope)
             if d.is_newtype:
@@ -356,11 +356,41 @@ class TypeChecker:
                     base = ft
                 if isinstance(base, EnumT) and base.underlying is not None:
                     base = base.underlying
-                if not isinstance(base, BitT | BoolT):
+                if isinstance(base, StructT) and _fixed_width(base):
+                    base = BOOL  # a struct of fixed-width fields (spec 7.2.2)
+                if not isinstance(base, BitT | BoolT | ast.VarbitT):
                     raise P4Error(
                         f.type.loc,
                         f"header field '{f.name}' must have type bit<W>, int<W>, bool or a "
                         f"serializable enum, not {type_str(ft)}",
+                    )
+                t.fields.append((f.name, ft))
+            d.resolved = t
+        return d.resolved
+
+    def static_assert(self, e: ast.Call) -> None:
+        """static_assert(check[, message]): a compile-time check, true once it holds."""
+        check = e.args[0].expr if e.args else None
+        if check is None or not isinstance(check.const, bool):
+            raise P4Error(e.loc, "static_assert needs a compile-time constant condition")
+        if not check.const:
+            msg = e.args[1].expr if len(e.args) > 1 else None
+            text = msg.value if isinstance(msg, ast.StringLit) else "static_assert failed"
+            raise P4Error(e.loc, f"static_assert failed: {text}")
+        e.const = True
+
+    def union_type(self, d: ast.HeaderUnionDecl, scope: Scope) -> HeaderUnionT:
+        if d.resolved is None:
+            t = HeaderUnionT(d.name, [], d)
+            names: set[str] = set()
+            for f in d.fields:
+                ft = self.resolve(f.type, scope)
+                if f.name in names:
+                    raise P4Error(f.loc, f"duplicate field '{f.name}'")
+                names.add(f.name)
+                if not isinstance(ft, HeaderT):
+                    raise P4Error(
+                        f.type.loc, f"a header_union member must be a header, not {type_str(ft)}"
                     )
                 t.fields.append((f.name, ft))
             d.resolved = t
@@ -792,7 +822,12 @@ class TypeChecker:
                 raise P4Error(d.loc, f"cannot instantiate the abstract type {decl.name}")
             self.bind_args(d.args, decl.ctor_params, scope, d.loc, f"constructor of {decl.name}")
             for a in d.args:
-                if a.expr is not None and a.expr.const is None and not _is_ctor_param(a.expr):
+                if (
+                    a.expr is not None
+                    and a.expr.const is None
+                    and not _is_ctor_param(a.expr)
+                    and not _is_block_instance(a.expr)
+                ):
                     raise P4Error(a.loc, "constructor arguments must be compile-time constants")
             d.resolved = t
         elif isinstance(t, PackageT):
@@ -920,12 +955,12 @@ class TypeChecker:
             self.expr(w, scope)
             if not isinstance(w.const, int) or isinstance(w.const, bool):
                 raise P4Error(w.loc, "a width must be a compile-time constant")
-            if n == "varbit":
-                raise Unsupported(ref.loc, "varbit")
             if w.const <= 0 and not (w.const == 0 and n == "bit"):
                 raise P4Error(w.loc, f"width of {n} must be positive")
             if w.const > 2048:
                 raise Unsupported(w.loc, f"{n}<{w.const}> (widths above 2048)")
+            if n == "varbit":
+                return ast.VarbitT(w.const)
             return BitT(w.const, n == "int")
         if n == "bool":
             return BOOL
@@ -975,7 +1010,7 @@ class TypeChecker:
         if isinstance(ent, ast.StructDecl):
             return self._no_args(ref, self.struct_type(ent, scope))
         if isinstance(ent, ast.HeaderUnionDecl):
-            raise Unsupported(ref.loc, "header_union")
+            return self._no_args(ref, self.union_type(ent, scope))
         if isinstance(ent, ast.EnumDecl):
             return self._no_args(ref, self.enum_type(ent, scope))
         if isinstance(ent, ast.TypedefDecl):
@@ -1201,6 +1236,14 @@ class TypeChecker:
         ):
             self.list_to(e, t)
             return e
+        if (
+            isinstance(t, ParserT | ControlT)
+            and type(et) is type(t)
+            and isinstance(t.decl, ast.ParserTypeDecl | ast.ControlTypeDecl)
+        ):
+            # a parser/control instance given where a parser/control type is expected
+            self.match_block_type(t, et, {}, e.loc, what)  # type: ignore[arg-type]
+            return e
         raise P4Error(
             e.loc,
             f"{what}: cannot use a value of type {type_str(et)} where {type_str(t)} is expected",
@@ -1396,6 +1439,15 @@ class TypeChecker:
             e.kind = "enum_member"
             e.const = bt.values[n] if bt.underlying is not None else n
             return bt
+        if (
+            n == "apply"
+            and isinstance(base, ast.PathExpr)
+            and isinstance(base.decl, ast.ParserDecl | ast.ControlDecl)
+            and not base.decl.ctor_params
+        ):
+            # direct type invocation (spec 15.1): an instance named after the type
+            e.kind = "method"
+            return FunctionT(base.decl, base.decl.params, VOID)
         if self._is_type_path(base) or isinstance(base, ast.TypeExpr):
             if n in ("minSizeInBits", "minSizeInBytes"):
                 e.kind = "type_member"
@@ -1403,11 +1455,14 @@ class TypeChecker:
             raise P4Error(e.loc, f"type {type_str(bt)} has no member '{n}'")
         if isinstance(bt, NewTypeT):
             raise P4Error(e.loc, f"{type_str(bt)} has no member '{n}'")
-        if isinstance(bt, HeaderT | StructT):
+        if isinstance(bt, HeaderT | StructT | HeaderUnionT):
             for fname, ft in bt.fields:
                 if fname == n:
                     e.kind = "field"
                     return ft
+            if isinstance(bt, HeaderUnionT) and n == "isValid":
+                e.kind = "method"
+                return FunctionT(ast.BuiltinMethod(e.loc, n, target=bt), [], BOOL)
             if isinstance(bt, HeaderT) and n in ("isValid", "setValid", "setInvalid"):
                 e.kind = "method"
                 return FunctionT(
@@ -1446,7 +1501,7 @@ class TypeChecker:
             if (
                 n != "apply"
                 or not isinstance(base, ast.PathExpr)
-                or not isinstance(base.decl, ast.Instantiation)
+                or not isinstance(base.decl, ast.Instantiation | ast.Param)
             ):
                 raise P4Error(e.loc, f"{type_str(bt)} has no member '{n}'")
             e.kind = "method"
@@ -1500,7 +1555,12 @@ class TypeChecker:
                 raise P4Error(e.loc, "table apply() takes no arguments")
             e.callee = decl
             return ft.ret
-        if isinstance(decl, ast.ParserDecl | ast.ControlDecl):
+        if isinstance(decl, ast.ParserDecl | ast.ControlDecl | ast.ParserTypeDecl):
+            e.callee = decl
+            self.bind_args(e.args, decl.params, scope, e.loc, f"{decl.name}.apply")
+            return VOID
+        if isinstance(decl, ast.ControlTypeDecl):
+            # apply of a constructor parameter whose type is a control/parser type
             e.callee = decl
             self.bind_args(e.args, decl.params, scope, e.loc, f"{decl.name}.apply")
             return VOID
@@ -1565,6 +1625,8 @@ class TypeChecker:
             )
         e.inferred_type_args = {n: subst[tv[n]] for n in tparams if tv[n] in subst}
         ret = _subst(ret, subst)
+        if isinstance(callee, ast.ExternFunctionDecl) and callee.name == "static_assert":
+            self.static_assert(e)
         if (
             isinstance(callee, ast.MethodDecl)
             and callee.name == "lookahead"
@@ -1805,7 +1867,7 @@ class TypeChecker:
         if op in ("==", "!="):
             if not same_type(lt, rt):
                 raise P4Error(e.loc, f"cannot compare {type_str(lt)} with {type_str(rt)}")
-            if isinstance(lt, ExternT | ParserT | ControlT | TableT | StackT | StringT | FunctionT):
+            if isinstance(lt, ExternT | ParserT | ControlT | TableT | StringT | FunctionT):
                 raise P4Error(e.loc, f"{op} is not defined on {type_str(lt)}")
             if lc is not None and rc is not None:
                 e.const = (lc == rc) == (op == "==")
@@ -2046,8 +2108,13 @@ def _fixed_width(t: Type | None) -> bool:
     return False
 
 
+def _is_block_instance(e: ast.Expr) -> bool:
+    """A parser/control instance named as a constructor argument."""
+    return isinstance(e, ast.PathExpr) and isinstance(e.type, ParserT | ControlT)
+
+
 def _emittable(t: Type | None) -> bool:
-    if isinstance(t, HeaderT | StackT):
+    if isinstance(t, HeaderT | StackT | HeaderUnionT):
         return True
     if isinstance(t, StructT):
         return all(_emittable(ft) for _, ft in t.fields)

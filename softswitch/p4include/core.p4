@@ -38,6 +38,10 @@ extern packet_out {
 /// In a parser: if check is false, set the parser error and go to reject.
 extern void verify(in bool check, in error toSignal);
 
+/// A compile-time check: the program is refused when check is false.
+extern bool static_assert(bool check, string message);
+extern bool static_assert(bool check);
+
 /// Built-in action that does nothing.
 @noWarn("unused")
 action NoAction() {}

@@ -13,8 +13,6 @@ from softswitch.frontend.errors import P4Error, Unsupported
 from softswitch.frontend.lexer import tokenize
 
 UNSUPPORTED = [
-    ("", "", "header_union u_t { h_t a; }\n", "t.p4:{T}:14: header_union is not supported"),
-    ("", "", "header v_t { varbit<32> opts; }\n", "t.p4:{T}:14: varbit is not supported"),
     (
         "t.apply();",
         "action_profile(4) ap; table t { key = { meta.x : exact; } actions = { NoAction; } "
