@@ -63,23 +63,41 @@ def _fold(node: object) -> None:
 
 def drop_unapplied_instances(e: ast.Elaborated) -> None:
     """Remove from `e` the nested parser/control instances nobody applies, with what
-    they hold (p4c removes them, so their tables and externs are not in its P4Info)."""
+    they hold (p4c removes them, so their tables and externs are not in its P4Info).
+
+    An instance is applied if a kept block's body names it, or if it was passed as a
+    constructor argument to a kept block whose body applies that parameter (the
+    block uses the instance it was given, declared in an enclosing block)."""
     kept: list[ast.BlockInstance] = []
+    kept_ids: set[int] = set()
     stack = list(e.blocks.values())
     while stack:
         b = stack.pop()
+        if id(b) in kept_ids:
+            continue
         kept.append(b)
+        kept_ids.add(id(b))
         code: object = b.decl.body if isinstance(b.decl, ast.ControlDecl) else b.decl.states
-        applied = {
-            n.name
-            for n in _paths(code)
-            if n.name in b.children and isinstance(n.decl, ast.Instantiation)
-        }
-        for name in list(b.children):
-            if name not in applied:
+        paths = _paths(code)
+        stack.extend(
+            b.children[n.name]
+            for n in paths
+            # an instance by name, or a type applied directly (`T.apply()`: one instance
+            # named T)
+            if n.name in b.children
+            and isinstance(n.decl, ast.Instantiation | ast.ParserDecl | ast.ControlDecl)
+        )
+        named = {n.name for n in paths}
+        stack.extend(
+            v
+            for pname, v in b.ctor_args.items()
+            if isinstance(v, ast.BlockInstance) and pname in named
+        )
+    for b in kept:
+        for name, child in list(b.children.items()):
+            if id(child) not in kept_ids:
                 del b.children[name]
-        stack.extend(b.children.values())
-    blocks = {id(b) for b in kept}
+    blocks = kept_ids
     externs = {id(x) for b in kept for x in b.externs.values()}
     top_level = {id(d) for d in e.program.declarations}
     e.externs[:] = [x for x in e.externs if id(x) in externs or id(x.decl) in top_level]
@@ -113,6 +131,9 @@ def _paths(node: object) -> list[ast.PathExpr]:
         cur = stack.pop()
         if isinstance(cur, ast.PathExpr):
             out.append(cur)
+        if isinstance(cur, list | tuple):  # e.g. a parser's states
+            stack.extend(cur)
+            continue
         if not dataclasses.is_dataclass(cur) or isinstance(cur, type | ast.TypeRef):
             continue
         for f in dataclasses.fields(cur):

@@ -3,9 +3,11 @@ so the engine never meets tables the P4Info leaves out."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from frontend_helpers import load
 
-from softswitch.frontend import ast
+from softswitch.frontend import ast, load_program
 
 TABLES = (
     "action a() { meta.x = 1; } "
@@ -59,3 +61,17 @@ def test_unapplied_control_instance_removed() -> None:
     info = build_p4info(e)
     assert [r.preamble.name for r in info.registers] == ["I.used.r"]
     _build_runtime(e, info, None)
+
+
+CONFORMANCE = Path(__file__).resolve().parents[1] / "engine" / "programs" / "conformance"
+
+
+def test_instances_used_through_a_constructor_argument_or_a_sub_parser_are_kept() -> None:
+    """`Twice(inc) twice;` applies `inc` through its parameter, and a parser state's
+    `tags.apply(...)` applies a sub-parser: neither may be removed as unapplied."""
+    e = load_program(str(CONFORMANCE / "block_arguments.p4"))
+    ingress = e.blocks["ingress"]
+    assert {"inc", "twice", "add_then"} <= set(ingress.children)
+    assert ingress.children["twice"].ctor_args["s"] is ingress.children["inc"]
+    e = load_program(str(CONFORMANCE / "subparser_stack.p4"))
+    assert "tags" in e.blocks["parser"].children
