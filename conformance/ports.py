@@ -64,9 +64,11 @@ def create_veths(indices: Iterable[int]) -> None:
             _ip("link", "del", a)
         _ip("link", "add", a, "type", "veth", "peer", "name", b)
         for n in (a, b):
-            with contextlib.suppress(OSError):
-                with open(f"/proc/sys/net/ipv6/conf/{n}/disable_ipv6", "w") as f:
-                    f.write("1")
+            with (
+                contextlib.suppress(OSError),
+                open(f"/proc/sys/net/ipv6/conf/{n}/disable_ipv6", "w") as f,
+            ):
+                f.write("1")
             _ip("link", "set", n, "mtu", "9000")
             _ip("link", "set", n, "up")
 
@@ -85,8 +87,10 @@ class VethPath(_Recorder):
         self.mapping = mapping
         self._socks: dict[int, socket.socket] = {}
         for port, idx in mapping.items():
-            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-            s.bind((veth_names(idx)[1], 0))
+            # protocol 0 until bound: an ETH_P_ALL socket would see every interface's
+            # frames (loopback gRPC too) before bind() narrows it to one
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            s.bind((veth_names(idx)[1], ETH_P_ALL))  # CPython applies htons
             s.setblocking(False)
             self._socks[port] = s
         self._stop = threading.Event()

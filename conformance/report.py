@@ -28,11 +28,14 @@ class TestResult:
         name = Path(self.test).name.removesuffix(".stf")
         if self.error:
             return f"ERROR {name}: {self.error}"
-        parts = [f"{t}: {r.status}" + (f" ({r.reason})" if r.reason else "")
-                 for t, r in self.results.items()]
+        parts = [
+            f"{t}: {r.status}" + (f" ({r.reason})" if r.reason else "")
+            for t, r in self.results.items()
+        ]
         if self.differential is not None:
-            parts.append("outputs: " + ("same" if not self.differential else
-                                        f"differ, {self.differential}"))
+            parts.append(
+                "outputs: " + ("same" if not self.differential else f"differ, {self.differential}")
+            )
         return f"{'PASS' if self.ok() else 'FAIL'}  {name}  " + "; ".join(parts)
 
     def to_json(self) -> dict[str, object]:
@@ -60,13 +63,17 @@ def summary(results: list[TestResult], targets: list[str]) -> list[str]:
     return out
 
 
-def write_markdown(path: Path, results: list[TestResult], targets: list[str],
-                   skipped: dict[str, str]) -> None:
+def write_markdown(
+    path: Path, results: list[TestResult], targets: list[str], skipped: dict[str, str]
+) -> None:
     lines = ["# Conformance run", ""]
     lines += [f"- {s}" for s in summary(results, targets)]
     lines += [f"- {t} leg skipped: {why}" for t, why in skipped.items()]
-    lines += ["", "| test | " + " | ".join(targets) + " | outputs |",
-              "|---|" + "---|" * (len(targets) + 1)]
+    lines += [
+        "",
+        "| test | " + " | ".join(targets) + " | outputs |",
+        "|---|" + "---|" * (len(targets) + 1),
+    ]
     for r in sorted(results, key=lambda r: r.test):
         cells = []
         for t in targets:
@@ -76,18 +83,29 @@ def write_markdown(path: Path, results: list[TestResult], targets: list[str],
             else:
                 reason = tr.reason.replace("|", "/").replace("\n", " ")
                 cells.append(tr.status + (f": {reason}" if reason else ""))
-        diff = "-" if r.differential is None else ("same" if not r.differential else
-                                                   r.differential.replace("|", "/"))
-        lines.append(f"| {Path(r.test).name.removesuffix('.stf')} | " + " | ".join(cells)
-                     + f" | {diff} |")
+        diff = (
+            "-"
+            if r.differential is None
+            else ("same" if not r.differential else r.differential.replace("|", "/"))
+        )
+        lines.append(
+            f"| {Path(r.test).name.removesuffix('.stf')} | " + " | ".join(cells) + f" | {diff} |"
+        )
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_json(path: Path, results: list[TestResult], targets: list[str],
-               skipped: dict[str, str]) -> None:
-    path.write_text(json.dumps({
-        "targets": targets,
-        "skipped": skipped,
-        "summary": summary(results, targets),
-        "tests": [r.to_json() for r in sorted(results, key=lambda r: r.test)],
-    }, indent=1) + "\n")
+def write_json(
+    path: Path, results: list[TestResult], targets: list[str], skipped: dict[str, str]
+) -> None:
+    path.write_text(
+        json.dumps(
+            {
+                "targets": targets,
+                "skipped": skipped,
+                "summary": summary(results, targets),
+                "tests": [r.to_json() for r in sorted(results, key=lambda r: r.test)],
+            },
+            indent=1,
+        )
+        + "\n"
+    )

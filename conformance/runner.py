@@ -19,6 +19,7 @@ from p4.v1 import p4runtime_pb2
 
 from conformance import entries, stf
 from conformance.p4rt import DELETE, INSERT, MODIFY, P4RuntimeError, update
+from conformance.ports import MIN_FRAME
 from conformance.targets import CompilerCrash, Refused, Running, Slot, StartError, Target
 
 PASS = "pass"
@@ -81,7 +82,7 @@ def compare(expects: list[stf.Expect], frames: list[tuple[int, bytes]]) -> tuple
                     f"port {port}: expected packet {i + 1} (line {e.line}) not received; "
                     f"got {len(got)} of {len(exp)}",
                 )
-            if not e.matches(got[i]):
+            if not e.matches(got[i], padded_to=MIN_FRAME):
                 return (
                     "wrong-bytes",
                     f"port {port}: packet {i + 1} does not match line {e.line}: "
@@ -97,8 +98,9 @@ def compare(expects: list[stf.Expect], frames: list[tuple[int, bytes]]) -> tuple
 
 
 class _Execution:
-    def __init__(self, test: stf.StfFile, run: Running, index: entries.P4InfoIndex,
-                 timing: Timing) -> None:
+    def __init__(
+        self, test: stf.StfFile, run: Running, index: entries.P4InfoIndex, timing: Timing
+    ) -> None:
         self.test = test
         self.run = run
         self.index = index
@@ -176,7 +178,8 @@ class _Execution:
         elif isinstance(cmd, stf.MirroringAdd):
             if cmd.port is None:
                 raise _Abort(
-                    SKIPPED, "stf-unsupported",
+                    SKIPPED,
+                    "stf-unsupported",
                     f"line {cmd.line}: mirroring_add_mc has no P4Runtime form in this runner",
                 )
             ent = p4runtime_pb2.Entity()
@@ -234,7 +237,8 @@ class _Execution:
         }[cmd.op]
         if not ok:
             raise _Abort(
-                FAIL, "counter",
+                FAIL,
+                "counter",
                 f"line {cmd.line}: {cmd.name}({cmd.index}) {cmd.kind} is {value}, "
                 f"expected {cmd.op} {cmd.value}",
             )
@@ -265,7 +269,7 @@ def run_on_target(
         ex.execute()
     except _Abort as a:
         result.status, result.kind, result.reason = a.status, a.kind, a.reason
-    except Exception as e:  # noqa: BLE001 - a runner bug must not stop the whole run
+    except Exception as e:
         last = traceback.format_exception_only(type(e), e)[-1].strip()
         result.status, result.kind, result.reason = ERROR, "runner", f"runner error: {last}"
     frames = running.path.received()

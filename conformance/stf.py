@@ -59,19 +59,27 @@ class Expect:
     pattern: str
     exact_length: bool
 
-    def matches(self, data: bytes) -> bool:
-        """True if `data` fits the pattern (prefix unless `exact_length`)."""
+    def matches(self, data: bytes, padded_to: int = 0) -> bool:
+        """True if `data` fits the pattern (prefix unless `exact_length`).
+
+        With `padded_to`, a frame that was zero-padded to that length on the wire still
+        meets an exact length shorter than it, if the bytes past the pattern are zero.
+        """
         got = data.hex()
         if len(got) < len(self.pattern):
             return False
         if self.exact_length and len(got) != len(self.pattern):
-            return False
+            wire_pad = len(data) == padded_to and not got[len(self.pattern) :].strip("0")
+            if not wire_pad:
+                return False
         return all(p == "*" or p == g for p, g in zip(self.pattern, got, strict=False))
 
     def text(self) -> str:
         """The pattern as bytes separated by spaces (for messages)."""
         p = self.pattern
-        return " ".join(p[i : i + 2] for i in range(0, len(p), 2)) + (" $" if self.exact_length else "")
+        return " ".join(p[i : i + 2] for i in range(0, len(p), 2)) + (
+            " $" if self.exact_length else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -293,7 +301,9 @@ def parse_text(text: str, path: str = "<stf>") -> StfFile:
             )
         elif cmd in ("mirroring_add", "mirroring_add_mc"):
             if len(words) != 2:
-                raise StfError(path, lineno, f"{cmd} needs SESSION {'GROUP' if 'mc' in cmd else 'PORT'}")
+                raise StfError(
+                    path, lineno, f"{cmd} needs SESSION {'GROUP' if 'mc' in cmd else 'PORT'}"
+                )
             session = _int(words[0], path, lineno, "session")
             target = _int(words[1], path, lineno, "port/group")
             if cmd == "mirroring_add":
@@ -324,7 +334,9 @@ def parse_text(text: str, path: str = "<stf>") -> StfFile:
         elif cmd == "check_counter":
             m = _COUNTER.match(rest.strip())
             if not m:
-                raise StfError(path, lineno, "check_counter needs NAME(INDEX) [packets|bytes] [OP] VALUE")
+                raise StfError(
+                    path, lineno, "check_counter needs NAME(INDEX) [packets|bytes] [OP] VALUE"
+                )
             stf.commands.append(
                 CheckCounter(
                     lineno,

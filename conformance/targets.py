@@ -16,6 +16,7 @@ the runner a packet path into its ports:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -71,10 +72,13 @@ class Slot:
         return GRPC_BASE + 2 * MAX_SLOTS + self.index
 
 
-def slots(jobs: int) -> list[Slot]:
-    jobs = max(1, min(jobs, MAX_SLOTS))
-    share = VETH_COUNT // jobs
-    return [Slot(w, list(range(w * share, (w + 1) * share))) for w in range(jobs)]
+def slot(index: int) -> Slot:
+    """Slot `index` (0..MAX_SLOTS-1): fixed ports and veths, so runs on other slots
+    (in parallel workers or other runner processes) never share them."""
+    if not 0 <= index < MAX_SLOTS:
+        raise ValueError(f"slot must be 0..{MAX_SLOTS - 1}")
+    share = VETH_COUNT // MAX_SLOTS
+    return Slot(index, list(range(index * share, (index + 1) * share)))
 
 
 @dataclass
@@ -108,10 +112,8 @@ class Running:
 
     def stop(self) -> None:
         for fn in reversed(self.stop_fns):
-            try:
+            with contextlib.suppress(Exception):  # best-effort teardown
                 fn()
-            except Exception:  # noqa: BLE001 - best effort teardown
-                pass
         self.stop_fns.clear()
 
 
@@ -134,9 +136,7 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=5)
 
 
-def _connect_and_push(
-    address: str, compiled: Compiled, running: Running, started: float
-) -> None:
+def _connect_and_push(address: str, compiled: Compiled, running: Running, started: float) -> None:
     client = Client(address, DEVICE_ID)
     running.client = client
     running.stop_fns.insert(0, client.close)
@@ -209,10 +209,22 @@ class Softswitch(Target):
         started = time.monotonic()
         if self.mode == "veth":
             return _start_process(
-                [sys.executable, "-m", "softswitch", "run", "--no-p4", "--device-id",
-                 str(DEVICE_ID)],
+                [
+                    sys.executable,
+                    "-m",
+                    "softswitch",
+                    "run",
+                    "--no-p4",
+                    "--device-id",
+                    str(DEVICE_ID),
+                ],
                 ["--", "--grpc-server-addr", address],
-                compiled, stf_ports, slot, work, address, log_flag=None,
+                compiled,
+                stf_ports,
+                slot,
+                work,
+                address,
+                log_flag=None,
             )
         from softswitch.device import Switch
         from softswitch.ports.inproc import InProcessPort
@@ -236,7 +248,11 @@ class Softswitch(Target):
         path = ports.InProcessPath(io)
         running.path = path
         running.stop_fns += [switch.close, server.stop, path.close]
-        _connect_and_push(address, compiled, running, started)
+        try:
+            _connect_and_push(address, compiled, running, started)
+        except StartError:
+            running.stop()
+            raise
         return running
 
 
@@ -314,9 +330,9 @@ def _start_process(
 def find_p4tools(option: str | None) -> tuple[Path | None, Path | None, str | None]:
     """(p4c-bm2-ss, simple_switch_grpc, reason if missing) from an option, env, or PATH."""
     candidates: list[Path] = []
-    for d in (option, os.environ.get("P4TOOLS")):
-        if d:
-            candidates += [Path(d) / "bin", Path(d)]
+    for given in (option, os.environ.get("P4TOOLS")):
+        if given:
+            candidates += [Path(given) / "bin", Path(given)]
     for d in candidates:
         p4c, ss = d / "p4c-bm2-ss", d / "simple_switch_grpc"
         if p4c.is_file() and ss.is_file():
@@ -325,7 +341,11 @@ def find_p4tools(option: str | None) -> tuple[Path | None, Path | None, str | No
     if p4c_w and ss_w:
         return Path(p4c_w), Path(ss_w), None
     where = f" in {option}" if option else ""
-    return None, None, f"p4c-bm2-ss and simple_switch_grpc not found{where} (--p4tools DIR, $P4TOOLS or PATH)"
+    return (
+        None,
+        None,
+        f"p4c-bm2-ss and simple_switch_grpc not found{where} (--p4tools DIR, $P4TOOLS or PATH)",
+    )
 
 
 class Bmv2(Target):
@@ -351,8 +371,16 @@ class Bmv2(Target):
         p4info_path = out / f"{stem}.p4info.txtpb"
         config = out / f"{stem}.json"
         r = subprocess.run(
-            [str(self.p4c), "--arch", "v1model", "--p4runtime-files", str(p4info_path),
-             "-o", str(config), str(program)],
+            [
+                str(self.p4c),
+                "--arch",
+                "v1model",
+                "--p4runtime-files",
+                str(p4info_path),
+                "-o",
+                str(config),
+                str(program),
+            ],
             capture_output=True,
             text=True,
             timeout=600,
@@ -367,11 +395,22 @@ class Bmv2(Target):
         assert self.switch is not None
         address = f"127.0.0.1:{slot.bmv2_grpc}"
         head = [
-            str(self.switch), "--device-id", str(DEVICE_ID), "--no-p4",
-            "--thrift-port", str(slot.bmv2_thrift),
-            "--notifications-addr", f"ipc://{work}/notifications.ipc",
+            str(self.switch),
+            "--device-id",
+            str(DEVICE_ID),
+            "--no-p4",
+            "--thrift-port",
+            str(slot.bmv2_thrift),
+            "--notifications-addr",
+            f"ipc://{work}/notifications.ipc",
         ]
         return _start_process(
-            head, ["--", "--grpc-server-addr", address], compiled, stf_ports, slot, work,
-            address, log_flag=["--log-file", str(work / "bmv2"), "--log-flush", "-L", "info"],
+            head,
+            ["--", "--grpc-server-addr", address],
+            compiled,
+            stf_ports,
+            slot,
+            work,
+            address,
+            log_flag=["--log-file", str(work / "bmv2"), "--log-flush", "-L", "info"],
         )
