@@ -37,7 +37,6 @@ from conformance.p4rt import Client
 DEVICE_ID = 1
 GRPC_BASE = 9580  # slot w: BMv2 on 9580+w, softswitch on 9583+w, BMv2 thrift on 9586+w
 MAX_SLOTS = 3
-VETH_COUNT = 16
 
 
 class Refused(Exception):
@@ -72,13 +71,16 @@ class Slot:
         return GRPC_BASE + 2 * MAX_SLOTS + self.index
 
 
+# veth pairs per slot: slot 0 has room for tests with many ports (multicast, clones)
+SLOT_VETHS = (range(0, 10), range(10, 13), range(13, 16))
+
+
 def slot(index: int) -> Slot:
     """Slot `index` (0..MAX_SLOTS-1): fixed ports and veths, so runs on other slots
     (in parallel workers or other runner processes) never share them."""
     if not 0 <= index < MAX_SLOTS:
         raise ValueError(f"slot must be 0..{MAX_SLOTS - 1}")
-    share = VETH_COUNT // MAX_SLOTS
-    return Slot(index, list(range(index * share, (index + 1) * share)))
+    return Slot(index, list(SLOT_VETHS[index]))
 
 
 @dataclass
@@ -118,8 +120,11 @@ class Running:
 
 
 def _first_lines(text: str, n: int = 3) -> str:
+    """The compiler's first error (with its context lines), skipping warnings before it."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return " | ".join(lines[:n]) if lines else "(no message)"
+    errors = [i for i, ln in enumerate(lines) if "error" in ln.lower()]
+    start = errors[0] if errors else 0
+    return " | ".join(lines[start : start + n]) if lines else "(no message)"
 
 
 def _load_p4info(path: Path) -> p4info_pb2.P4Info:
