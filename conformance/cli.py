@@ -127,6 +127,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(r.ok() for r in results) else 1
 
 
+def cmd_p4info(args: argparse.Namespace) -> int:
+    """Compile each program with both compilers and print where the P4Infos differ."""
+    from conformance.p4info_diff import differences
+    from conformance.targets import CompilerCrash, Refused
+
+    bmv2 = Bmv2(args.p4tools)
+    if bmv2.missing:
+        print(f"conformance: {bmv2.missing}", file=sys.stderr)
+        return 2
+    soft = Softswitch()
+    status = 0
+    with tempfile.TemporaryDirectory(prefix="conf-") as tmp:
+        for i, prog in enumerate(args.programs):
+            out = Path(tmp) / str(i)
+            try:
+                a = bmv2.compile(Path(prog), out / "bmv2")
+                b = soft.compile(Path(prog), out / "softswitch")
+            except (Refused, CompilerCrash) as e:
+                print(f"SKIP  {prog}: not compiled by both: {e}")
+                continue
+            diffs = differences(a.p4info, b.p4info)
+            print(f"{'SAME' if not diffs else 'DIFF'}  {prog}")
+            for d in diffs:
+                print(f"    {d}")
+            status |= bool(diffs)
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m conformance", description="STF conformance tests on softswitch and BMv2"
@@ -172,9 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--work", metavar="DIR", help="keep build outputs and logs in DIR")
     r.add_argument("--keep", action="store_true", help="keep the temporary work directory")
+    p = sub.add_parser(
+        "p4info",
+        help="compare the P4Info of p4c-bm2-ss and softswitch compile",
+        description="Compile each program with p4c-bm2-ss and softswitch compile and list "
+        "the differences of the two P4Infos ('first' is p4c's), ignoring order.",
+    )
+    p.add_argument("programs", nargs="+", metavar="PROG.p4")
+    p.add_argument("--p4tools", metavar="DIR", help="directory with p4c-bm2-ss (or DIR/bin)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "p4info":
+        return cmd_p4info(args)
     return cmd_run(args)

@@ -27,6 +27,13 @@ def _key(item: Any) -> str:
     return repr(item)
 
 
+def _names(value: Any) -> str:
+    """` (a, b)` for a list of named objects, else ''."""
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return " (" + ", ".join(_key(x) for x in value) + ")"
+    return ""
+
+
 def _diff(a: Any, b: Any, path: str, out: list[str]) -> None:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
@@ -34,9 +41,9 @@ def _diff(a: Any, b: Any, path: str, out: list[str]) -> None:
                 continue
             sub = f"{path}.{k}" if path else k
             if k not in a:
-                out.append(f"{sub}: only in the second")
+                out.append(f"{sub}: only in the second{_names(b[k])}")
             elif k not in b:
-                out.append(f"{sub}: only in the first")
+                out.append(f"{sub}: only in the first{_names(a[k])}")
             else:
                 _diff(a[k], b[k], sub, out)
     elif isinstance(a, list) and isinstance(b, list):
