@@ -40,7 +40,9 @@ def _targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
     skipped: dict[str, str] = {}
     for name in wanted:
         t: Target = (
-            Softswitch(args.softswitch_ports) if name == "softswitch" else Bmv2(args.p4tools)
+            Softswitch(args.softswitch_ports)
+            if name == "softswitch"
+            else Bmv2(args.p4tools, args.bmv2_log_level)
         )
         why = t.unavailable()
         if why:
@@ -199,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=float, default=0.3, help="seconds of silence that end a wait (default 0.3)"
     )
     r.add_argument("--work", metavar="DIR", help="keep build outputs and logs in DIR")
+    r.add_argument(
+        "--bmv2-log-level",
+        default="info",
+        choices=["trace", "debug", "info", "warn", "error", "off"],
+        help="simple_switch_grpc -L level for WORK/TEST/bmv2/bmv2.txt (default info)",
+    )
     r.add_argument("--keep", action="store_true", help="keep the temporary work directory")
     p = sub.add_parser(
         "p4info",

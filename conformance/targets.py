@@ -356,8 +356,9 @@ def find_p4tools(option: str | None) -> tuple[Path | None, Path | None, str | No
 class Bmv2(Target):
     name = "bmv2"
 
-    def __init__(self, p4tools: str | None = None) -> None:
+    def __init__(self, p4tools: str | None = None, log_level: str = "info") -> None:
         self.p4c, self.switch, self.missing = find_p4tools(p4tools)
+        self.log_level = log_level
 
     def unavailable(self) -> str | None:
         if self.missing:
@@ -417,5 +418,5 @@ class Bmv2(Target):
             slot,
             work,
             address,
-            log_flag=["--log-file", str(work / "bmv2"), "--log-flush", "-L", "info"],
+            log_flag=["--log-file", str(work / "bmv2"), "--log-flush", "-L", self.log_level],
         )
