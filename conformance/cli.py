@@ -14,7 +14,7 @@ from pathlib import Path
 from conformance import stf
 from conformance.report import TestResult, summary, write_json, write_markdown
 from conformance.runner import Timing, differential, run_on_target
-from conformance.targets import MAX_SLOTS, Bmv2, Slot, Softswitch, Target, slot
+from conformance.targets import MAX_SLOTS, Bmv2, Slot, Softswitch, Target, hold_slot
 
 EPILOG = """\
 examples:
@@ -27,11 +27,12 @@ passed on every target that ran (and, with --target both, both sent the same fra
 """
 
 _slot: Slot | None = None
+WAIT = "conformance: slot {slot} is in use by another run ({path}); waiting for it"
 
 
 def _init_worker(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     global _slot
-    _slot = slot(queue.get())
+    _slot = hold_slot(queue.get(), WAIT)
 
 
 def _targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
@@ -54,7 +55,10 @@ def _targets(args: argparse.Namespace) -> tuple[list[Target], dict[str, str]]:
 
 def run_test(path: str, args: argparse.Namespace, work_root: str) -> TestResult:
     """Run one STF file on every available target (in this process)."""
-    where = _slot or slot(args.slot)
+    global _slot
+    if _slot is None:
+        _slot = hold_slot(args.slot, WAIT)
+    where = _slot
     res = TestResult(path)
     try:
         test = stf.parse_file(path)

@@ -9,6 +9,7 @@ the program the same bytes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import queue
 import select
 import socket
@@ -71,6 +72,22 @@ def create_veths(indices: Iterable[int]) -> None:
                 f.write("1")
             _ip("link", "set", n, "mtu", "9000")
             _ip("link", "set", n, "up")
+        _wait_up([a, b])
+
+
+def _wait_up(names: list[str], timeout: float = 5.0) -> None:
+    """Wait until every interface reports operstate `up` (carrier on both veth ends):
+    frames sent on a veth whose peer is not up yet are dropped without an error."""
+    deadline = time.monotonic() + timeout
+    for n in names:
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/sys/class/net/{n}/operstate") as f:
+                    if f.read().strip() == "up":
+                        break
+            except OSError:
+                pass
+            time.sleep(0.01)
 
 
 def delete_veths(indices: Iterable[int]) -> None:
@@ -114,7 +131,15 @@ class VethPath(_Recorder):
                         self.record(port, data)
 
     def send(self, port: int, data: bytes) -> None:
-        self._socks[port].send(pad(data))
+        frame = pad(data)
+        for attempt in range(50):
+            try:
+                self._socks[port].send(frame)
+                return
+            except OSError as e:  # ENXIO/ENETDOWN while the switch (re)opens its end
+                if e.errno not in (errno.ENXIO, errno.ENETDOWN) or attempt == 49:
+                    raise
+                time.sleep(0.02)
 
     def close(self) -> None:
         self._stop.set()

@@ -21,6 +21,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,6 +84,31 @@ def slot(index: int) -> Slot:
     return Slot(index, list(SLOT_VETHS[index]))
 
 
+def hold_slot(index: int, wait_message: str = "") -> Slot:
+    """Take slot `index` for the rest of this process: an exclusive lock file in the
+    temp dir, so that other runner processes on the machine (other checkouts too) wait
+    instead of recreating the same veths or sharing the same ports."""
+    import fcntl
+    import tempfile
+
+    s = slot(index)
+    if index in _HELD_SLOTS:
+        return s
+    path = Path(tempfile.gettempdir()) / f"conformance-slot-{index}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        if wait_message:
+            print(wait_message.format(slot=index, path=path), file=sys.stderr, flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    _HELD_SLOTS[index] = fd  # released when the process exits
+    return s
+
+
+_HELD_SLOTS: dict[int, int] = {}
+
+
 @dataclass
 class Compiled:
     program: Path
@@ -139,6 +165,22 @@ def _stop_process(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+def _check_port_free(port: int) -> None:
+    """Refuse a slot whose P4Runtime port someone already listens on: gRPC servers bind
+    with SO_REUSEPORT, so a second server would silently share the port with the first
+    and connections would land on either."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        raise StartError(
+            f"127.0.0.1:{port} is already in use by another process; use another --slot"
+        ) from None
+    finally:
+        sock.close()
 
 
 def _connect_and_push(address: str, compiled: Compiled, running: Running, started: float) -> None:
@@ -235,6 +277,7 @@ class Softswitch(Target):
         from softswitch.ports.inproc import InProcessPort
         from softswitch.server import P4RuntimeServer
 
+        _check_port_free(slot.softswitch_grpc)
         running = Running(client=None, path=None)  # type: ignore[arg-type]
         _capture_log(running)
         switch = Switch(device_id=DEVICE_ID)
@@ -304,6 +347,7 @@ def _start_process(
             f"the test uses {len(stf_ports)} ports; this worker has {len(slot.veths)} veth "
             "pairs (run with fewer -j)"
         )
+    _check_port_free(int(address.rsplit(":", 1)[1]))
     mapping = dict(zip(stf_ports, slot.veths, strict=False))
     ports.create_veths(mapping.values())
     cmd = list(head)

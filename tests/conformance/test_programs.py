@@ -15,7 +15,7 @@ import pytest
 
 from conformance import stf
 from conformance.runner import PASS, Timing, differential, run_on_target
-from conformance.targets import Bmv2, Softswitch, Target, slot
+from conformance.targets import Bmv2, Softswitch, Target, hold_slot
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "conformance" / "programs"
 CASES = sorted(p.stem for p in PROGRAMS.glob("*.stf"))
@@ -26,8 +26,9 @@ SOFTSWITCH_KNOWN_FAILURES = {
     "mux_side_effect": "the unchosen operand of ?: is evaluated (its inout copy-back runs)",
 }
 
-# slot 2 keeps these tests off the default slot of an interactive `python -m conformance`
-SLOT = slot(2)
+# slot 2 keeps these tests off the default slot of an interactive `python -m conformance`;
+# it is locked for the test session, so concurrent runs wait for each other
+SLOT_INDEX = 2
 TIMING = Timing(timeout=3.0, grace=0.2)
 
 pytestmark = pytest.mark.conformance
@@ -38,7 +39,8 @@ def _run(target: Target, case: str, tmp_path: Path):  # type: ignore[no-untyped-
     if why:
         pytest.skip(f"{target.name} leg skipped: {why}")
     test = stf.parse_file(PROGRAMS / f"{case}.stf")
-    return run_on_target(test, target, SLOT, tmp_path / target.name, TIMING)
+    where = hold_slot(SLOT_INDEX, "conformance tests: waiting for slot {slot} ({path})")
+    return run_on_target(test, target, where, tmp_path / target.name, TIMING)
 
 
 def test_every_program_has_its_stf() -> None:
