@@ -28,6 +28,24 @@ def pad(data: bytes) -> bytes:
     return data if len(data) >= MIN_FRAME else data + bytes(MIN_FRAME - len(data))
 
 
+def read_pcap(path: str) -> list[bytes]:
+    """Frames of a classic pcap file (either byte order), as BMv2's --pcap writes them."""
+    import struct
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    order = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    frames, pos = [], 24
+    while pos + 16 <= len(data):
+        incl = struct.unpack(order + "IIII", data[pos : pos + 16])[2]
+        frames.append(data[pos + 16 : pos + 16 + incl])
+        pos += 16 + incl
+    return frames
+
+
 class PacketPath(Protocol):
     def send(self, port: int, data: bytes) -> None: ...
     def received(self) -> list[tuple[int, bytes]]: ...

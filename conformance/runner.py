@@ -114,15 +114,15 @@ class _Execution:
     def settle(self) -> None:
         deadline = time.monotonic() + self.timing.timeout
         want = len(self.expects)
-        while len(self.run.path.received()) < want and time.monotonic() < deadline:
+        while self.run.seen() < want and time.monotonic() < deadline:
             if self.run.died():
                 break
             time.sleep(0.01)
-        seen = len(self.run.path.received())
+        seen = self.run.seen()
         quiet_until = time.monotonic() + self.timing.grace
         while time.monotonic() < quiet_until:
             time.sleep(0.02)
-            n = len(self.run.path.received())
+            n = self.run.seen()
             if n != seen:
                 seen = n
                 quiet_until = time.monotonic() + self.timing.grace
@@ -272,9 +272,9 @@ def run_on_target(
     except Exception as e:
         last = traceback.format_exception_only(type(e), e)[-1].strip()
         result.status, result.kind, result.reason = ERROR, "runner", f"runner error: {last}"
-    frames = running.path.received()
     logged = list(running.logged_errors)
     running.stop()
+    frames = running.outputs()
     for p, d in frames:
         result.outputs.setdefault(p, []).append(d.hex())
     if result.status == PASS:
