@@ -369,8 +369,12 @@ def _start_process(
     if log_flag:
         cmd += log_flag
     cmd += tail
-    with log.open("wb") as logf:
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=work)
+    try:
+        with log.open("wb") as logf:
+            proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=work)
+    except OSError as e:
+        ports.delete_veths(mapping.values())
+        raise StartError(f"cannot start {cmd[0]}: {e.strerror or e}") from None
     running = Running(client=None, path=None, proc=proc, log=log)  # type: ignore[arg-type]
     if pcap_dir is not None:
 
@@ -408,7 +412,7 @@ def find_p4tools(option: str | None) -> tuple[Path | None, Path | None, str | No
     for d in candidates:
         p4c, ss = d / "p4c-bm2-ss", d / "simple_switch_grpc"
         if p4c.is_file() and ss.is_file():
-            return p4c, ss, None
+            return p4c.resolve(), ss.resolve(), None
     p4c_w, ss_w = shutil.which("p4c-bm2-ss"), shutil.which("simple_switch_grpc")
     if p4c_w and ss_w:
         return Path(p4c_w), Path(ss_w), None
