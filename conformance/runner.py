@@ -211,6 +211,11 @@ class _Execution:
             raise _Abort(SKIPPED, "stf-unsupported", f"line {cmd.line}: not supported")
 
     def check_counter(self, cmd: stf.CheckCounter) -> None:
+        # frames expected before this line are judged first, so the report names the
+        # first thing that went wrong in file order
+        mismatch = compare(self.expects, self.run.outputs_so_far())
+        if mismatch:
+            raise _Abort(FAIL, *mismatch)
         cid, direct = self._entity(cmd.line, lambda ix, c: ix.counter(c.name), cmd)
         if direct:
             raise _Abort(

@@ -132,6 +132,14 @@ class Running:
             n = max(n, len(self.final_outputs()))
         return n
 
+    def outputs_so_far(self) -> list[tuple[int, bytes]]:
+        """The frames seen until now (while the switch runs)."""
+        if self.final_outputs is not None:
+            got = list(self.final_outputs())
+            if len(got) >= len(self.path.received()):
+                return got
+        return self.path.received()
+
     def outputs(self) -> list[tuple[int, bytes]]:
         if self.final_outputs is not None:
             return list(self.final_outputs())
