@@ -69,7 +69,7 @@ class Slot:
 
 
 # veth pairs per slot: slot 0 has room for tests with many ports (multicast, clones)
-SLOT_VETHS = (range(0, 10), range(10, 13), range(13, 16))
+SLOT_VETHS = (range(0, 9), range(9, 12), range(12, 16))
 
 
 def slot(index: int) -> Slot:
@@ -364,8 +364,8 @@ def _start_process(
 ) -> Running:
     if len(stf_ports) > len(slot.veths):
         raise StartError(
-            f"the test uses {len(stf_ports)} ports; this worker has {len(slot.veths)} veth "
-            "pairs (run with fewer -j)"
+            f"the test uses {len(stf_ports)} ports; slot {slot.index} has {len(slot.veths)} veth "
+            f"pairs (slot 0 has {len(SLOT_VETHS[0])}: run it with --slot 0)"
         )
     _check_port_free(int(address.rsplit(":", 1)[1]))
     mapping = dict(zip(stf_ports, slot.veths, strict=False))
