@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,7 +201,7 @@ def _check_port_free(port: int) -> None:
         sock.close()
 
 
-def _connect_and_push(address: str, compiled: Compiled, running: Running, started: float) -> None:
+def _connect_and_push(address: str, compiled: Compiled, running: Running) -> None:
     client = Client(address, DEVICE_ID)
     running.client = client
     running.stop_fns.insert(0, client.close)
@@ -220,9 +219,6 @@ class Target:
     def unavailable(self) -> str | None:
         """Why this target cannot run here, or None."""
         return None
-
-    def needs_veths(self) -> bool:
-        return False
 
     def compile(self, program: Path, out: Path) -> Compiled:
         raise NotImplementedError
@@ -248,9 +244,6 @@ class Softswitch(Target):
             return "softswitch on veths needs root"
         return None
 
-    def needs_veths(self) -> bool:
-        return self.mode == "veth"
-
     def compile(self, program: Path, out: Path) -> Compiled:
         out.mkdir(parents=True, exist_ok=True)
         r = subprocess.run(
@@ -272,7 +265,6 @@ class Softswitch(Target):
 
     def start(self, compiled: Compiled, stf_ports: list[int], slot: Slot, work: Path) -> Running:
         address = f"127.0.0.1:{slot.softswitch_grpc}"
-        started = time.monotonic()
         if self.mode == "veth":
             return _start_process(
                 [
@@ -316,7 +308,7 @@ class Softswitch(Target):
         running.path = path
         running.stop_fns += [switch.close, server.stop, path.close]
         try:
-            _connect_and_push(address, compiled, running, started)
+            _connect_and_push(address, compiled, running)
         except StartError:
             running.stop()
             raise
@@ -404,7 +396,7 @@ def _start_process(
     running.path = path
     running.stop_fns.append(path.close)
     try:
-        _connect_and_push(address, compiled, running, time.monotonic())
+        _connect_and_push(address, compiled, running)
     except StartError:
         running.stop()
         raise
@@ -445,9 +437,6 @@ class Bmv2(Target):
         if os.geteuid() != 0:
             return "BMv2 runs on veths, which needs root"
         return None
-
-    def needs_veths(self) -> bool:
-        return True
 
     def compile(self, program: Path, out: Path) -> Compiled:
         assert self.p4c is not None
