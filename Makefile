@@ -18,7 +18,11 @@ DEVICE_ID  = $(shell python3 $(TOPO) get device_id)
 CPU_PORT   = $(shell python3 $(TOPO) get cpu_port)
 SWITCH_ENV = GRPC_ADDR=$(GRPC_ADDR) DEVICE_ID=$(DEVICE_ID) CPU_PORT=$(CPU_PORT) VENV=$(VENV)
 
-.PHONY: help setup build run stop test bench lint clean
+# p4c-bm2-ss + simple_switch_grpc for the BMv2 legs (a p4tools dir with bin/); optional
+P4TOOLS   ?= $(wildcard ../shared/p4tools)
+export P4TOOLS
+
+.PHONY: help setup build run stop test conformance bench lint clean
 
 help:
 	@echo "make setup   create $(VENV) from requirements.lock, then build and smoke-run (fresh machine)"
@@ -27,6 +31,7 @@ help:
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
 	@echo "make test    ruff, mypy, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails or"
 	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary)"
+	@echo "make conformance  conformance/programs on softswitch, and on BMv2 when P4TOOLS has it (root)"
 	@echo "make bench   packets/s of the L2 program, decode/install rates, SYN offload load,"
 	@echo "            learned thresholds, check/install of 10,000 rules (results in bench/RESULTS.md)"
 	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
@@ -77,6 +82,15 @@ test:
 	echo "make test summary:"; printf '  %s\n' "$${sum[@]}"; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc
+
+conformance:
+	@if [ -n "$(P4TOOLS)" ] && [ "$$(id -u)" = 0 ]; then target=both; else \
+	    target=softswitch; \
+	    if [ -z "$(P4TOOLS)" ]; then why="no P4TOOLS dir with p4c-bm2-ss and simple_switch_grpc"; \
+	    else why="BMv2 runs on veths, which needs root"; fi; \
+	    echo "make conformance: BMv2 leg skipped: $$why"; \
+	fi; \
+	$(PY) -m conformance run --target $$target conformance/programs
 
 bench:
 	$(PY) -m bench.l2fwd

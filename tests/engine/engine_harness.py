@@ -24,11 +24,16 @@ class Switch:
 
 def load(name: str, seed: int = 0) -> Switch:
     """Compile tests/engine/programs/<name> (frontend -> P4Info -> state -> pipeline)."""
+    return load_path(PROGRAMS / name, seed)
+
+
+def load_path(path: Path, seed: int = 0) -> Switch:
+    """Compile the P4 program at `path` (frontend -> P4Info -> state -> pipeline)."""
     try:
         from softswitch.frontend import load_program
         from softswitch.p4info import build_p4info
     except ImportError as exc:  # pragma: no cover - only while the frontend is missing
         pytest.fail(f"frontend or p4info missing: {exc}")
-    e = load_program(str(PROGRAMS / name))
+    e = load_program(str(path))
     state = DeviceState(build_p4info(e))
     return Switch(build_pipeline(e, state, None, seed=seed), state)

@@ -1,82 +1,49 @@
-"""Conformance programs: each programs/conformance/NAME.p4 runs the packets of NAME.stf.
-
-The .stf files use the `packet <port> <hex>` / `expect <port> <hex> [$]` lines of
-p4c's STF tests (`$`: the output is exactly that long); the expected bytes were
-written from the P4_16 specification and BMv2 simple_switch's documented
-behaviour, and are what BMv2 simple_switch produces for the same packets.
-Every expected packet must come out, in order per port, and nothing else.
+"""The project's conformance programs (conformance/programs/NAME.p4 + NAME.stf, see
+docs/conformance.md) on the engine in process: every expected packet comes out, in order
+per port, nothing else, and no packet raises inside the pipeline. The same programs run
+over P4Runtime on softswitch and BMv2 in tests/conformance/ (`make conformance`); the
+expected bytes are what BMv2 simple_switch produces.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from engine_harness import PROGRAMS, load
+from engine_harness import PROGRAMS, Switch, load, load_path
 
-CONFORMANCE = PROGRAMS / "conformance"
-CASES = sorted(p.stem for p in CONFORMANCE.glob("*.stf"))
+from conformance import stf
 
-
-@dataclass
-class Expect:
-    port: int
-    pattern: str  # hex digits, `*` for any nibble
-    exact: bool
-
-    def matches(self, data: bytes) -> bool:
-        got = data.hex()
-        if len(got) < len(self.pattern) or (self.exact and len(got) != len(self.pattern)):
-            return False
-        return all(c == "*" or c == g for c, g in zip(self.pattern, got, strict=False))
-
-
-@dataclass
-class Stf:
-    steps: list[tuple[str, int, bytes | Expect]] = field(default_factory=list)
-
-
-def parse_stf(path: Path) -> Stf:
-    stf = Stf()
-    for n, raw in enumerate(path.read_text().splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        cmd, port, *rest = line.split()
-        text = "".join(rest).lower()
-        if cmd == "packet":
-            stf.steps.append(("packet", int(port), bytes.fromhex(text)))
-        elif cmd == "expect":
-            exact = text.endswith("$")
-            stf.steps.append(("expect", int(port), Expect(int(port), text.rstrip("$"), exact)))
-        else:
-            raise AssertionError(f"{path}:{n}: unknown STF command {cmd}")
-    return stf
+CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance" / "programs"
+# the programs whose .stf only sends and expects packets (no table entries, sessions or
+# groups to configure: those run over P4Runtime only, in tests/conformance)
+CASES = sorted(
+    p.stem
+    for p in CONFORMANCE.glob("*.stf")
+    if all(isinstance(c, stf.Packet | stf.Expect) for c in stf.parse_file(p).commands)
+)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_conformance_program(name: str) -> None:
-    sw = load(f"conformance/{name}.p4")
-    stf = parse_stf(CONFORMANCE / f"{name}.stf")
+    test = stf.parse_file(CONFORMANCE / f"{name}.stf")
+    sw: Switch = load_path(CONFORMANCE / f"{name}.p4")
     got: dict[int, list[bytes]] = {}
-    want: dict[int, list[Expect]] = {}
-    for cmd, port, arg in stf.steps:
-        if cmd == "packet":
-            assert isinstance(arg, bytes)
-            for p, d in sw.run(port, arg):
+    want: dict[int, list[stf.Expect]] = {}
+    for c in test.commands:
+        if isinstance(c, stf.Packet):
+            for p, d in sw.run(c.port, c.data):
                 got.setdefault(p, []).append(d)
-        else:
-            assert isinstance(arg, Expect)
-            want.setdefault(port, []).append(arg)
+        elif isinstance(c, stf.Expect):
+            want.setdefault(c.port, []).append(c)
     assert sw.pipeline.errors.count == 0, sw.pipeline.errors.last
     assert sorted(got) == sorted(want), f"output ports {sorted(got)}, expected {sorted(want)}"
     for port, exps in want.items():
         outs = got[port]
         assert len(outs) == len(exps), f"port {port}: {len(outs)} packets, want {len(exps)}"
         for i, (d, e) in enumerate(zip(outs, exps, strict=True)):
-            assert e.matches(d), f"port {port} packet {i}: got {d.hex()}, want {e.pattern}"
+            assert e.matches(d), f"port {port} packet {i}: got {d.hex()}, want {e.text()}"
 
 
 def test_cases_present() -> None:
@@ -104,7 +71,7 @@ def test_packet_error_is_logged_counted_and_costs_one_packet(
 
 def test_control_given_to_two_controls_is_one_instance() -> None:
     """Both users of the shared `inc` count into its one counter (P4Info has one)."""
-    sw = load("conformance/block_arguments.p4")
+    sw = load_path(CONFORMANCE / "block_arguments.p4")
     assert list(sw.state.counters) == ["MyIngress.inc.hits"]
     sw.run(0, bytes([1, 0, 3]))  # twice: inc once
     sw.run(0, bytes([2, 0, 3]))  # add_then: inc twice

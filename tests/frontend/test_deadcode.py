@@ -63,7 +63,7 @@ def test_unapplied_control_instance_removed() -> None:
     _build_runtime(e, info, None)
 
 
-CONFORMANCE = Path(__file__).resolve().parents[1] / "engine" / "programs" / "conformance"
+CONFORMANCE = Path(__file__).resolve().parents[2] / "conformance" / "programs"
 
 
 def test_instances_used_through_a_constructor_argument_or_a_sub_parser_are_kept() -> None:
