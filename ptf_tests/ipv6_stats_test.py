@@ -242,3 +242,30 @@ class Ipv6ExtensionHeaderChainTest(StatsTest):
             [counter_report(0, tcp_key, 1, len(syn), "S"), packet_alert(0, tcp_key, 1, 1)],
         )
         testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class Ipv6InVlanTagsTest(StatsTest):
+    """IPv6 inside one and inside two VLAN tags (802.1Q, 802.1ad + 802.1Q) is parsed as
+    untagged IPv6: grouped by source, the alert rides after the last tag."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        slot = 3
+        self.add_monitor()
+        src = "2001:db8:10:7::1"
+        self.add_rule(
+            slot,
+            {"src_addr": (ip6(src), FULL128), "is_ipv6": (1, 1)},
+            1007,
+            src_mask=ADDR_ALL,
+            packet_threshold=2,
+        )
+        key = GroupKey(rule_id=1007, src_addr=ip6(src), is_ipv6=True)
+        self.assert_unused(slot, key)
+        plain = udp6(src, "2001:db8:10:7::2", 1, 2, bytes(4))
+        one = plain[:12] + b"\x81\x00\x00\x07" + plain[12:]
+        two = plain[:12] + b"\x88\xa8\x00\x64\x81\x00\x00\x07" + plain[12:]
+        self.send_expect(one)
+        self.send_expect(two, [packet_alert(slot, key, 2, 2)])
+        testutils.verify_no_other_packets(self)

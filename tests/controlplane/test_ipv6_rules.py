@@ -139,3 +139,24 @@ def test_conn_log_entry_with_ipv6_endpoints() -> None:
     assert entry is not None
     assert (entry["id.orig_h"], entry["id.resp_h"]) == ("2001:db8::1", "2001:db8::50")
     assert (entry["conn_state"], entry["history"], entry["orig_pkts"]) == ("S0", "S", 3)
+
+
+def test_group_index_of_an_ipv6_key() -> None:
+    """As stats.p4 hashes it: rule_id ++ 1w1 ++ 6w0 ++ port ++ proto ++ flags ++
+    128-bit addresses ++ ports."""
+    import zlib
+
+    from controlplane.groups import group_index
+
+    key = {
+        "ingress_port": 3,
+        "ip_proto": 6,
+        "tcp_flags": 0,
+        "ipv6_src": "2001:db8::1",
+        "ipv6_dst": "::",
+        "l4_src_port": 0,
+        "l4_dst_port": 443,
+    }
+    packed = (7 << 320) | (1 << 319) | (3 << 304) | (6 << 296)
+    packed |= (((0x20010DB8 << 96) | 1) << 160) | 443
+    assert group_index(7, key) == zlib.crc32(packed.to_bytes(42, "big")) % 4096
