@@ -7,9 +7,17 @@ The parsers are pure functions from the text a user wrote to integers; they rais
 position. Accepted syntax (p4runtime-shell's plus a few conveniences):
 
 - match values: `value&&&mask`, `prefix/len`, `prefix/255.255.0.0`, `lo..hi`, a plain
-  value (exact), IPv4 dotted quads, `0x`/`0b` numbers, protocol names (`tcp`), TCP flag
-  sets (`SYN !ACK`: SYN set, ACK clear);
-- group-by masks: `/24`, a dotted mask, `0x`/`0b` masks, `true`/`all` (every bit);
+  value (exact), IPv4 dotted quads and IPv6 addresses (`2001:db8::/32`), `0x`/`0b`
+  numbers, protocol names (`tcp`), TCP flag sets (`SYN !ACK`: SYN set, ACK clear);
+- group-by masks: `/24`, a dotted mask, an IPv6 mask, `0x`/`0b` masks, `true`/`all`
+  (every bit);
+
+Addresses (docs/stats-stage.md, "IPv6"): the switch's address fields are 128 bits wide.
+An IPv6 address is itself; an IPv4 address sits in the low 32 bits with the upper 96 bits
+0, so an IPv4 match (`10.0.0.0/8`) is written with those 96 bits in its mask and matches
+IPv4 packets only. A group-by mask on an address counts from the address's first bit in
+either family: `/24` groups IPv4 sources by /24 and IPv6 ones by /24, `/64` IPv6 by /64
+and IPv4 by the whole address (the switch applies the mask's top 32 bits to IPv4).
 - sizes (`1500`, `64kB`, `1MB`, `1MiB`), counts (`10k`), durations (`1s`, `500ms`).
 """
 
@@ -17,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +46,7 @@ class FieldSpec:
     group_param: str | None
     is_addr: bool = False
     in_monitor_stream: bool = True  # can software see it in the packets the monitor gets?
+    family: int = 0  # an address field as one family reads it (4 or 6); 0: either
 
     @property
     def full(self) -> int:
@@ -44,18 +54,27 @@ class FieldSpec:
         return (1 << self.width) - 1
 
 
+ADDR_WIDTH = 128
+"""Width of the switch's address fields (both families, docs/stats-stage.md)."""
+
+IPV4_WIDTH = 32
+
+IPV4_HIGH = ((1 << (ADDR_WIDTH - IPV4_WIDTH)) - 1) << IPV4_WIDTH
+"""The upper 96 bits of an address field, 0 for IPv4: in the mask of every IPv4 match."""
+
 FIELDS: dict[str, FieldSpec] = {
     f.name: f
     for f in (
         FieldSpec("ingress_port", 9, "ternary", "port_mask", in_monitor_stream=False),
-        FieldSpec("src_addr", 32, "ternary", "src_mask", is_addr=True),
-        FieldSpec("dst_addr", 32, "ternary", "dst_mask", is_addr=True),
+        FieldSpec("src_addr", ADDR_WIDTH, "ternary", "src_mask", is_addr=True),
+        FieldSpec("dst_addr", ADDR_WIDTH, "ternary", "dst_mask", is_addr=True),
         FieldSpec("protocol", 8, "ternary", "proto_mask"),
         FieldSpec("src_port", 16, "range", "sport_mask"),
         FieldSpec("dst_port", 16, "range", "dport_mask"),
         FieldSpec("tcp_flags", 8, "ternary", "flags_mask"),
         FieldSpec("is_fragment", 1, "ternary", None),
         FieldSpec("is_ipv4", 1, "ternary", None),
+        FieldSpec("is_ipv6", 1, "ternary", None),
     )
 }
 """Rule fields in P4Info key order (docs/stats-stage.md)."""
@@ -109,9 +128,30 @@ def _int_literal(text: str) -> int | None:
     return None
 
 
+def _family_spec(spec: FieldSpec, text: str) -> FieldSpec:
+    """The address field `spec` as the family `text` is written in: IPv6 if it has a
+    colon, else IPv4 (numbers included); other fields unchanged."""
+    if not spec.is_addr or spec.family:
+        return spec
+    value = text.split("&&&", 1)[0].split("/", 1)[0].split("..", 1)[0]
+    if ":" in value:
+        return FieldSpec(spec.name, ADDR_WIDTH, spec.kind, spec.group_param, True, family=6)
+    return FieldSpec(spec.name, IPV4_WIDTH, spec.kind, spec.group_param, True, family=4)
+
+
+def _is_ipv4_match(t: Ternary) -> bool:
+    return t.mask & IPV4_HIGH == IPV4_HIGH and t.value >> IPV4_WIDTH == 0
+
+
 def parse_value(text: str, spec: FieldSpec) -> int:
-    """One value of field `spec`: a number, a dotted IPv4 address or a protocol name."""
+    """One value of field `spec`: a number, an IPv4 or IPv6 address or a protocol name."""
     t = text.strip()
+    spec = _family_spec(spec, t)
+    if spec.is_addr and spec.width == ADDR_WIDTH:
+        try:
+            return int(ipaddress.IPv6Address(t))
+        except ValueError:
+            raise FieldError(f"'{t}' is not an IPv6 address") from None
     if spec.name == "protocol" and t.lower() in PROTOCOLS:
         return PROTOCOLS[t.lower()]
     if spec.width == 1 and t.lower() in ("true", "false", "yes", "no"):
@@ -148,6 +188,8 @@ def prefix_length(mask: int, width: int) -> int | None:
 
 
 def _fmt(v: int, spec: FieldSpec) -> str:
+    if spec.is_addr and spec.width == ADDR_WIDTH:
+        return str(ipaddress.IPv6Address(v))
     if spec.is_addr:
         return str(ipaddress.IPv4Address(v))
     return f"0x{v:x}" if spec.kind == "ternary" and spec.width > 1 else str(v)
@@ -158,7 +200,12 @@ def _fmt(v: int, spec: FieldSpec) -> str:
 
 def _parse_mask(text: str, spec: FieldSpec) -> int:
     t = text.strip()
-    if spec.is_addr and "." in t:
+    if spec.is_addr and spec.width == ADDR_WIDTH and ":" in t:
+        try:
+            return int(ipaddress.IPv6Address(t))
+        except ValueError:
+            raise FieldError(f"'{t}' is not an IPv6 mask") from None
+    if spec.is_addr and spec.width == IPV4_WIDTH and "." in t:
         try:
             return int(ipaddress.IPv4Address(t))
         except ValueError:
@@ -197,8 +244,16 @@ def parse_match(text: str, spec: FieldSpec) -> Match:
 
     A ternary written on a range field is accepted when its mask is a prefix (it is a
     range), and a range on a ternary field when it is an aligned power-of-two block.
+    An address is matched in the family it is written in (module docstring).
     """
     t = text.strip()
+    family = _family_spec(spec, t)
+    if family is not spec:
+        in_family = parse_match(t, family)
+        if family.width == IPV4_WIDTH:
+            assert isinstance(in_family, Ternary)
+            return Ternary(in_family.value, in_family.mask | IPV4_HIGH)
+        return in_family
     m: Match
     if "&&&" in t:
         v_text, m_text = t.split("&&&", 1)
@@ -212,7 +267,9 @@ def parse_match(text: str, spec: FieldSpec) -> Match:
         m = Range(lo, hi)
     elif "/" in t:
         p_text, l_text = t.split("/", 1)
-        kind = "an IPv4 prefix" if spec.is_addr else f"a prefix of the {spec.width}-bit {spec.name}"
+        kind = f"a prefix of the {spec.width}-bit {spec.name}"
+        if spec.is_addr:
+            kind = "an IPv6 prefix" if spec.width == ADDR_WIDTH else "an IPv4 prefix"
         try:
             value = parse_value(p_text, spec)
         except FieldError:
@@ -252,6 +309,38 @@ def parse_match(text: str, spec: FieldSpec) -> Match:
             "aligned power-of-two block; write value&&&mask or split the rule"
         )
     return converted
+
+
+def address_family(m: Match) -> int:
+    """4 or 6: the family of an address match, as `parse_match` wrote it."""
+    assert isinstance(m, Ternary)
+    return 4 if _is_ipv4_match(m) else 6
+
+
+def with_address_family(
+    match: Sequence[tuple[str, Match]],
+) -> tuple[list[tuple[str, Match]], str | None]:
+    """`match` (a rule's field matches, in key order) with the family flag its address
+    matches imply (`is_ipv4: true` for an IPv4 address, `is_ipv6: true` for an IPv6 one),
+    or, as the second item, why no packet can match it."""
+    out = list(match)
+    have = dict(match)
+    families = {n: address_family(m) for n, m in match if FIELDS[n].is_addr}
+    if len(set(families.values())) > 1:
+        return out, "src_addr and dst_addr are of different address families"
+    if not families:
+        return out, None
+    family = next(iter(families.values()))
+    flag, other = ("is_ipv4", "is_ipv6") if family == 4 else ("is_ipv6", "is_ipv4")
+    names = " and ".join(families)
+    for name, want in ((flag, 1), (other, 0)):
+        given = have.get(name)
+        if given is not None and not matches(given, want):
+            return out, f"{names} is IPv{family} but the rule matches {name} {1 - want}"
+    if flag not in have:
+        out.append((flag, Ternary(1, 1)))
+    order = list(FIELDS)
+    return sorted(out, key=lambda nm: order.index(nm[0])), None
 
 
 def as_ternary(m: Match, width: int) -> Ternary | None:
@@ -331,9 +420,14 @@ def parse_group_mask(text: str, spec: FieldSpec) -> int:
         mask = prefix_mask(n, spec.width)
     elif spec.is_addr and "." in t:
         try:
-            mask = int(ipaddress.IPv4Address(t))
+            mask = int(ipaddress.IPv4Address(t)) << (spec.width - IPV4_WIDTH)
         except ValueError:
             raise FieldError(f"'{t}' is not an IPv4 mask") from None
+    elif spec.is_addr and ":" in t:
+        try:
+            mask = int(ipaddress.IPv6Address(t)) << (spec.width - ADDR_WIDTH)
+        except ValueError:
+            raise FieldError(f"'{t}' is not an IPv6 mask") from None
     elif re.fullmatch(r"0[xXbB][0-9a-fA-F_]+", t):
         v = _int_literal(t)
         if v is None or v > spec.full:
@@ -342,7 +436,11 @@ def parse_group_mask(text: str, spec: FieldSpec) -> int:
     else:
         raise FieldError(
             f"'{t}' is not a group-by mask: write /N for the top N bits, 0x... for a mask"
-            + (", a dotted mask such as 255.255.255.0" if spec.is_addr else "")
+            + (
+                ", a dotted mask such as 255.255.255.0, an IPv6 mask such as ffff:ffff::"
+                if spec.is_addr
+                else ""
+            )
             + " or true for every bit"
         )
     if mask == 0:
@@ -412,6 +510,9 @@ def format_match(m: Match, spec: FieldSpec) -> str:
     """`m` in the YAML syntax (round-trips through parse_match)."""
     if isinstance(m, Range):
         return str(m.lo) if m.lo == m.hi else f"{m.lo}..{m.hi}"
+    if spec.is_addr and spec.width == ADDR_WIDTH and _is_ipv4_match(m):
+        v4 = FieldSpec(spec.name, IPV4_WIDTH, spec.kind, spec.group_param, True, family=4)
+        return format_match(Ternary(m.value, m.mask & ~IPV4_HIGH), v4)
     if m.mask == spec.full:
         return _fmt(m.value, spec)
     n = prefix_length(m.mask, spec.width)

@@ -43,6 +43,7 @@ STATS_MATCH_FIELDS = (
     "tcp_flags",
     "is_fragment",
     "is_ipv4",
+    "is_ipv6",
 )
 """Match fields of every slot's rules table, in key order."""
 
@@ -130,6 +131,8 @@ SYN_CONFIGURE = f"{INGRESS}.syn_offload.configure"
 SYN_CONFIGURE_PARAMS = ("table_slots", "timeout_us")
 SYN_DISABLE = f"{INGRESS}.syn_offload.disable"
 SYN_RECORDS = f"{INGRESS}.syn_offload.records"
+SYN_RECORDS6 = f"{INGRESS}.syn_offload.records6"
+"""IPv6 records (48 bytes each; `records` holds the 24-byte IPv4 ones)."""
 SYN_OUTCOMES_COUNTER = f"{INGRESS}.syn_offload.outcomes"
 
 SYN_OUTCOMES = (
@@ -207,7 +210,7 @@ def direct_counters() -> tuple[str, ...]:
 
 def registers() -> tuple[str, ...]:
     """Every register."""
-    out = [SYN_RECORDS]
+    out = [SYN_RECORDS, SYN_RECORDS6]
     for s in range(STATS_SLOTS):
         out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]
     return tuple(out)

@@ -55,6 +55,7 @@ from controlplane.fields import (
     parse_group_mask,
     parse_match,
     parse_size,
+    with_address_family,
 )
 from controlplane.model import (
     STATS_SLOTS,
@@ -267,6 +268,9 @@ def _read_rule(r: _Reader, node: Node, index: int) -> dict[str, object] | None:
                 m = r.parsed(vnode, f"{path}.match.{fname}", what, partial(parse_match, spec=spec))
                 if m is not None and not is_dont_care(m, spec.width):
                     match.append((fname, m))
+            match, family_problem = with_address_family(match)
+            if family_problem is not None:
+                r.error(mnode, f"{path}.match", family_problem)
     out["match"] = tuple(match)
     group: list[tuple[str, int]] = []
     if "group_by" in fields:

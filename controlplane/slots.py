@@ -43,7 +43,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from controlplane.fields import FIELDS, Match, Range, Ternary, intersect, values_in
+from controlplane.fields import FIELDS, IPV4_HIGH, Match, Range, Ternary, intersect, values_in
 from controlplane.model import STATS_RULES_PER_SLOT, STATS_SLOTS, StatsRule
 
 UNBOUNDED = 1 << 62
@@ -51,22 +51,32 @@ UNBOUNDED = 1 << 62
 
 _TCP, _UDP = 6, 17
 _ZERO_PORTS = {"src_port": Range(0, 0), "dst_port": Range(0, 0)}
+_V4 = {"is_ipv4": Ternary(1, 1), "is_ipv6": Ternary(0, 1)}
+_V4_ADDRS = {"src_addr": Ternary(0, IPV4_HIGH), "dst_addr": Ternary(0, IPV4_HIGH)}
+_V6 = {"is_ipv4": Ternary(0, 1), "is_ipv6": Ternary(1, 1)}
+_IP_CLASSES: tuple[dict[str, Match], ...] = (
+    {"protocol": Ternary(_TCP, 0xFF)},
+    {"protocol": Ternary(_UDP, 0xFF), "tcp_flags": Ternary(0, 0xFF)},
+    # other IP protocols (checked below to be neither TCP nor UDP): no ports, no flags
+    {"tcp_flags": Ternary(0, 0xFF), **_ZERO_PORTS},
+)
 _CLASSES: tuple[dict[str, Match], ...] = (
-    # not IPv4: every IPv4/L4 field reads 0
+    # neither IPv4 nor IPv6: every IP/L4 field reads 0
     {
         "is_ipv4": Ternary(0, 1),
-        "src_addr": Ternary(0, 0xFFFFFFFF),
-        "dst_addr": Ternary(0, 0xFFFFFFFF),
+        "is_ipv6": Ternary(0, 1),
+        "src_addr": Ternary(0, FIELDS["src_addr"].full),
+        "dst_addr": Ternary(0, FIELDS["dst_addr"].full),
         "protocol": Ternary(0, 0xFF),
         "tcp_flags": Ternary(0, 0xFF),
         "is_fragment": Ternary(0, 1),
         **_ZERO_PORTS,
     },
-    {"is_ipv4": Ternary(1, 1), "protocol": Ternary(_TCP, 0xFF)},
-    {"is_ipv4": Ternary(1, 1), "protocol": Ternary(_UDP, 0xFF), "tcp_flags": Ternary(0, 0xFF)},
-    # other IP protocols (checked below to be neither TCP nor UDP): no ports, no flags
-    {"is_ipv4": Ternary(1, 1), "tcp_flags": Ternary(0, 0xFF), **_ZERO_PORTS},
+    # IPv4 (addresses in the low 32 bits) and IPv6, each by upper-layer protocol
+    *({**_V4, **_V4_ADDRS, **c} for c in _IP_CLASSES),
+    *({**_V6, **c} for c in _IP_CLASSES),
 )
+_OTHER_PROTOCOL_CLASSES = frozenset(i for i, c in enumerate(_CLASSES) if "protocol" not in c)
 
 
 def _ternary_values(t: Ternary, width: int) -> list[int]:
@@ -96,7 +106,7 @@ def can_overlap(a: StatsRule, b: StatsRule) -> bool:
                 break
             if name == "protocol":
                 proto = cur
-        if ok and ci == len(_CLASSES) - 1:
+        if ok and ci in _OTHER_PROTOCOL_CLASSES:
             # the "other protocol" class needs a protocol value that is neither TCP nor UDP
             if proto is None or values_in(proto, 8) > 2:
                 return True

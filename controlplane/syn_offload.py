@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from p4.v1 import p4runtime_pb2
@@ -25,7 +25,7 @@ from controlplane.compile import encode
 from controlplane.errors import CapabilityError
 from controlplane.model import MonitorPort, RuleSet, SynOffloadConfig
 from controlplane.p4info import P4Schema
-from feedback_header.records import SynSummary, SynSummaryReason
+from feedback_header.records import SynSummary, SynSummary6, SynSummaryReason
 
 CONFIG_TABLE = ps.SYN_CONFIG_TABLE
 CONFIGURE = ps.SYN_CONFIGURE
@@ -251,7 +251,7 @@ class Sweeper:
 # --- monitor side --------------------------------------------------------------------------
 
 
-def conn_log_entry(rec: SynSummary, device_id: int = 0) -> dict[str, Any] | None:
+def conn_log_entry(rec: SynSummary | SynSummary6, device_id: int = 0) -> dict[str, Any] | None:
     """A Zeek conn.log entry for an attempt the switch summarized, None if the
     connection went on (the SYN was regenerated before a reply: Zeek logs it itself) or
     the reason is not one this version defines."""
@@ -260,12 +260,17 @@ def conn_log_entry(rec: SynSummary, device_id: int = 0) -> dict[str, Any] | None
     if rec.reason not in SynSummaryReason._value2member_map_:
         return None
     first, last = rec.first_seen, rec.last_seen
+    # Zeek writes IPv6 addresses in their compressed text form (RFC 5952), as Python does.
+    if isinstance(rec, SynSummary6):
+        orig, resp = str(IPv6Address(rec.ipv6_src)), str(IPv6Address(rec.ipv6_dst))
+    else:
+        orig, resp = str(IPv4Address(rec.ipv4_src)), str(IPv4Address(rec.ipv4_dst))
     return {
         "_path": "conn",
         "ts": first / 1e6,
-        "id.orig_h": str(IPv4Address(rec.ipv4_src)),
+        "id.orig_h": orig,
         "id.orig_p": rec.src_port,
-        "id.resp_h": str(IPv4Address(rec.ipv4_dst)),
+        "id.resp_h": resp,
         "id.resp_p": rec.dst_port,
         "proto": "tcp",
         "duration": round((last - first) / 1e6, 6),

@@ -43,7 +43,7 @@ from feedback_header.codec import (
     strip,
     try_decode,
 )
-from feedback_header.records import FeedbackFlags, SynSummary, UnknownRecord
+from feedback_header.records import FeedbackFlags, SynSummary, SynSummary6, UnknownRecord
 from pktio.pcap import PcapError, PcapWriter, open_capture
 
 
@@ -112,7 +112,7 @@ class Watcher:
                 event["header"] = head
                 self.records += 1
                 self.emit(event)
-                if isinstance(rec, SynSummary):
+                if isinstance(rec, (SynSummary, SynSummary6)):
                     conn = conn_log_entry(rec, decoded.header.device_id)
                     if conn is not None:
                         self.conn_entries += 1
@@ -158,7 +158,7 @@ def untrusted_reason(rec: AnyRecord, decoded: Decoded) -> str | None:
         value = getattr(rec, name)
         if value not in codes:
             return f"{rec.NAME}.{name} {value} is not a code this version defines"
-    if isinstance(rec, SynSummary):
+    if isinstance(rec, (SynSummary, SynSummary6)):
         flags = decoded.header.flags
         if not flags & FeedbackFlags.REGENERATED:
             return "syn_summary on a header without the REGENERATED flag"

@@ -336,6 +336,8 @@ _FIELDS_BY_TYPE: dict[int, tuple[spec.Field, ...]] = {t.code: t.value_fields for
 def _render(f: spec.Field, value: int) -> Any:
     if f.fmt == "ipv4":
         return str(ipaddress.IPv4Address(value))
+    if f.fmt == "ipv6":
+        return str(ipaddress.IPv6Address(value))
     if f.fmt == "history":
         return history_letters(value)
     if f.fmt == "enum" and f.enum is not None:

@@ -84,7 +84,7 @@ def _diagram_label(f: Field, width: int) -> str:
 # --- records.py --------------------------------------------------------------------------
 
 
-_STRUCT_CODES = {8: "B", 16: "H", 32: "I", 64: "Q", 48: "HI"}
+_STRUCT_CODES = {8: "B", 16: "H", 32: "I", 64: "Q", 48: "HI", 128: "QQ"}
 
 
 def _py_const_name(v: str) -> str:
@@ -229,6 +229,9 @@ def _render_layout_class(layout: Layout, cls: str, tlv: TlvSpec | None) -> list[
         if f.bits == 48:
             expr = f"(v[{pos}] << 32) | v[{pos + 1}]"
             pos += 2
+        elif f.bits == 128:
+            expr = f"(v[{pos}] << 64) | v[{pos + 1}]"
+            pos += 2
         else:
             expr = f"v[{pos}]"
             pos += 1
@@ -257,6 +260,9 @@ def _render_layout_class(layout: Layout, cls: str, tlv: TlvSpec | None) -> list[
         if f.bits == 48:
             out.append(f"            {src} >> 32,")
             out.append(f"            {src} & 0xFFFFFFFF,")
+        elif f.bits == 128:
+            out.append(f"            {src} >> 64,")
+            out.append(f"            {src} & 0xFFFFFFFFFFFFFFFF,")
         else:
             out.append(f"            {src},")
     out += ["        )", ""]
@@ -357,6 +363,8 @@ def _lua_field(abbrev: str, f: Field) -> tuple[str, str]:
     key = _lua_str(abbrev)
     if f.fmt == "ipv4":
         return f"ProtoField.ipv4({key}, {label})", "plain"
+    if f.fmt == "ipv6":
+        return f"ProtoField.ipv6({key}, {label})", "plain"
     size = {8: "uint8", 16: "uint16", 32: "uint32", 48: "uint64", 64: "uint64"}[f.bits]
     kind = "u64" if f.bits > 32 else "plain"
     if f.fmt == "history":

@@ -63,9 +63,9 @@ class NotOffloadedReason(IntEnum):
     HASH_COLLISION = 4
     #: Not IPv4 (e.g. IPv6): not handled in this version.
     NOT_IPV4 = 5
-    #: IPv4 fragment.
+    #: IPv4 fragment, or IPv6 fragment (fragment header).
     IP_FRAGMENT = 6
-    #: IPv4 header with options the stage does not handle.
+    #: IPv4 header with options, or IPv6 extension headers, the stage does not handle.
     IP_OPTIONS = 7
     #: TCP options the stage cannot store or reproduce.
     TCP_OPTIONS = 8
@@ -76,6 +76,9 @@ class NotOffloadedReason(IntEnum):
     #: SYN with TCP flags the stage cannot store (URG, PSH, reserved bits); it keeps CWR,
     #: ECE and AE only.
     TCP_FLAGS = 11
+    #: IPv6 header chain the switch could not walk to its upper-layer header (more or longer
+    #: extension headers than it parses): the packet might be TCP.
+    IPV6_HEADER_CHAIN = 12
     #: Any other reason.
     OTHER = 255
 
@@ -800,6 +803,356 @@ class PrefilterMatch(Record):
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CounterReport6(Record):
+    """COUNTER_REPORT6 (type 9, 76 bytes, defined).
+
+    A group's counters at the end of a reporting interval (or when its state is reclaimed).
+    Attached to the next packet of the group once the rule's interval has passed; the
+    group's counting restarts with the next interval. The IPv6 variant of type 1 (same
+    fields, the key's addresses 128 bits wide); sent instead of it when the group key holds
+    IPv6 addresses.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: rule_slot (8)
+          3: report_reason (8)
+          4: key_ingress_port (16)
+          6: key_ip_proto (8)
+          7: key_tcp_flags (8)
+          8: key_ipv6_src (128)
+         24: key_ipv6_dst (128)
+         40: key_l4_src_port (16)
+         42: key_l4_dst_port (16)
+         44: packets (32)
+         48: bytes (64)
+         56: interval_start (48)
+         62: interval_end (48)
+         68: history (48)
+         74: rule_id (16)
+    """
+
+    TYPE: ClassVar[int] = 9
+    NAME: ClassVar[str] = "counter_report6"
+    SIZE: ClassVar[int] = 76
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBHBBQQQQHHIQHIHIHIH")
+
+    rule_slot: int
+    report_reason: int
+    key_ingress_port: int = 0
+    key_ip_proto: int = 0
+    key_tcp_flags: int = 0
+    key_ipv6_src: int = 0
+    key_ipv6_dst: int = 0
+    key_l4_src_port: int = 0
+    key_l4_dst_port: int = 0
+    packets: int
+    bytes: int
+    interval_start: int
+    interval_end: int
+    history: int
+    rule_id: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> CounterReport6:
+        """Decode from `buf` at `offset` (76 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            rule_slot=v[2],
+            report_reason=v[3],
+            key_ingress_port=v[4],
+            key_ip_proto=v[5],
+            key_tcp_flags=v[6],
+            key_ipv6_src=(v[7] << 64) | v[8],
+            key_ipv6_dst=(v[9] << 64) | v[10],
+            key_l4_src_port=v[11],
+            key_l4_dst_port=v[12],
+            packets=v[13],
+            bytes=v[14],
+            interval_start=(v[15] << 32) | v[16],
+            interval_end=(v[17] << 32) | v[18],
+            history=(v[19] << 32) | v[20],
+            rule_id=v[21],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            9,
+            76,
+            self.rule_slot,
+            self.report_reason,
+            self.key_ingress_port,
+            self.key_ip_proto,
+            self.key_tcp_flags,
+            self.key_ipv6_src >> 64,
+            self.key_ipv6_src & 0xFFFFFFFFFFFFFFFF,
+            self.key_ipv6_dst >> 64,
+            self.key_ipv6_dst & 0xFFFFFFFFFFFFFFFF,
+            self.key_l4_src_port,
+            self.key_l4_dst_port,
+            self.packets,
+            self.bytes,
+            self.interval_start >> 32,
+            self.interval_start & 0xFFFFFFFF,
+            self.interval_end >> 32,
+            self.interval_end & 0xFFFFFFFF,
+            self.history >> 32,
+            self.history & 0xFFFFFFFF,
+            self.rule_id,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThresholdAlert6(Record):
+    """THRESHOLD_ALERT6 (type 10, 68 bytes, defined).
+
+    A group's packet or byte count reached the rule's threshold. Attached to the very packet
+    that reached it, once per threshold per interval. The IPv6 variant of type 2 (same
+    fields, the key's addresses 128 bits wide); sent instead of it when the group key holds
+    IPv6 addresses.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: rule_slot (8)
+          3: threshold_kind (8)
+          4: key_ingress_port (16)
+          6: key_ip_proto (8)
+          7: key_tcp_flags (8)
+          8: key_ipv6_src (128)
+         24: key_ipv6_dst (128)
+         40: key_l4_src_port (16)
+         42: key_l4_dst_port (16)
+         44: value (64)
+         52: threshold (64)
+         60: interval_start (48)
+         66: rule_id (16)
+    """
+
+    TYPE: ClassVar[int] = 10
+    NAME: ClassVar[str] = "threshold_alert6"
+    SIZE: ClassVar[int] = 68
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBHBBQQQQHHQQHIH")
+
+    rule_slot: int
+    threshold_kind: int
+    key_ingress_port: int = 0
+    key_ip_proto: int = 0
+    key_tcp_flags: int = 0
+    key_ipv6_src: int = 0
+    key_ipv6_dst: int = 0
+    key_l4_src_port: int = 0
+    key_l4_dst_port: int = 0
+    value: int
+    threshold: int
+    interval_start: int
+    rule_id: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> ThresholdAlert6:
+        """Decode from `buf` at `offset` (68 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            rule_slot=v[2],
+            threshold_kind=v[3],
+            key_ingress_port=v[4],
+            key_ip_proto=v[5],
+            key_tcp_flags=v[6],
+            key_ipv6_src=(v[7] << 64) | v[8],
+            key_ipv6_dst=(v[9] << 64) | v[10],
+            key_l4_src_port=v[11],
+            key_l4_dst_port=v[12],
+            value=v[13],
+            threshold=v[14],
+            interval_start=(v[15] << 32) | v[16],
+            rule_id=v[17],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            10,
+            68,
+            self.rule_slot,
+            self.threshold_kind,
+            self.key_ingress_port,
+            self.key_ip_proto,
+            self.key_tcp_flags,
+            self.key_ipv6_src >> 64,
+            self.key_ipv6_src & 0xFFFFFFFFFFFFFFFF,
+            self.key_ipv6_dst >> 64,
+            self.key_ipv6_dst & 0xFFFFFFFFFFFFFFFF,
+            self.key_l4_src_port,
+            self.key_l4_dst_port,
+            self.value,
+            self.threshold,
+            self.interval_start >> 32,
+            self.interval_start & 0xFFFFFFFF,
+            self.rule_id,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collision6(Record):
+    """COLLISION6 (type 11, 52 bytes, defined).
+
+    A packet's group hashed to a slot that holds another group's key; the packet was not
+    counted there (never silently merged). The IPv6 variant of type 3 (same fields, the
+    key's addresses 128 bits wide); sent instead of it when the group key holds IPv6
+    addresses.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: rule_slot (8)
+          3: reserved (8)
+          4: key_ingress_port (16)
+          6: key_ip_proto (8)
+          7: key_tcp_flags (8)
+          8: key_ipv6_src (128)
+         24: key_ipv6_dst (128)
+         40: key_l4_src_port (16)
+         42: key_l4_dst_port (16)
+         44: hash_index (32)
+         48: rule_id (16)
+         50: reserved2 (16)
+    """
+
+    TYPE: ClassVar[int] = 11
+    NAME: ClassVar[str] = "collision6"
+    SIZE: ClassVar[int] = 52
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBHBBQQQQHHIHH")
+
+    rule_slot: int
+    reserved: int = 0
+    key_ingress_port: int = 0
+    key_ip_proto: int = 0
+    key_tcp_flags: int = 0
+    key_ipv6_src: int = 0
+    key_ipv6_dst: int = 0
+    key_l4_src_port: int = 0
+    key_l4_dst_port: int = 0
+    hash_index: int
+    rule_id: int
+    reserved2: int = 0
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> Collision6:
+        """Decode from `buf` at `offset` (52 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            rule_slot=v[2],
+            reserved=v[3],
+            key_ingress_port=v[4],
+            key_ip_proto=v[5],
+            key_tcp_flags=v[6],
+            key_ipv6_src=(v[7] << 64) | v[8],
+            key_ipv6_dst=(v[9] << 64) | v[10],
+            key_l4_src_port=v[11],
+            key_l4_dst_port=v[12],
+            hash_index=v[13],
+            rule_id=v[14],
+            reserved2=v[15],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            11,
+            52,
+            self.rule_slot,
+            self.reserved,
+            self.key_ingress_port,
+            self.key_ip_proto,
+            self.key_tcp_flags,
+            self.key_ipv6_src >> 64,
+            self.key_ipv6_src & 0xFFFFFFFFFFFFFFFF,
+            self.key_ipv6_dst >> 64,
+            self.key_ipv6_dst & 0xFFFFFFFFFFFFFFFF,
+            self.key_l4_src_port,
+            self.key_l4_dst_port,
+            self.hash_index,
+            self.rule_id,
+            self.reserved2,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SynSummary6(Record):
+    """SYN_SUMMARY6 (type 12, 56 bytes, defined).
+
+    A connection attempt the SYN-offload stage held: rides on the regenerated SYN. The IPv6
+    variant of type 4 (same fields, the key's addresses 128 bits wide); sent instead of it
+    when the group key holds IPv6 addresses.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: reason (8)
+          3: syn_count (8)
+          4: ipv6_src (128)
+         20: ipv6_dst (128)
+         36: src_port (16)
+         38: dst_port (16)
+         40: isn (32)
+         44: first_seen (48)
+         50: last_seen (48)
+    """
+
+    TYPE: ClassVar[int] = 12
+    NAME: ClassVar[str] = "syn_summary6"
+    SIZE: ClassVar[int] = 56
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBQQQQHHIHIHI")
+
+    reason: int
+    syn_count: int
+    ipv6_src: int
+    ipv6_dst: int
+    src_port: int
+    dst_port: int
+    isn: int
+    first_seen: int
+    last_seen: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> SynSummary6:
+        """Decode from `buf` at `offset` (56 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            reason=v[2],
+            syn_count=v[3],
+            ipv6_src=(v[4] << 64) | v[5],
+            ipv6_dst=(v[6] << 64) | v[7],
+            src_port=v[8],
+            dst_port=v[9],
+            isn=v[10],
+            first_seen=(v[11] << 32) | v[12],
+            last_seen=(v[13] << 32) | v[14],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            12,
+            56,
+            self.reason,
+            self.syn_count,
+            self.ipv6_src >> 64,
+            self.ipv6_src & 0xFFFFFFFFFFFFFFFF,
+            self.ipv6_dst >> 64,
+            self.ipv6_dst & 0xFFFFFFFFFFFFFFFF,
+            self.src_port,
+            self.dst_port,
+            self.isn,
+            self.first_seen >> 32,
+            self.first_seen & 0xFFFFFFFF,
+            self.last_seen >> 32,
+            self.last_seen & 0xFFFFFFFF,
+        )
+
+
 RECORD_TYPES: dict[int, type[Record]] = {
     1: CounterReport,
     2: ThresholdAlert,
@@ -809,5 +1162,9 @@ RECORD_TYPES: dict[int, type[Record]] = {
     6: FlowIdOffset,
     7: ReassemblyState,
     8: PrefilterMatch,
+    9: CounterReport6,
+    10: ThresholdAlert6,
+    11: Collision6,
+    12: SynSummary6,
 }
 """TLV type code -> record class."""

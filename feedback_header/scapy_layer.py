@@ -21,6 +21,7 @@ from scapy.fields import (
     Field,
     FlagsField,
     IntField,
+    IP6Field,
     IPField,
     LongField,
     PacketListField,
@@ -53,6 +54,8 @@ class _HistoryField(BitField):
 def _scapy_field(f: spec.Field) -> Field[Any, Any]:
     if f.fmt == "ipv4":
         return IPField(f.name, "0.0.0.0")
+    if f.fmt == "ipv6":
+        return IP6Field(f.name, "::")
     if f.fmt == "history":
         return _HistoryField(f.name, 0, 48)
     if f.fmt == "flags" and f.enum is not None:

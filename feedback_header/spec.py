@@ -8,7 +8,8 @@ Run `python -m feedback_header.generate` after editing this file.
 
 Rules the layout follows (checked by `validate()` at import):
 
-- every field is 8, 16, 32, 48 or 64 bits wide and starts on a byte boundary;
+- every field is 8, 16, 32, 48 or 64 bits wide, or 128 bits for an IPv6 address, and
+  starts on a byte boundary;
 - every record has a fixed size (the switch cannot build variable-length data),
   a multiple of 4 bytes, at most 255 bytes (the TLV length field is 8 bits);
 - field names are valid, unique identifiers in Python, P4_16 and Lua.
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Fmt = Literal["dec", "hex", "ipv4", "time_us", "ethertype", "history", "enum", "flags"]
+Fmt = Literal["dec", "hex", "ipv4", "ipv6", "time_us", "ethertype", "history", "enum", "flags"]
 
 ETHERTYPE = 0x88B5
 """Default EtherType of the feedback header (IEEE 802 local experimental EtherType 1)."""
@@ -199,8 +200,12 @@ NOT_OFFLOADED_REASON = EnumSpec(
         EnumValue(3, "TABLE_FULL", "No free slot or table entry."),
         EnumValue(4, "HASH_COLLISION", "The slot's stored key differs from the packet's key."),
         EnumValue(5, "NOT_IPV4", "Not IPv4 (e.g. IPv6): not handled in this version."),
-        EnumValue(6, "IP_FRAGMENT", "IPv4 fragment."),
-        EnumValue(7, "IP_OPTIONS", "IPv4 header with options the stage does not handle."),
+        EnumValue(6, "IP_FRAGMENT", "IPv4 fragment, or IPv6 fragment (fragment header)."),
+        EnumValue(
+            7,
+            "IP_OPTIONS",
+            "IPv4 header with options, or IPv6 extension headers, the stage does not handle.",
+        ),
         EnumValue(8, "TCP_OPTIONS", "TCP options the stage cannot store or reproduce."),
         EnumValue(9, "SIMULTANEOUS_OPEN", "SYN answered by a SYN (simultaneous open)."),
         EnumValue(10, "BUFFER_FULL", "Out of buffer space."),
@@ -209,6 +214,12 @@ NOT_OFFLOADED_REASON = EnumSpec(
             "TCP_FLAGS",
             "SYN with TCP flags the stage cannot store (URG, PSH, reserved bits); "
             "it keeps CWR, ECE and AE only.",
+        ),
+        EnumValue(
+            12,
+            "IPV6_HEADER_CHAIN",
+            "IPv6 header chain the switch could not walk to its upper-layer header (more "
+            "or longer extension headers than it parses): the packet might be TCP.",
         ),
         EnumValue(255, "OTHER", "Any other reason."),
     ),
@@ -424,6 +435,24 @@ def _group_key() -> tuple[Field, ...]:
 GROUP_KEY = _group_key()
 
 
+def _group_key6() -> tuple[Field, ...]:
+    """The 40-byte group key of the IPv6 variants: GROUP_KEY with 128-bit addresses."""
+    out: list[Field] = []
+    for f in GROUP_KEY:
+        if f.fmt == "ipv4":
+            name = f.name.replace("ipv4", "ipv6")
+            out.append(Field(name, 128, f.meaning.replace("IPv4", "IPv6"), "ipv6", group="key"))
+        elif f.name == "key_ip_proto":
+            meaning = f.meaning.replace("IPv4 protocol.", "IPv6 upper-layer protocol.")
+            out.append(Field(f.name, f.bits, meaning, f.fmt, group="key"))
+        else:
+            out.append(f)
+    return tuple(out)
+
+
+GROUP_KEY6 = _group_key6()
+
+
 def _tlv(
     code: int,
     name: str,
@@ -447,7 +476,7 @@ def _tlv(
 _RULE_SLOT = Field("rule_slot", 8, "Stats rule slot (0-based) whose group this is.")
 _RULE_ID = Field("rule_id", 16, "Id of the rule (as installed by the controller) within its slot.")
 
-TLVS: tuple[TlvSpec, ...] = (
+_TLVS4: tuple[TlvSpec, ...] = (
     _tlv(
         1,
         "counter_report",
@@ -610,6 +639,45 @@ TLVS: tuple[TlvSpec, ...] = (
     ),
 )
 
+
+_IPV6_NOTE = (
+    " The IPv6 variant of type {code} (same fields, the key's addresses 128 bits wide); "
+    "sent instead of it when the group key holds IPv6 addresses."
+)
+
+
+def _ipv6_variant(t: TlvSpec, code: int) -> TlvSpec:
+    """`t` with an IPv6 key (or IPv6 addresses), under type `code`."""
+    key6 = {f.name: f for f in GROUP_KEY6}
+    fields: list[Field] = []
+    for f in t.value_fields:
+        if f.group == "key":
+            fields.append(key6[f.name.replace("ipv4", "ipv6")])
+        elif f.fmt == "ipv4":
+            name = f.name.replace("ipv4", "ipv6")
+            fields.append(Field(name, 128, f.meaning, "ipv6", group=f.group))
+        else:
+            fields.append(f)
+    return _tlv(
+        code,
+        t.name + "6",
+        t.stage,
+        t.meaning + _IPV6_NOTE.format(code=t.code),
+        tuple(fields),
+        t.status,
+        t.p4_max,
+    )
+
+
+_BY_NAME4 = {t.name: t for t in _TLVS4}
+
+IPV6_VARIANTS = {"counter_report": 9, "threshold_alert": 10, "collision": 11, "syn_summary": 12}
+"""IPv4 record type -> type code of its IPv6 variant."""
+
+TLVS: tuple[TlvSpec, ...] = _TLVS4 + tuple(
+    _ipv6_variant(_BY_NAME4[name], code) for name, code in IPV6_VARIANTS.items()
+)
+
 TLV_BY_CODE: dict[int, TlvSpec] = {t.code: t for t in TLVS}
 TLV_BY_NAME: dict[str, TlvSpec] = {t.name: t for t in TLVS}
 
@@ -634,7 +702,7 @@ def validate() -> None:
         if len(set(names)) != len(names):
             raise ValueError(f"{lay.name}: duplicate field names")
         for f in lay.fields:
-            if f.bits not in (8, 16, 32, 48, 64):
+            if f.bits not in (8, 16, 32, 48, 64) and not (f.bits == 128 and f.fmt == "ipv6"):
                 raise ValueError(f"{lay.name}.{f.name}: width {f.bits} not 8/16/32/48/64")
             if not f.name.isidentifier() or f.name in _RESERVED_WORDS:
                 raise ValueError(f"{lay.name}.{f.name}: not usable as an identifier")

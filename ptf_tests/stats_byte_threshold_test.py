@@ -9,9 +9,9 @@ from __future__ import annotations
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
 from stats_helpers import (
+    ADDR_ALL,
     ALERT,
     COUNTED,
-    FULL32,
     GroupKey,
     StatsTest,
     byte_alert,
@@ -36,7 +36,7 @@ class ByteThresholdTest(StatsTest):
             slot,
             {"dst_port": (5201, 5201)},
             rule_id=201,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             byte_threshold=250,
         )
         key = GroupKey(rule_id=201, src_addr=ip("10.2.0.1"))
@@ -75,7 +75,7 @@ class BothThresholdsTest(StatsTest):
             slot,
             {"dst_port": (5202, 5202)},
             rule_id=202,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             packet_threshold=3,
             byte_threshold=300,
         )

@@ -14,7 +14,7 @@ import time
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
 from stats_helpers import (
-    FULL32,
+    ADDR_ALL,
     GroupKey,
     StatsTest,
     collision,
@@ -53,7 +53,7 @@ class CollisionTest(StatsTest):
             SLOT,
             {"dst_port": (4401, 4401), "protocol": (17, 0xFF)},
             rule_id=401,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             packet_threshold=2,
         )
         a = GroupKey(rule_id=401, src_addr=ip("10.4.0.1"))
@@ -92,7 +92,7 @@ class CollisionEvictionTest(StatsTest):
             SLOT,
             {"dst_port": (4402, 4402)},
             rule_id=402,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             interval_us=interval_us,
         )
         a = GroupKey(rule_id=402, src_addr=ip("10.4.1.1"))

@@ -30,12 +30,21 @@ from feedback_match import clock_mask, describe
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
 from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 from scapy.layers.l2 import Ether
+from scapy.packet import Packet
 
 from controlplane import pipeline_spec as ps
 from controlplane.groups import STATS_GROUPS_PER_SLOT
 from feedback_header import codec
-from feedback_header.records import Collision, CounterReport, ThresholdAlert
+from feedback_header.records import (
+    Collision,
+    Collision6,
+    CounterReport,
+    CounterReport6,
+    ThresholdAlert,
+    ThresholdAlert6,
+)
 
 GROUPS_PER_SLOT = STATS_GROUPS_PER_SLOT  # the default of p4src/include/size.p4
 DEVICE_ID = 1  # feedback `config` default action: set_device_id(1)
@@ -52,14 +61,24 @@ ETH_DST = "00:00:00:00:00:0b"
 ETH_SRC = "00:00:00:00:00:01"
 FULL32 = 0xFFFFFFFF
 FULL16 = 0xFFFF
+ADDR_ALL = (1 << 128) - 1
+"""Group-by mask of a whole address, IPv4 or IPv6 (masks count from the address's first
+bit; an IPv4 packet takes the top 32 bits)."""
 
 
-AnyStatsRecord: TypeAlias = CounterReport | ThresholdAlert | Collision
+AnyStatsRecord: TypeAlias = (
+    CounterReport | ThresholdAlert | Collision | CounterReport6 | ThresholdAlert6 | Collision6
+)
 
 
 def ip(addr: str) -> int:
     """An IPv4 address as an int."""
     return int(ipaddress.IPv4Address(addr))
+
+
+def ip6(addr: str) -> int:
+    """An IPv6 address as an int."""
+    return int(ipaddress.IPv6Address(addr))
 
 
 def rules_table(slot: int) -> str:
@@ -87,22 +106,27 @@ class GroupKey:
     dst_addr: int = 0
     src_port: int = 0
     dst_port: int = 0
+    is_ipv6: bool = False
+    """The addresses are IPv6 ones (the switch sets it when the rule groups by one)."""
 
     def packed(self) -> bytes:
-        """The 144-bit `packed` value of stats.p4, big-endian: rule_id ++ 7w0 ++
-        ingress_port(9) ++ protocol ++ tcp_flags ++ src ++ dst ++ sport ++ dport."""
+        """The `packed` value stats.p4 hashes, big-endian. IPv4 (144 bits): rule_id ++ 7w0
+        ++ ingress_port(9) ++ protocol ++ tcp_flags ++ src ++ dst ++ sport ++ dport; IPv6
+        (336 bits): rule_id ++ 1w1 ++ 6w0 ++ ingress_port(9) ++ ... with 128-bit addresses."""
+        addr = 128 if self.is_ipv6 else 32
         v = self.rule_id
         for value, width in (
-            (self.ingress_port, 16),  # 7 zero bits, then the 9-bit port
+            (int(self.is_ipv6), 1),
+            (self.ingress_port, 15),  # 6 zero bits, then the 9-bit port
             (self.protocol, 8),
             (self.tcp_flags, 8),
-            (self.src_addr, 32),
-            (self.dst_addr, 32),
+            (self.src_addr, addr),
+            (self.dst_addr, addr),
             (self.src_port, 16),
             (self.dst_port, 16),
         ):
             v = (v << width) | value
-        return v.to_bytes(18, "big")
+        return v.to_bytes(42 if self.is_ipv6 else 18, "big")
 
     def index(self) -> int:
         """Register index: BMv2's crc32 is zlib's CRC-32 of the key's bytes, taken
@@ -111,12 +135,13 @@ class GroupKey:
 
     def fields(self) -> dict[str, int]:
         """The key_* fields and rule_id of a record carrying this key."""
+        family = "ipv6" if self.is_ipv6 else "ipv4"
         return {
             "key_ingress_port": self.ingress_port,
             "key_ip_proto": self.protocol,
             "key_tcp_flags": self.tcp_flags,
-            "key_ipv4_src": self.src_addr,
-            "key_ipv4_dst": self.dst_addr,
+            f"key_{family}_src": self.src_addr,
+            f"key_{family}_dst": self.dst_addr,
             "key_l4_src_port": self.src_port,
             "key_l4_dst_port": self.dst_port,
             "rule_id": self.rule_id,
@@ -125,7 +150,7 @@ class GroupKey:
 
 def packet_alert(slot: int, key: GroupKey, value: int, threshold: int) -> ThresholdAlert:
     """THRESHOLD_ALERT (packets) as the switch builds it; interval_start is masked."""
-    return ThresholdAlert(
+    return (ThresholdAlert6 if key.is_ipv6 else ThresholdAlert)(
         rule_slot=slot,
         threshold_kind=1,
         value=value,
@@ -137,7 +162,7 @@ def packet_alert(slot: int, key: GroupKey, value: int, threshold: int) -> Thresh
 
 def byte_alert(slot: int, key: GroupKey, value: int, threshold: int) -> ThresholdAlert:
     """THRESHOLD_ALERT (bytes) as the switch builds it; interval_start is masked."""
-    return ThresholdAlert(
+    return (ThresholdAlert6 if key.is_ipv6 else ThresholdAlert)(
         rule_slot=slot,
         threshold_kind=2,
         value=value,
@@ -151,7 +176,7 @@ def counter_report(
     slot: int, key: GroupKey, packets: int, nbytes: int, history: str = "", reason: int = 1
 ) -> CounterReport:
     """COUNTER_REPORT (reason 1 INTERVAL, 2 EVICTED); the interval times are masked."""
-    return CounterReport(
+    return (CounterReport6 if key.is_ipv6 else CounterReport)(
         rule_slot=slot,
         report_reason=reason,
         packets=packets,
@@ -165,7 +190,8 @@ def counter_report(
 
 def collision(slot: int, key: GroupKey) -> Collision:
     """COLLISION record for a packet whose `key` found its index taken."""
-    return Collision(rule_slot=slot, hash_index=key.index(), **key.fields())
+    cls = Collision6 if key.is_ipv6 else Collision
+    return cls(rule_slot=slot, hash_index=key.index(), **key.fields())
 
 
 # --------------------------------------------------------------------------- frames
@@ -208,6 +234,41 @@ def ip_fragment(src: str, dst: str, proto: int, frag: int, payload: bytes, mf: b
     """A later IPv4 fragment (offset `frag` in 8-byte units): no L4 header of its own."""
     flags = "MF" if mf else 0
     return bytes(_l2() / IP(src=src, dst=dst, proto=proto, frag=frag, flags=flags) / payload)
+
+
+def tcp6(
+    src: str,
+    dst: str,
+    sport: int,
+    dport: int,
+    flags: str,
+    payload: bytes = b"",
+    seq: int = 0,
+    ack: int = 0,
+    ext: Sequence[Packet] = (),
+) -> bytes:
+    """An Ethernet/IPv6/TCP frame carrying exactly `payload`, after the extension
+    headers `ext` (Scapy IPv6ExtHdr* layers, in order)."""
+    pkt: Packet = _l2() / IPv6(src=src, dst=dst, hlim=64)
+    for hdr in ext:
+        pkt = pkt / hdr
+    pkt = pkt / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack)
+    return bytes(pkt / payload) if payload else bytes(pkt)
+
+
+def udp6(
+    src: str, dst: str, sport: int, dport: int, payload: bytes = b"", ext: Sequence[Packet] = ()
+) -> bytes:
+    """An Ethernet/IPv6/UDP frame after the extension headers `ext`."""
+    pkt: Packet = _l2() / IPv6(src=src, dst=dst, hlim=64)
+    for hdr in ext:
+        pkt = pkt / hdr
+    return bytes(pkt / UDP(sport=sport, dport=dport) / payload)
+
+
+def icmp6(src: str, dst: str, payload: bytes = b"") -> bytes:
+    """An Ethernet/IPv6/ICMPv6 echo request."""
+    return bytes(_l2() / IPv6(src=src, dst=dst) / ICMPv6EchoRequest(data=payload))
 
 
 def expected_frame(frame: bytes, records: Sequence[AnyStatsRecord]) -> bytes:

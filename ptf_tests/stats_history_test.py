@@ -14,8 +14,8 @@ import time
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
 from stats_helpers import (
+    ADDR_ALL,
     FULL16,
-    FULL32,
     GroupKey,
     StatsTest,
     counter_report,
@@ -49,8 +49,8 @@ class BidirectionalHistoryTest(StatsTest):
             slot,
             {"protocol": (6, 0xFF)},
             601,
-            src_mask=FULL32,
-            dst_mask=FULL32,
+            src_mask=ADDR_ALL,
+            dst_mask=ADDR_ALL,
             proto_mask=0xFF,
             sport_mask=FULL16,
             dport_mask=FULL16,

@@ -12,7 +12,7 @@ import time
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
 from stats_helpers import (
-    FULL32,
+    ADDR_ALL,
     GroupKey,
     StatsTest,
     counter_report,
@@ -48,7 +48,7 @@ class IntervalReportTest(StatsTest):
             slot,
             {"dst_port": (8301, 8301)},
             rule_id=301,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             interval_us=INTERVAL_US,
         )
         key = GroupKey(rule_id=301, src_addr=ip("10.3.0.1"))
@@ -103,7 +103,7 @@ class ThresholdPerIntervalTest(StatsTest):
             slot,
             {"dst_port": (8302, 8302)},
             rule_id=302,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             interval_us=INTERVAL_US,
             packet_threshold=2,
         )

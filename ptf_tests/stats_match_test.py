@@ -14,6 +14,7 @@ from ptf import testutils
 from scapy.layers.inet import IP, TCP, IPOption_Router_Alert
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 from stats_helpers import (
+    ADDR_ALL,
     ETH_DST,
     ETH_SRC,
     FULL16,
@@ -54,7 +55,7 @@ class PrefixMatchTest(StatsTest):
                 "dst_addr": (ip("198.51.100.0"), 0xFFFFFF00),
             },
             701,
-            src_mask=0xFFFFFF00,
+            src_mask=0xFFFFFF00 << 96,  # /24: address masks count from the first bit
             packet_threshold=1,
         )
         g1 = GroupKey(rule_id=701, src_addr=ip("10.7.1.0"))
@@ -172,7 +173,7 @@ class ProtocolMatchTest(StatsTest):
             {"src_addr": net, "protocol": (1, 0xFF)},
             705,
             proto_mask=0xFF,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             dport_mask=FULL16,
             packet_threshold=1,
         )
@@ -259,7 +260,7 @@ class FragmentMatchTest(StatsTest):
             slot,
             {"src_addr": (ip(src), FULL32), "is_fragment": (1, 1)},
             708,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             dport_mask=FULL16,
             packet_threshold=1,
         )
@@ -292,7 +293,7 @@ class NonIpv4MatchTest(StatsTest):
     def runTest(self) -> None:
         slot = 1
         self.add_monitor()
-        rule = self.add_rule(slot, {"is_ipv4": (0, 1)}, 709, src_mask=FULL32, packet_threshold=2)
+        rule = self.add_rule(slot, {"is_ipv4": (0, 1)}, 709, src_mask=ADDR_ALL, packet_threshold=2)
         key = GroupKey(rule_id=709)
         self.assert_unused(slot, key)
 
@@ -324,7 +325,7 @@ class TaggedAndOptionsTest(StatsTest):
             slot,
             {"src_addr": (ip(src), FULL32), "protocol": (6, 0xFF)},
             710,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             dport_mask=FULL16,
             packet_threshold=1,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
 from stats_helpers import (
+    ADDR_ALL,
     FULL16,
     FULL32,
     GroupKey,
@@ -33,11 +34,11 @@ class FourSlotsTest(StatsTest):
         src, dst, dport = "10.5.0.1", "192.0.2.5", 5500
         rules = [
             self.add_rule(
-                0, {"src_addr": (ip("10.5.0.0"), 0xFFFF0000)}, 501, src_mask=FULL32,
+                0, {"src_addr": (ip("10.5.0.0"), 0xFFFF0000)}, 501, src_mask=ADDR_ALL,
                 packet_threshold=1,
             ),
             self.add_rule(
-                1, {"dst_addr": (ip(dst), FULL32)}, 502, dst_mask=FULL32, packet_threshold=1
+                1, {"dst_addr": (ip(dst), FULL32)}, 502, dst_mask=ADDR_ALL, packet_threshold=1
             ),
             self.add_rule(
                 2, {"dst_port": (5500, 5509)}, 503, dport_mask=FULL16, packet_threshold=1
@@ -90,7 +91,7 @@ class SlotPriorityTest(StatsTest):
             {"src_addr": (ip(src), FULL32), "dst_port": (5511, 5511)},
             511,
             priority=20,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             packet_threshold=1,
         )
         low = self.add_rule(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from base_test import autocleanup, skip_unless_root
 from ptf import testutils
-from stats_helpers import ALERT, FULL32, GroupKey, StatsTest, ip, packet_alert
+from stats_helpers import ADDR_ALL, ALERT, GroupKey, StatsTest, ip, packet_alert
 
 
 def ssh_syn(sport: int) -> bytes:
@@ -32,7 +32,7 @@ class PacketThresholdTest(StatsTest):
             slot,
             {"dst_port": (22, 22)},
             rule_id=7,
-            src_mask=FULL32,
+            src_mask=ADDR_ALL,
             packet_threshold=2,
         )
         key = GroupKey(rule_id=7, src_addr=ip("10.1.2.3"))

@@ -30,7 +30,9 @@ from feedback_match import clock_mask, describe
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
+from scapy.packet import Packet
 
 from controlplane import pipeline_spec as ps
 from feedback_header import codec
@@ -40,6 +42,7 @@ from feedback_header.records import (
     NotOffloadedReason,
     Stage,
     SynSummary,
+    SynSummary6,
     SynSummaryReason,
 )
 
@@ -80,6 +83,9 @@ MAC_A = "00:00:00:00:00:0a"  # originator side
 MAC_B = "00:00:00:00:00:0b"  # responder side
 MAC_SWEEP_DST = "00:00:00:00:00:5d"
 MAC_SWEEP_SRC = "00:00:00:00:00:5e"
+
+
+AnySummary = SynSummary | SynSummary6
 
 
 def ip2int(addr: str) -> int:
@@ -190,6 +196,102 @@ class Conn:
         )
 
 
+def ip6int(addr: str) -> int:
+    """An IPv6 address as an int."""
+    return int(ipaddress.IPv6Address(addr))
+
+
+def slot6_of(src: str, dst: str, sport: int, dport: int, slots: int) -> int:
+    """An IPv6 connection's record slot: as `slot_of`, with 16-byte addresses."""
+    s, d = ip6int(src), ip6int(dst)
+    if (s, sport) > (d, dport):
+        s, d, sport, dport = d, s, dport, sport
+    key = s.to_bytes(16, "big") + d.to_bytes(16, "big")
+    key += sport.to_bytes(2, "big") + dport.to_bytes(2, "big")
+    return zlib.crc32(key) % slots
+
+
+@dataclass(frozen=True)
+class Conn6(Conn):
+    """An IPv6 connection attempt; `ext` extension headers go into its SYN."""
+
+    def slot(self, slots: int) -> int:
+        """The record slot of this connection in the IPv6 table of `slots` slots."""
+        return slot6_of(self.src, self.dst, self.sport, self.dport, slots)
+
+    def syn(
+        self, payload: bytes = b"", flags: int | str = "S", ext: Sequence[Packet] = ()
+    ) -> bytes:
+        """The originator's SYN (hop limit 57, a flow label, TCP options), after `ext`."""
+        pkt: Packet = Ether(src=MAC_A, dst=MAC_B) / IPv6(
+            src=self.src, dst=self.dst, hlim=57, fl=0x12345, tc=0x28
+        )
+        for hdr in ext:
+            pkt = pkt / hdr
+        pkt = pkt / TCP(
+            sport=self.sport,
+            dport=self.dport,
+            flags=flags,
+            seq=self.isn,
+            window=29200,
+            options=[("MSS", 1440), ("SAckOK", b""), ("WScale", 7)],
+        )
+        return bytes(pkt / payload) if payload else bytes(pkt)
+
+    def reply(self, flags: str, seq: int = 777) -> bytes:
+        """A packet from the responder."""
+        ack = self.isn + 1 if "A" in flags else 0
+        return bytes(
+            Ether(src=MAC_B, dst=MAC_A)
+            / IPv6(src=self.dst, dst=self.src, hlim=60)
+            / TCP(sport=self.dport, dport=self.sport, flags=flags, seq=seq, ack=ack, window=1024)
+        )
+
+    def summary(self, reason: SynSummaryReason, count: int = 1) -> SynSummary6:  # type: ignore[override]
+        """The SYN_SUMMARY6 of this attempt (times 0: masked when compared)."""
+        return SynSummary6(
+            reason=reason,
+            syn_count=count,
+            ipv6_src=ip6int(self.src),
+            ipv6_dst=ip6int(self.dst),
+            src_port=self.sport,
+            dst_port=self.dport,
+            isn=self.isn,
+            first_seen=0,
+            last_seen=0,
+        )
+
+    def regenerated(
+        self,
+        reason: SynSummaryReason,
+        count: int = 1,
+        mac_src: str = MAC_A,
+        mac_dst: str = MAC_B,
+        tcp_flags: int | str = "S",
+    ) -> bytes:
+        """The IPv6 SYN the switch emits: traffic class and flow label 0, hop limit 64,
+        no extension headers, TCP as for IPv4, valid checksum."""
+        pkt = (
+            Ether(src=mac_src, dst=mac_dst)
+            / IPv6(src=self.src, dst=self.dst, hlim=64, tc=0, fl=0)
+            / TCP(
+                sport=self.sport,
+                dport=self.dport,
+                seq=self.isn,
+                ack=0,
+                flags=tcp_flags,
+                window=65535,
+                urgptr=0,
+            )
+        )
+        return codec.insert(
+            bytes(pkt),
+            [self.summary(reason, count)],
+            device_id=DEVICE_ID,
+            flags=FeedbackFlags.REGENERATED,
+        )
+
+
 def not_offloaded(frame: bytes, reason: NotOffloadedReason, detail: int = 0) -> bytes:
     """`frame` as the monitor port sends it when the stage passes it through."""
     rec = NotOffloaded(stage=Stage.SYN_OFFLOAD, reason=reason, detail=detail)
@@ -261,12 +363,14 @@ class SynOffloadTest(P4RuntimeTest):
             super().undo_writes()
 
     def drain(self) -> None:
-        """Sweep every slot (the stage must be configured with timeout 0) and discard
-        what comes out."""
+        """Sweep every slot twice (the stage must be configured with timeout 0) and
+        discard what comes out: a sweep packet emits one record, of the IPv4 table if
+        its slot holds one, else of the IPv6 table."""
         sweeps = self.outcomes()[SWEEPS]
-        for i in range(DRAIN_SLOTS):
-            self.sweep(i)
-        self.wait_outcome(SWEEPS, sweeps + DRAIN_SLOTS)
+        for _ in range(2):
+            for i in range(DRAIN_SLOTS):
+                self.sweep(i)
+        self.wait_outcome(SWEEPS, sweeps + 2 * DRAIN_SLOTS)
         time.sleep(0.2)  # the emitted SYNs are on their way to the PTF socket
         self.dataplane.flush()
 
@@ -296,11 +400,11 @@ class SynOffloadTest(P4RuntimeTest):
         d = codec.try_decode(got)
         if d is not None:
             for rec in d.records:
-                if isinstance(rec, SynSummary):
+                if isinstance(rec, (SynSummary, SynSummary6)):
                     self.assert_times(rec, d.header.timestamp)
         return d
 
-    def assert_times(self, rec: SynSummary, at: int) -> SynSummary:
+    def assert_times(self, rec: AnySummary, at: int) -> AnySummary:
         """first_seen <= last_seen <= `at` (the trigger's time), on the switch clock."""
         self.assertLessEqual(rec.first_seen, rec.last_seen, f"first after last in {rec}")
         self.assertLessEqual(rec.last_seen, at, f"last SYN after its trigger ({at}) in {rec}")

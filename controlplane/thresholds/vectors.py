@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controlplane.fields import FIELDS, Match, Ternary, parse_match
+from controlplane.fields import FIELDS, IPV4_WIDTH, Match, Ternary, parse_match
 from controlplane.model import StatsRule
 
 PPS = "PPS"
@@ -135,12 +135,17 @@ def address_of(rule: StatsRule) -> str | None:
 
 def classify(rule: StatsRule) -> Vector | None:
     """The vector `rule` counts per destination address, or None if it is no vector rule."""
-    if rule.group_mask("dst_addr") != FIELDS["dst_addr"].full:
+    # grouped by the whole IPv4 destination: the mask's top 32 bits (docs/stats-stage.md)
+    whole_v4 = ((1 << IPV4_WIDTH) - 1) << (FIELDS["dst_addr"].width - IPV4_WIDTH)
+    if rule.group_mask("dst_addr") & whole_v4 != whole_v4:
         return None
     match = dict(rule.match)
+    forms = [match]
     if address_of(rule) is not None:
         del match["dst_addr"]
+        # an IPv4 address in a rule implies is_ipv4 (rules.py adds it)
+        forms.append({k: x for k, x in match.items() if k != "is_ipv4"})
     for v in EXPRESSIBLE:
-        if v.parsed() == match:
+        if v.parsed() in forms:
             return v
     return None

@@ -12,7 +12,7 @@ local FOREIGN = 0x04
 local vs = {}
 vs.FeedbackFlags = { [1] = "REGENERATED", [2] = "RECORDS_DROPPED", [4] = "FOREIGN" }
 vs.Stage = { [1] = "STATS", [2] = "SYN_OFFLOAD", [3] = "REASSEMBLY", [4] = "PREFILTER" }
-vs.NotOffloadedReason = { [1] = "SLOT_BUSY", [2] = "SYN_WITH_PAYLOAD", [3] = "TABLE_FULL", [4] = "HASH_COLLISION", [5] = "NOT_IPV4", [6] = "IP_FRAGMENT", [7] = "IP_OPTIONS", [8] = "TCP_OPTIONS", [9] = "SIMULTANEOUS_OPEN", [10] = "BUFFER_FULL", [11] = "TCP_FLAGS", [255] = "OTHER" }
+vs.NotOffloadedReason = { [1] = "SLOT_BUSY", [2] = "SYN_WITH_PAYLOAD", [3] = "TABLE_FULL", [4] = "HASH_COLLISION", [5] = "NOT_IPV4", [6] = "IP_FRAGMENT", [7] = "IP_OPTIONS", [8] = "TCP_OPTIONS", [9] = "SIMULTANEOUS_OPEN", [10] = "BUFFER_FULL", [11] = "TCP_FLAGS", [12] = "IPV6_HEADER_CHAIN", [255] = "OTHER" }
 vs.SynSummaryReason = { [1] = "REGENERATED_BEFORE_RESPONSE", [2] = "EXPIRED_BY_SWEEP", [3] = "EXPIRED_BY_TRAFFIC", [4] = "EVICTED" }
 vs.ReportReason = { [1] = "INTERVAL", [2] = "EVICTED" }
 vs.ThresholdKind = { [1] = "PACKETS", [2] = "BYTES" }
@@ -22,7 +22,7 @@ vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL",
 vs.MatchType = { [1] = "PATTERN", [2] = "PROTOCOL" }
 vs.HistoryCode = { [1] = "S", [2] = "H", [3] = "A", [4] = "D", [5] = "F", [6] = "R", [7] = "s", [8] = "h", [9] = "a", [10] = "d", [11] = "f", [12] = "r" }
 local HISTORY = { "S", "H", "A", "D", "F", "R", "s", "h", "a", "d", "f", "r" }
-vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH" }
+vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH", [9] = "COUNTER_REPORT6", [10] = "THRESHOLD_ALERT6", [11] = "COLLISION6", [12] = "SYN_SUMMARY6" }
 
 local F = {}
 local flist = {}
@@ -110,6 +110,56 @@ def("prefilter_match.match_type", ProtoField.uint8("p4fb.prefilter_match.match_t
 def("prefilter_match.direction", ProtoField.uint8("p4fb.prefilter_match.direction", "Direction", base.DEC, vs.Direction))
 def("prefilter_match.match_id", ProtoField.uint32("p4fb.prefilter_match.match_id", "Match id", base.DEC))
 def("prefilter_match.stream_offset", ProtoField.uint32("p4fb.prefilter_match.stream_offset", "Stream offset", base.DEC))
+def("counter_report6.rule_slot", ProtoField.uint8("p4fb.counter_report6.rule_slot", "Rule slot", base.DEC))
+def("counter_report6.report_reason", ProtoField.uint8("p4fb.counter_report6.report_reason", "Report reason", base.DEC, vs.ReportReason))
+def("counter_report6.key_ingress_port", ProtoField.uint16("p4fb.counter_report6.key_ingress_port", "Key ingress port", base.DEC))
+def("counter_report6.key_ip_proto", ProtoField.uint8("p4fb.counter_report6.key_ip_proto", "Key ip proto", base.DEC))
+def("counter_report6.key_tcp_flags", ProtoField.uint8("p4fb.counter_report6.key_tcp_flags", "Key tcp flags", base.HEX))
+def("counter_report6.key_ipv6_src", ProtoField.ipv6("p4fb.counter_report6.key_ipv6_src", "Key ipv6 src"))
+def("counter_report6.key_ipv6_dst", ProtoField.ipv6("p4fb.counter_report6.key_ipv6_dst", "Key ipv6 dst"))
+def("counter_report6.key_l4_src_port", ProtoField.uint16("p4fb.counter_report6.key_l4_src_port", "Key l4 src port", base.DEC))
+def("counter_report6.key_l4_dst_port", ProtoField.uint16("p4fb.counter_report6.key_l4_dst_port", "Key l4 dst port", base.DEC))
+def("counter_report6.packets", ProtoField.uint32("p4fb.counter_report6.packets", "Packets", base.DEC))
+def("counter_report6.bytes", ProtoField.uint64("p4fb.counter_report6.bytes", "Bytes", base.DEC))
+def("counter_report6.interval_start", ProtoField.uint64("p4fb.counter_report6.interval_start", "Interval start", base.DEC))
+def("counter_report6.interval_end", ProtoField.uint64("p4fb.counter_report6.interval_end", "Interval end", base.DEC))
+def("counter_report6.history", ProtoField.uint64("p4fb.counter_report6.history", "History", base.HEX))
+def("counter_report6.history_str", ProtoField.string("p4fb.counter_report6.history_str", "History letters"))
+def("counter_report6.rule_id", ProtoField.uint16("p4fb.counter_report6.rule_id", "Rule id", base.DEC))
+def("threshold_alert6.rule_slot", ProtoField.uint8("p4fb.threshold_alert6.rule_slot", "Rule slot", base.DEC))
+def("threshold_alert6.threshold_kind", ProtoField.uint8("p4fb.threshold_alert6.threshold_kind", "Threshold kind", base.DEC, vs.ThresholdKind))
+def("threshold_alert6.key_ingress_port", ProtoField.uint16("p4fb.threshold_alert6.key_ingress_port", "Key ingress port", base.DEC))
+def("threshold_alert6.key_ip_proto", ProtoField.uint8("p4fb.threshold_alert6.key_ip_proto", "Key ip proto", base.DEC))
+def("threshold_alert6.key_tcp_flags", ProtoField.uint8("p4fb.threshold_alert6.key_tcp_flags", "Key tcp flags", base.HEX))
+def("threshold_alert6.key_ipv6_src", ProtoField.ipv6("p4fb.threshold_alert6.key_ipv6_src", "Key ipv6 src"))
+def("threshold_alert6.key_ipv6_dst", ProtoField.ipv6("p4fb.threshold_alert6.key_ipv6_dst", "Key ipv6 dst"))
+def("threshold_alert6.key_l4_src_port", ProtoField.uint16("p4fb.threshold_alert6.key_l4_src_port", "Key l4 src port", base.DEC))
+def("threshold_alert6.key_l4_dst_port", ProtoField.uint16("p4fb.threshold_alert6.key_l4_dst_port", "Key l4 dst port", base.DEC))
+def("threshold_alert6.value", ProtoField.uint64("p4fb.threshold_alert6.value", "Value", base.DEC))
+def("threshold_alert6.threshold", ProtoField.uint64("p4fb.threshold_alert6.threshold", "Threshold", base.DEC))
+def("threshold_alert6.interval_start", ProtoField.uint64("p4fb.threshold_alert6.interval_start", "Interval start", base.DEC))
+def("threshold_alert6.rule_id", ProtoField.uint16("p4fb.threshold_alert6.rule_id", "Rule id", base.DEC))
+def("collision6.rule_slot", ProtoField.uint8("p4fb.collision6.rule_slot", "Rule slot", base.DEC))
+def("collision6.reserved", ProtoField.uint8("p4fb.collision6.reserved", "Reserved", base.DEC))
+def("collision6.key_ingress_port", ProtoField.uint16("p4fb.collision6.key_ingress_port", "Key ingress port", base.DEC))
+def("collision6.key_ip_proto", ProtoField.uint8("p4fb.collision6.key_ip_proto", "Key ip proto", base.DEC))
+def("collision6.key_tcp_flags", ProtoField.uint8("p4fb.collision6.key_tcp_flags", "Key tcp flags", base.HEX))
+def("collision6.key_ipv6_src", ProtoField.ipv6("p4fb.collision6.key_ipv6_src", "Key ipv6 src"))
+def("collision6.key_ipv6_dst", ProtoField.ipv6("p4fb.collision6.key_ipv6_dst", "Key ipv6 dst"))
+def("collision6.key_l4_src_port", ProtoField.uint16("p4fb.collision6.key_l4_src_port", "Key l4 src port", base.DEC))
+def("collision6.key_l4_dst_port", ProtoField.uint16("p4fb.collision6.key_l4_dst_port", "Key l4 dst port", base.DEC))
+def("collision6.hash_index", ProtoField.uint32("p4fb.collision6.hash_index", "Hash index", base.HEX))
+def("collision6.rule_id", ProtoField.uint16("p4fb.collision6.rule_id", "Rule id", base.DEC))
+def("collision6.reserved2", ProtoField.uint16("p4fb.collision6.reserved2", "Reserved2", base.DEC))
+def("syn_summary6.reason", ProtoField.uint8("p4fb.syn_summary6.reason", "Reason", base.DEC, vs.SynSummaryReason))
+def("syn_summary6.syn_count", ProtoField.uint8("p4fb.syn_summary6.syn_count", "Syn count", base.DEC))
+def("syn_summary6.ipv6_src", ProtoField.ipv6("p4fb.syn_summary6.ipv6_src", "Ipv6 src"))
+def("syn_summary6.ipv6_dst", ProtoField.ipv6("p4fb.syn_summary6.ipv6_dst", "Ipv6 dst"))
+def("syn_summary6.src_port", ProtoField.uint16("p4fb.syn_summary6.src_port", "Src port", base.DEC))
+def("syn_summary6.dst_port", ProtoField.uint16("p4fb.syn_summary6.dst_port", "Dst port", base.DEC))
+def("syn_summary6.isn", ProtoField.uint32("p4fb.syn_summary6.isn", "Isn", base.HEX))
+def("syn_summary6.first_seen", ProtoField.uint64("p4fb.syn_summary6.first_seen", "First seen", base.DEC))
+def("syn_summary6.last_seen", ProtoField.uint64("p4fb.syn_summary6.last_seen", "Last seen", base.DEC))
 p4fb.fields = flist
 
 local FIXED_FIELDS = {
@@ -202,6 +252,63 @@ local TLVS = {
     { "prefilter_match.direction", 3, 1, "plain" },
     { "prefilter_match.match_id", 4, 4, "plain" },
     { "prefilter_match.stream_offset", 8, 4, "plain" },
+  } },
+  [9] = { name = "COUNTER_REPORT6", size = 76, fields = {
+    { "counter_report6.rule_slot", 2, 1, "plain" },
+    { "counter_report6.report_reason", 3, 1, "plain" },
+    { "counter_report6.key_ingress_port", 4, 2, "plain" },
+    { "counter_report6.key_ip_proto", 6, 1, "plain" },
+    { "counter_report6.key_tcp_flags", 7, 1, "plain" },
+    { "counter_report6.key_ipv6_src", 8, 16, "plain" },
+    { "counter_report6.key_ipv6_dst", 24, 16, "plain" },
+    { "counter_report6.key_l4_src_port", 40, 2, "plain" },
+    { "counter_report6.key_l4_dst_port", 42, 2, "plain" },
+    { "counter_report6.packets", 44, 4, "plain" },
+    { "counter_report6.bytes", 48, 8, "u64" },
+    { "counter_report6.interval_start", 56, 6, "u64" },
+    { "counter_report6.interval_end", 62, 6, "u64" },
+    { "counter_report6.history", 68, 6, "history" },
+    { "counter_report6.rule_id", 74, 2, "plain" },
+  } },
+  [10] = { name = "THRESHOLD_ALERT6", size = 68, fields = {
+    { "threshold_alert6.rule_slot", 2, 1, "plain" },
+    { "threshold_alert6.threshold_kind", 3, 1, "plain" },
+    { "threshold_alert6.key_ingress_port", 4, 2, "plain" },
+    { "threshold_alert6.key_ip_proto", 6, 1, "plain" },
+    { "threshold_alert6.key_tcp_flags", 7, 1, "plain" },
+    { "threshold_alert6.key_ipv6_src", 8, 16, "plain" },
+    { "threshold_alert6.key_ipv6_dst", 24, 16, "plain" },
+    { "threshold_alert6.key_l4_src_port", 40, 2, "plain" },
+    { "threshold_alert6.key_l4_dst_port", 42, 2, "plain" },
+    { "threshold_alert6.value", 44, 8, "u64" },
+    { "threshold_alert6.threshold", 52, 8, "u64" },
+    { "threshold_alert6.interval_start", 60, 6, "u64" },
+    { "threshold_alert6.rule_id", 66, 2, "plain" },
+  } },
+  [11] = { name = "COLLISION6", size = 52, fields = {
+    { "collision6.rule_slot", 2, 1, "plain" },
+    { "collision6.reserved", 3, 1, "plain" },
+    { "collision6.key_ingress_port", 4, 2, "plain" },
+    { "collision6.key_ip_proto", 6, 1, "plain" },
+    { "collision6.key_tcp_flags", 7, 1, "plain" },
+    { "collision6.key_ipv6_src", 8, 16, "plain" },
+    { "collision6.key_ipv6_dst", 24, 16, "plain" },
+    { "collision6.key_l4_src_port", 40, 2, "plain" },
+    { "collision6.key_l4_dst_port", 42, 2, "plain" },
+    { "collision6.hash_index", 44, 4, "plain" },
+    { "collision6.rule_id", 48, 2, "plain" },
+    { "collision6.reserved2", 50, 2, "plain" },
+  } },
+  [12] = { name = "SYN_SUMMARY6", size = 56, fields = {
+    { "syn_summary6.reason", 2, 1, "plain" },
+    { "syn_summary6.syn_count", 3, 1, "plain" },
+    { "syn_summary6.ipv6_src", 4, 16, "plain" },
+    { "syn_summary6.ipv6_dst", 20, 16, "plain" },
+    { "syn_summary6.src_port", 36, 2, "plain" },
+    { "syn_summary6.dst_port", 38, 2, "plain" },
+    { "syn_summary6.isn", 40, 4, "plain" },
+    { "syn_summary6.first_seen", 44, 6, "u64" },
+    { "syn_summary6.last_seen", 50, 6, "u64" },
   } },
 }
 

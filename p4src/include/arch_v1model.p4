@@ -23,8 +23,23 @@ control ArchHashEndpoints(in bit<32> addr_a, in bit<32> addr_b, in bit<16> port_
     }
 }
 
-// CRC-32 (zlib's) of a stats group's packed key, onto [0, size).
+// CRC-32 (zlib's) of an IPv6 connection's endpoints, onto [0, size).
+control ArchHashEndpoints6(in bit<128> addr_a, in bit<128> addr_b, in bit<16> port_a,
+                           in bit<16> port_b, in bit<32> size, out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { addr_a, addr_b, port_a, port_b }, size);
+    }
+}
+
+// CRC-32 (zlib's) of a stats group's packed IPv4 key, onto [0, size).
 control ArchHashGroupKey(in bit<144> key, in bit<32> size, out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { key }, size);
+    }
+}
+
+// CRC-32 (zlib's) of a stats group's packed IPv6 key, onto [0, size).
+control ArchHashGroupKey6(in bit<336> key, in bit<32> size, out bit<32> index) {
     apply {
         hash(index, HashAlgorithm.crc32, 32w0, { key }, size);
     }

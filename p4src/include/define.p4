@@ -6,14 +6,26 @@
 
 typedef bit<48> mac_addr_t;
 typedef bit<32> ipv4_addr_t;
+typedef bit<128> ipv6_addr_t;
+// An address of either family in the flow key: IPv6 as it is, IPv4 in the low
+// 32 bits (upper 96 bits 0); flow_fields_t.is_ipv4/is_ipv6 say which.
+typedef bit<128> ip_addr_t;
 typedef bit<9>  port_t;
 typedef bit<48> timestamp_t;   // microseconds, from ingress_global_timestamp
 
 const bit<16> ETHERTYPE_IPV4 = 0x0800;
+const bit<16> ETHERTYPE_IPV6 = 0x86DD;
 
 const bit<8> IP_PROTO_ICMP = 1;
 const bit<8> IP_PROTO_TCP  = 6;
 const bit<8> IP_PROTO_UDP  = 17;
+const bit<8> IP_PROTO_ICMPV6 = 58;
+
+// IPv6 extension headers the parser walks (RFC 8200 section 4).
+const bit<8> IPV6_EXT_HOP_BY_HOP = 0;
+const bit<8> IPV6_EXT_ROUTING    = 43;
+const bit<8> IPV6_EXT_FRAGMENT   = 44;
+const bit<8> IPV6_EXT_DEST_OPTS  = 60;
 
 // TCP flag bits in the flags byte (CWR ECE URG ACK PSH RST SYN FIN).
 const bit<8> TCP_FIN = 0x01;

@@ -166,6 +166,91 @@ header fb_prefilter_match_h {
     bit<32> stream_offset;
 }
 
+/* TLV COUNTER_REPORT6: type 9, 76 bytes (defined). */
+const bit<8> FB_TLV_COUNTER_REPORT6 = 9;
+const bit<8> FB_TLV_COUNTER_REPORT6_BYTES = 76;
+/* A group's counters at the end of a reporting interval (or when its state is reclaimed). Attached to the next packet of the group once the rule's interval has passed; the group's counting restarts with the next interval. The IPv6 variant of type 1 (same fields, the key's addresses 128 bits wide); sent instead of it when the group key holds IPv6 addresses. */
+header fb_counter_report6_h {
+    bit<8>   tlv_type;
+    bit<8>   tlv_length;
+    bit<8>   rule_slot;
+    bit<8>   report_reason;
+    bit<16>  key_ingress_port;
+    bit<8>   key_ip_proto;
+    bit<8>   key_tcp_flags;
+    bit<128> key_ipv6_src;
+    bit<128> key_ipv6_dst;
+    bit<16>  key_l4_src_port;
+    bit<16>  key_l4_dst_port;
+    bit<32>  packets;
+    bit<64>  bytes;
+    bit<48>  interval_start;
+    bit<48>  interval_end;
+    bit<48>  history;
+    bit<16>  rule_id;
+}
+
+/* TLV THRESHOLD_ALERT6: type 10, 68 bytes (defined). */
+const bit<8> FB_TLV_THRESHOLD_ALERT6 = 10;
+const bit<8> FB_TLV_THRESHOLD_ALERT6_BYTES = 68;
+/* A group's packet or byte count reached the rule's threshold. Attached to the very packet that reached it, once per threshold per interval. The IPv6 variant of type 2 (same fields, the key's addresses 128 bits wide); sent instead of it when the group key holds IPv6 addresses. */
+header fb_threshold_alert6_h {
+    bit<8>   tlv_type;
+    bit<8>   tlv_length;
+    bit<8>   rule_slot;
+    bit<8>   threshold_kind;
+    bit<16>  key_ingress_port;
+    bit<8>   key_ip_proto;
+    bit<8>   key_tcp_flags;
+    bit<128> key_ipv6_src;
+    bit<128> key_ipv6_dst;
+    bit<16>  key_l4_src_port;
+    bit<16>  key_l4_dst_port;
+    bit<64>  value;
+    bit<64>  threshold;
+    bit<48>  interval_start;
+    bit<16>  rule_id;
+}
+
+/* TLV COLLISION6: type 11, 52 bytes (defined). */
+const bit<8> FB_TLV_COLLISION6 = 11;
+const bit<8> FB_TLV_COLLISION6_BYTES = 52;
+/* A packet's group hashed to a slot that holds another group's key; the packet was not counted there (never silently merged). The IPv6 variant of type 3 (same fields, the key's addresses 128 bits wide); sent instead of it when the group key holds IPv6 addresses. */
+header fb_collision6_h {
+    bit<8>   tlv_type;
+    bit<8>   tlv_length;
+    bit<8>   rule_slot;
+    bit<8>   reserved;
+    bit<16>  key_ingress_port;
+    bit<8>   key_ip_proto;
+    bit<8>   key_tcp_flags;
+    bit<128> key_ipv6_src;
+    bit<128> key_ipv6_dst;
+    bit<16>  key_l4_src_port;
+    bit<16>  key_l4_dst_port;
+    bit<32>  hash_index;
+    bit<16>  rule_id;
+    bit<16>  reserved2;
+}
+
+/* TLV SYN_SUMMARY6: type 12, 56 bytes (defined). */
+const bit<8> FB_TLV_SYN_SUMMARY6 = 12;
+const bit<8> FB_TLV_SYN_SUMMARY6_BYTES = 56;
+/* A connection attempt the SYN-offload stage held: rides on the regenerated SYN. The IPv6 variant of type 4 (same fields, the key's addresses 128 bits wide); sent instead of it when the group key holds IPv6 addresses. */
+header fb_syn_summary6_h {
+    bit<8>   tlv_type;
+    bit<8>   tlv_length;
+    bit<8>   reason;
+    bit<8>   syn_count;
+    bit<128> ipv6_src;
+    bit<128> ipv6_dst;
+    bit<16>  src_port;
+    bit<16>  dst_port;
+    bit<32>  isn;
+    bit<48>  first_seen;
+    bit<48>  last_seen;
+}
+
 /* Capacity: how many records of each type one packet can carry. A build may
  * override them (-D FEEDBACK_MAX_COUNTER_REPORT=8) or in size.p4 before this file. */
 #ifndef FEEDBACK_MAX_COUNTER_REPORT
@@ -192,6 +277,18 @@ header fb_prefilter_match_h {
 #ifndef FEEDBACK_MAX_PREFILTER_MATCH
 #define FEEDBACK_MAX_PREFILTER_MATCH 1
 #endif
+#ifndef FEEDBACK_MAX_COUNTER_REPORT6
+#define FEEDBACK_MAX_COUNTER_REPORT6 4
+#endif
+#ifndef FEEDBACK_MAX_THRESHOLD_ALERT6
+#define FEEDBACK_MAX_THRESHOLD_ALERT6 8
+#endif
+#ifndef FEEDBACK_MAX_COLLISION6
+#define FEEDBACK_MAX_COLLISION6 4
+#endif
+#ifndef FEEDBACK_MAX_SYN_SUMMARY6
+#define FEEDBACK_MAX_SYN_SUMMARY6 1
+#endif
 
 /* Every feedback header of one packet, in the order `emit` writes them: the
  * fixed part, then the valid TLVs type by type. Set fixed.length and
@@ -206,6 +303,10 @@ struct feedback_headers_t {
     fb_flow_id_offset_h[FEEDBACK_MAX_FLOW_ID_OFFSET] flow_id_offset;
     fb_reassembly_state_h[FEEDBACK_MAX_REASSEMBLY_STATE] reassembly_state;
     fb_prefilter_match_h[FEEDBACK_MAX_PREFILTER_MATCH] prefilter_match;
+    fb_counter_report6_h[FEEDBACK_MAX_COUNTER_REPORT6] counter_report6;
+    fb_threshold_alert6_h[FEEDBACK_MAX_THRESHOLD_ALERT6] threshold_alert6;
+    fb_collision6_h[FEEDBACK_MAX_COLLISION6] collision6;
+    fb_syn_summary6_h[FEEDBACK_MAX_SYN_SUMMARY6] syn_summary6;
 }
 
 /* Enumerations (docs/feedback-header.md, section Enumerations). */
@@ -232,6 +333,7 @@ const bit<8> FB_NOT_OFFLOADED_REASON_TCP_OPTIONS = 8;
 const bit<8> FB_NOT_OFFLOADED_REASON_SIMULTANEOUS_OPEN = 9;
 const bit<8> FB_NOT_OFFLOADED_REASON_BUFFER_FULL = 10;
 const bit<8> FB_NOT_OFFLOADED_REASON_TCP_FLAGS = 11;
+const bit<8> FB_NOT_OFFLOADED_REASON_IPV6_HEADER_CHAIN = 12;
 const bit<8> FB_NOT_OFFLOADED_REASON_OTHER = 255;
 
 /* SynSummaryReason: Why the SYN-offload stage emitted a SYN summary (and a regenerated SYN). */

@@ -53,6 +53,24 @@ header ipv4_option_word_t {
     bit<32> data;
 }
 
+header ipv6_t {
+    bit<4>      version;
+    bit<8>      traffic_class;
+    bit<20>     flow_label;
+    bit<16>     payload_len;
+    bit<8>      next_hdr;
+    bit<8>      hop_limit;
+    ipv6_addr_t src_addr;
+    ipv6_addr_t dst_addr;
+}
+
+// IPv6 extension headers (hop-by-hop, routing, fragment, destination options)
+// are kept 8 bytes at a time, in the order they came, so that packets leave
+// with them intact.
+header ipv6_ext_word_t {
+    bit<64> data;
+}
+
 // A sweep (timer) packet of the SYN-offload stage, after an Ethernet header
 // with EtherType ETHERTYPE_NIDS_SWEEP; honoured only from the CPU port.
 header syn_sweep_t {
@@ -90,32 +108,40 @@ struct headers_t {
     syn_sweep_t   syn_sweep;
     ipv4_t        ipv4;
     ipv4_option_word_t[IPV4_OPTION_WORDS] ipv4_options;
+    ipv6_t        ipv6;
+    ipv6_ext_word_t[IPV6_EXT_WORDS] ipv6_ext;
     tcp_t         tcp;
     udp_t         udp;
 }
 
-// The fields every stage keys on; fields a packet lacks read as 0.
+// The flow key every stage keys on; fields a packet lacks read as 0. One layout
+// for both address families: an IPv4 address sits in the low 32 bits of
+// ip_addr_t, and is_ipv4 / is_ipv6 say which family the packet is.
 struct flow_fields_t {
     port_t      ingress_port;
-    ipv4_addr_t src_addr;
-    ipv4_addr_t dst_addr;
-    bit<8>      protocol;
+    ip_addr_t   src_addr;
+    ip_addr_t   dst_addr;
+    bit<8>      protocol;           // IPv4 protocol; IPv6: the last next header reached
     bit<16>     src_port;
     bit<16>     dst_port;
     bit<8>      tcp_flags;
-    bit<1>      is_fragment;
+    bit<1>      is_fragment;        // IPv4 MF/offset, IPv6 fragment header M/offset
     bit<1>      is_ipv4;
+    bit<1>      is_ipv6;
+    bool        has_ip_options;     // IPv4 options, or any IPv6 extension header
+    bool        is_chain_cut;       // IPv6: the parser stopped inside the header chain
     bit<16>     l4_payload_length;
 }
 
 // A group's identity: the rule and its masked key.
 struct stats_key_t {
     bit<16>     rule_id;
+    bit<1>      is_ipv6;        // the addresses are IPv6 ones (only if grouped by one)
     port_t      ingress_port;
     bit<8>      protocol;
     bit<8>      tcp_flags;
-    ipv4_addr_t src_addr;
-    ipv4_addr_t dst_addr;
+    ip_addr_t   src_addr;
+    ip_addr_t   dst_addr;
     bit<16>     src_port;
     bit<16>     dst_port;
 }
@@ -162,8 +188,9 @@ struct syn_regen_t {
     @field_list(1) bool        is_reply_swapped;  // triggered by the responder: swap MACs
     @field_list(1) bit<8>      reason;            // SynSummaryReason
     @field_list(1) bit<8>      syn_count;
-    @field_list(1) ipv4_addr_t src_addr;
-    @field_list(1) ipv4_addr_t dst_addr;
+    @field_list(1) bool        is_ipv6;           // an IPv6 attempt (ip_addr_t holds IPv4 low)
+    @field_list(1) ip_addr_t   src_addr;
+    @field_list(1) ip_addr_t   dst_addr;
     @field_list(1) bit<16>     src_port;
     @field_list(1) bit<16>     dst_port;
     @field_list(1) bit<32>     isn;
@@ -184,6 +211,16 @@ struct syn_offload_result_t {
     bit<32>     not_offloaded_detail;
 }
 
+// What the parser found walking an IPv6 header chain.
+struct ipv6_chain_t {
+    bit<8>  next_hdr;       // next header of the chain so far (at the end: TCP, UDP, ...)
+    bit<8>  ext_words;      // words of the current extension header still to extract
+    bit<8>  ext_headers;    // extension headers taken
+    bit<16> ext_bytes;      // bytes of extension headers taken
+    bit<1>  is_fragment;    // a fragment header with M or offset set
+    bool    is_cut;         // parsing stopped inside the chain (too long, too big)
+}
+
 struct metadata_t {
     bool            is_sent_as_is;       // packet-out to a port: no stage sees it
     bool            is_sweep;            // a SYN-offload sweep packet from the controller
@@ -192,6 +229,7 @@ struct metadata_t {
     syn_offload_result_t syn;
     bool            has_stats_records;   // the stats stage attached a record
     bit<4>          ipv4_option_words;   // parser: option words still to extract
+    ipv6_chain_t    ipv6_chain;          // parser: the IPv6 header chain
     @field_list(1) port_t monitor_port;
     @field_list(1) bool   has_monitor;
 }

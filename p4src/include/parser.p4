@@ -23,6 +23,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
             FEEDBACK_VLAN_TPID_1: parse_vlan0;
             FEEDBACK_VLAN_TPID_2: parse_vlan0;
             ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
             ETHERTYPE_NIDS_SWEEP: parse_syn_sweep;
             // ETHERTYPE_FEEDBACK from the network: payload, wrapped in egress.
             default: accept;
@@ -43,6 +44,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
             FEEDBACK_VLAN_TPID_1: parse_vlan1;
             FEEDBACK_VLAN_TPID_2: parse_vlan1;
             ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
         }
     }
@@ -51,6 +53,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         pkt.extract(hdr.vlan[1]);
         transition select(hdr.vlan[1].ether_type) {
             ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
         }
     }
@@ -83,6 +86,93 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         }
     }
 
+    // IPv6 and a bounded chain of extension headers (docs/stats-stage.md,
+    // "IPv6"): up to IPV6_MAX_EXT_HEADERS hop-by-hop, routing, fragment and
+    // destination options headers of at most (IPV6_EXT_MAX_LEN + 1) * 8 bytes
+    // each, then TCP or UDP. A longer chain, a longer header, ESP, AH or an
+    // unknown next header ends parsing there: the rest stays payload, untouched.
+    state parse_ipv6 {
+        pkt.extract(hdr.ipv6);
+        meta.ipv6_chain.next_hdr = hdr.ipv6.next_hdr;
+        transition parse_ipv6_chain;
+    }
+
+    state parse_ipv6_chain {
+        transition select(meta.ipv6_chain.ext_headers, meta.ipv6_chain.next_hdr) {
+            (_, IP_PROTO_TCP): parse_tcp;
+            (_, IP_PROTO_UDP): parse_udp;
+            (IPV6_MAX_EXT_HEADERS, IPV6_EXT_HOP_BY_HOP): parse_ipv6_cut;
+            (IPV6_MAX_EXT_HEADERS, IPV6_EXT_ROUTING): parse_ipv6_cut;
+            (IPV6_MAX_EXT_HEADERS, IPV6_EXT_FRAGMENT): parse_ipv6_cut;
+            (IPV6_MAX_EXT_HEADERS, IPV6_EXT_DEST_OPTS): parse_ipv6_cut;
+            (_, IPV6_EXT_HOP_BY_HOP): parse_ipv6_ext;
+            (_, IPV6_EXT_ROUTING): parse_ipv6_ext;
+            (_, IPV6_EXT_DEST_OPTS): parse_ipv6_ext;
+            (_, IPV6_EXT_FRAGMENT): parse_ipv6_fragment;
+            default: accept;   // ICMPv6, no next header, ESP, AH, unknown
+        }
+    }
+
+    // Hop-by-hop, routing, destination options: next header, length in 8-byte
+    // units not counting the first 8.
+    state parse_ipv6_ext {
+        bit<16> ext_start = pkt.lookahead<bit<16>>();
+        transition select(ext_start[7:0]) {
+            0 .. IPV6_EXT_MAX_LEN: parse_ipv6_ext_start;
+            default: parse_ipv6_cut;
+        }
+    }
+
+    state parse_ipv6_ext_start {
+        bit<16> ext_start = pkt.lookahead<bit<16>>();
+        meta.ipv6_chain.next_hdr = ext_start[15:8];
+        meta.ipv6_chain.ext_words = ext_start[7:0] + 1;
+        meta.ipv6_chain.ext_headers = meta.ipv6_chain.ext_headers + 1;
+        meta.ipv6_chain.ext_bytes = meta.ipv6_chain.ext_bytes
+            + (((bit<16>)ext_start[7:0] + 1) << 3);
+        transition parse_ipv6_ext_words;
+    }
+
+    state parse_ipv6_ext_words {
+        pkt.extract(hdr.ipv6_ext.next);
+        meta.ipv6_chain.ext_words = meta.ipv6_chain.ext_words - 1;
+        transition select(meta.ipv6_chain.ext_words) {
+            0: parse_ipv6_chain;
+            default: parse_ipv6_ext_words;
+        }
+    }
+
+    // Fragment header: next header, reserved, offset (13 bits), 2 reserved
+    // bits, M, identification. Only the first fragment (offset 0) goes on to
+    // the upper-layer header.
+    state parse_ipv6_fragment {
+        bit<64> frag = pkt.lookahead<bit<64>>();
+        pkt.extract(hdr.ipv6_ext.next);
+        meta.ipv6_chain.next_hdr = frag[63:56];
+        meta.ipv6_chain.ext_headers = meta.ipv6_chain.ext_headers + 1;
+        meta.ipv6_chain.ext_bytes = meta.ipv6_chain.ext_bytes + 8;
+        transition select(frag[47:35], frag[32:32]) {
+            (0, 0): parse_ipv6_chain;   // an atomic fragment (RFC 6946): not a fragment
+            (0, 1): parse_ipv6_first_fragment;
+            default: parse_ipv6_later_fragment;
+        }
+    }
+
+    state parse_ipv6_first_fragment {
+        meta.ipv6_chain.is_fragment = 1;
+        transition parse_ipv6_chain;
+    }
+
+    state parse_ipv6_later_fragment {
+        meta.ipv6_chain.is_fragment = 1;
+        transition accept;
+    }
+
+    state parse_ipv6_cut {
+        meta.ipv6_chain.is_cut = true;
+        transition accept;
+    }
+
     state parse_tcp {
         pkt.extract(hdr.tcp);
         transition accept;
@@ -104,14 +194,21 @@ control NidsComputeChecksum(inout headers_t hdr, inout metadata_t meta) {
     // Only a regenerated SYN is built by the switch; everything else leaves
     // with the checksums it came with.
     apply {
-        update_checksum(meta.syn.is_rewritten,
+        update_checksum(meta.syn.is_rewritten && !meta.syn.regen.is_ipv6,
             { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.dscp_ecn, hdr.ipv4.total_len,
               hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset,
               hdr.ipv4.ttl, hdr.ipv4.protocol, hdr.ipv4.src_addr, hdr.ipv4.dst_addr },
             hdr.ipv4.hdr_checksum, HashAlgorithm.csum16);
         // TCP pseudo-header (addresses, protocol, TCP length 20) and header.
-        update_checksum(meta.syn.is_rewritten,
+        update_checksum(meta.syn.is_rewritten && !meta.syn.regen.is_ipv6,
             { hdr.ipv4.src_addr, hdr.ipv4.dst_addr, 8w0, hdr.ipv4.protocol, 16w20,
+              hdr.tcp.src_port, hdr.tcp.dst_port, hdr.tcp.seq_no, hdr.tcp.ack_no,
+              hdr.tcp.data_offset, hdr.tcp.res, hdr.tcp.flags, hdr.tcp.window,
+              hdr.tcp.urgent_ptr },
+            hdr.tcp.checksum, HashAlgorithm.csum16);
+        // IPv6: the pseudo-header is addresses, upper-layer length 20, next header.
+        update_checksum(meta.syn.is_rewritten && meta.syn.regen.is_ipv6,
+            { hdr.ipv6.src_addr, hdr.ipv6.dst_addr, 32w20, 24w0, hdr.ipv6.next_hdr,
               hdr.tcp.src_port, hdr.tcp.dst_port, hdr.tcp.seq_no, hdr.tcp.ack_no,
               hdr.tcp.data_offset, hdr.tcp.res, hdr.tcp.flags, hdr.tcp.window,
               hdr.tcp.urgent_ptr },
@@ -128,6 +225,8 @@ control NidsDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.syn_sweep);
         pkt.emit(hdr.ipv4);
         pkt.emit(hdr.ipv4_options);
+        pkt.emit(hdr.ipv6);
+        pkt.emit(hdr.ipv6_ext);
         pkt.emit(hdr.tcp);
         pkt.emit(hdr.udp);
     }

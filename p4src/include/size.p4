@@ -15,12 +15,25 @@
 #define MONITOR_PORTS_SIZE 512
 #endif
 
-// Records of the SYN-offload stage (24 bytes each); the controller may use fewer.
+// Records of the SYN-offload stage: IPv4 (24 bytes each) and IPv6 (48 bytes
+// each); the controller may use fewer (the same number of both, each table
+// capped at its size).
 #ifndef SYN_OFFLOAD_SLOTS
 #define SYN_OFFLOAD_SLOTS 65536
+#endif
+#ifndef SYN_OFFLOAD_SLOTS6
+#define SYN_OFFLOAD_SLOTS6 16384
 #endif
 
 // IPv4 option words the parser keeps (ihl 6..15: up to 10 words of 32 bits).
 #define IPV4_OPTION_WORDS 10
+
+// IPv6 extension headers the parser walks before it gives up (the rest of such a
+// packet stays payload, untouched), and the longest one it takes: hdr_ext_len
+// 0..IPV6_EXT_MAX_LEN, i.e. at most (IPV6_EXT_MAX_LEN + 1) * 8 bytes each. The
+// parser keeps them in a stack of 64-bit words that the deparser writes back.
+#define IPV6_MAX_EXT_HEADERS 4
+#define IPV6_EXT_MAX_LEN 7
+#define IPV6_EXT_WORDS 32
 
 #endif  // NIDS_SIZE_P4

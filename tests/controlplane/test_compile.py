@@ -63,6 +63,12 @@ def test_encode_is_canonical() -> None:
         encode(512, 9)
 
 
+# An IPv4 /8 match: the upper 96 bits of the 128-bit address must be 0 (IPv4 only).
+IPV4_8 = "\\377" * 13 + "\\000" * 3
+# Group by /24: the top 24 bits of the 128-bit mask (either family's first 24 bits).
+PREFIX_24 = "\\377" * 3 + "\\000" * 13
+
+
 def test_stats_rule_entry_exact(schema: P4Schema) -> None:
     [entry] = compile_text(
         """\
@@ -81,15 +87,16 @@ def test_stats_rule_entry_exact(schema: P4Schema) -> None:
         f"""
         table_id: {SLOT1_RULES}
         match {{ field_id: 2 ternary {{
-          value: "\\n\\000\\000\\000" mask: "\\377\\000\\000\\000" }} }}
+          value: "\\n\\000\\000\\000" mask: "{IPV4_8}" }} }}
         match {{ field_id: 4 ternary {{ value: "\\006" mask: "\\377" }} }}
         match {{ field_id: 6 range {{ low: "\\001" high: "\\003\\377" }} }}
         match {{ field_id: 7 ternary {{ value: "\\002" mask: "\\022" }} }}
+        match {{ field_id: 9 ternary {{ value: "\\001" mask: "\\001" }} }}
         action {{ action {{
           action_id: {SLOT1_COUNT}
           params {{ param_id: 1 value: "\\001" }}
           params {{ param_id: 2 value: "\\000" }}
-          params {{ param_id: 3 value: "\\377\\377\\377\\000" }}
+          params {{ param_id: 3 value: "{PREFIX_24}" }}
           params {{ param_id: 4 value: "\\000" }}
           params {{ param_id: 5 value: "\\000" }}
           params {{ param_id: 6 value: "\\000" }}
@@ -184,6 +191,7 @@ def test_capabilities_of_fixture(schema: P4Schema) -> None:
         "tcp_flags",
         "is_fragment",
         "is_ipv4",
+        "is_ipv6",
     }
     assert caps.params["byte_threshold"] == 48
 
@@ -201,7 +209,7 @@ def test_pipeline_without_a_field(schema: P4Schema) -> None:
     gaps = rule_gaps(rs.stats[0], discover(small))
     assert gaps == [
         "matches is_fragment, which the pipeline's stats tables lack (they match dst_addr, "
-        "dst_port, ingress_port, is_ipv4, protocol, src_addr, src_port, tcp_flags)"
+        "dst_port, ingress_port, is_ipv4, is_ipv6, protocol, src_addr, src_port, tcp_flags)"
     ]
     with pytest.raises(CapabilityError):
         compile_rules(rs, assign(rs.stats), small)

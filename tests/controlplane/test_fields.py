@@ -6,6 +6,7 @@ import pytest
 
 from controlplane.fields import (
     FIELDS,
+    IPV4_HIGH,
     FieldError,
     Range,
     Ternary,
@@ -25,17 +26,24 @@ PROTO = FIELDS["protocol"]
 SPORT = FIELDS["src_port"]
 FLAGS = FIELDS["tcp_flags"]
 FRAG = FIELDS["is_fragment"]
+V4 = IPV4_HIGH
 
 
 @pytest.mark.parametrize(
     ("text", "spec", "expected"),
     [
-        ("10.0.0.0/8", SRC, Ternary(0x0A000000, 0xFF000000)),
-        ("10.0.0.0/255.0.0.0", SRC, Ternary(0x0A000000, 0xFF000000)),
-        ("10.1.2.3", SRC, Ternary(0x0A010203, 0xFFFFFFFF)),
-        ("10.0.0.0&&&255.0.0.0", SRC, Ternary(0x0A000000, 0xFF000000)),
-        ("0x0a000000&&&0xff000000", SRC, Ternary(0x0A000000, 0xFF000000)),
-        ("0.0.0.0/0", SRC, Ternary(0, 0)),
+        # IPv4: the low 32 bits, the upper 96 bits 0 (IPv4 packets only)
+        ("10.0.0.0/8", SRC, Ternary(0x0A000000, V4 | 0xFF000000)),
+        ("10.0.0.0/255.0.0.0", SRC, Ternary(0x0A000000, V4 | 0xFF000000)),
+        ("10.1.2.3", SRC, Ternary(0x0A010203, V4 | 0xFFFFFFFF)),
+        ("10.0.0.0&&&255.0.0.0", SRC, Ternary(0x0A000000, V4 | 0xFF000000)),
+        ("0x0a000000&&&0xff000000", SRC, Ternary(0x0A000000, V4 | 0xFF000000)),
+        ("0.0.0.0/0", SRC, Ternary(0, V4)),  # any IPv4 address
+        # IPv6: all 128 bits
+        ("2001:db8::/32", SRC, Ternary(0x20010DB8 << 96, 0xFFFFFFFF << 96)),
+        ("2001:db8::1", SRC, Ternary((0x20010DB8 << 96) | 1, (1 << 128) - 1)),
+        ("2001:db8::&&&ffff:ffff::", SRC, Ternary(0x20010DB8 << 96, 0xFFFFFFFF << 96)),
+        ("::/0", SRC, Ternary(0, 0)),
         ("tcp", PROTO, Ternary(6, 0xFF)),
         ("UDP", PROTO, Ternary(17, 0xFF)),
         ("17", PROTO, Ternary(17, 0xFF)),
@@ -68,6 +76,13 @@ def test_parse_match(text: str, spec: object, expected: object) -> None:
         ),
         ("10.0.0.0/255.0.0.256", SRC, "'10.0.0.0/255.0.0.256' is not an IPv4 prefix"),
         ("300.1.1.1", SRC, "'300.1.1.1' is not an IPv4 address"),
+        ("2001:db8::/129", SRC, "'2001:db8::/129' is not an IPv6 prefix (/129 > /128)"),
+        ("2001:db8::zz", SRC, "'2001:db8::zz' is not an IPv6 address"),
+        (
+            "2001:db8::1/32",
+            SRC,
+            "'2001:db8::1/32' has bits set outside the /32 prefix (did you mean 2001:db8::/32?)",
+        ),
         (
             "0x12&&&0x02",
             FLAGS,
@@ -101,9 +116,13 @@ def test_parse_match_errors(text: str, spec: object, message: str) -> None:
 @pytest.mark.parametrize(
     ("text", "spec", "mask"),
     [
-        ("/24", SRC, 0xFFFFFF00),
-        ("/32", SRC, 0xFFFFFFFF),
-        ("255.255.0.0", SRC, 0xFFFF0000),
+        # address masks count from the first bit of either family's address
+        ("/24", SRC, 0xFFFFFF << 104),
+        ("/32", SRC, 0xFFFFFFFF << 96),
+        ("/64", SRC, ((1 << 64) - 1) << 64),
+        ("true", SRC, (1 << 128) - 1),
+        ("255.255.0.0", SRC, 0xFFFF << 112),
+        ("ffff:ffff:ffff:ffff::", SRC, ((1 << 64) - 1) << 64),
         ("0xff00", SPORT, 0xFF00),
         ("true", SPORT, 0xFFFF),
         ("all", PROTO, 0xFF),
@@ -119,9 +138,10 @@ def test_group_mask(text: str, spec: object, mask: int) -> None:
     [
         (
             "24",
-            "'24' is not a group-by mask: write /N for the top N bits, 0x... for a mask, a dotted mask such as 255.255.255.0 or true for every bit",  # noqa: E501
+            "'24' is not a group-by mask: write /N for the top N bits, 0x... for a mask, a dotted mask such as 255.255.255.0, an IPv6 mask such as ffff:ffff:: or true for every bit",  # noqa: E501
         ),
-        ("/33", "'/33' is not a prefix length for src_addr (/0../32)"),
+        ("/129", "'/129' is not a prefix length for src_addr (/0../128)"),
+        ("ffff:zz::", "'ffff:zz::' is not an IPv6 mask"),
         ("/0", "'/0' groups by no bit of src_addr; leave the field out instead"),
     ],
 )
@@ -173,8 +193,10 @@ def test_conversions_and_intersection() -> None:
 @pytest.mark.parametrize(
     ("spec", "m", "text"),
     [
-        (SRC, Ternary(0x0A000000, 0xFF000000), "10.0.0.0/8"),
-        (SRC, Ternary(0x0A000001, 0xFF0000FF), "10.0.0.1&&&255.0.0.255"),
+        (SRC, Ternary(0x0A000000, V4 | 0xFF000000), "10.0.0.0/8"),
+        (SRC, Ternary(0x0A000001, V4 | 0xFF0000FF), "10.0.0.1&&&255.0.0.255"),
+        (SRC, Ternary(0x20010DB8 << 96, 0xFFFFFFFF << 96), "2001:db8::/32"),
+        (SRC, Ternary((0x20010DB8 << 96) | 1, (1 << 128) - 1), "2001:db8::1"),
         (FLAGS, Ternary(2, 0x12), "0x2&&&0x12"),
         (SPORT, Range(53, 53), "53"),
         (SPORT, Range(1, 9), "1..9"),

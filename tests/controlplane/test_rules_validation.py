@@ -9,7 +9,7 @@ import pytest
 
 from controlplane.deploy import validate
 from controlplane.errors import RulesError
-from controlplane.fields import Range, Ternary
+from controlplane.fields import IPV4_HIGH, Range, Ternary
 from controlplane.rules import read_rules
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_every_error_kind_with_position() -> None:
         "its mask 0x2 (did you mean 0x2?)",
         "rules.yaml:10:17: stats[0].match.dst_port: range '1024..80' is empty: 1024 > 80",
         "rules.yaml:11:26: stats[0].group_by.src_addr: '24' is not a group-by mask: write /N for "
-        "the top N bits, 0x... for a mask, a dotted mask such as 255.255.255.0 or true for every bit",  # noqa: E501
+        "the top N bits, 0x... for a mask, a dotted mask such as 255.255.255.0, an IPv6 mask such as ffff:ffff:: or true for every bit",  # noqa: E501
         "rules.yaml:12:15: stats[0].interval: '60' needs a unit (e.g. 60s or 60ms)",
         "rules.yaml:13:38: stats[0].thresholds.bytes: '10Mb': thresholds count bytes; write MB",
         "rules.yaml:14:12: stats[0].table: unknown table 'NidsIngress.stats.slot7.rules' "
@@ -119,9 +119,10 @@ def test_group_by_errors_and_forms() -> None:
         "rules.yaml:3:39: stats[0].group_by.colour: unknown field 'colour' (the switch can group "
         "by ingress_port, src_addr, dst_addr, protocol, src_port, dst_port, tcp_flags)",
     ]
+    # address masks count from the first bit of the address (IPv4 or IPv6)
     assert [r.group_by for r in rules.stats] == [
-        (("src_addr", 0xFFFFFFFF),),
-        (("dst_addr", 0xFFFFFF00), ("dst_port", 0xFF00)),
+        (("src_addr", (1 << 128) - 1),),
+        (("dst_addr", 0xFFFFFF << 104), ("dst_port", 0xFF00)),
     ]
 
 
@@ -142,8 +143,14 @@ def test_rule_contents_and_ids() -> None:
     rules, probs = read_rules(textwrap.dedent(text), "rules.yaml")
     assert probs == []
     a, b, c = rules.stats
-    # dst_addr 0/0 is a wildcard and is dropped; b asked for id 1 so a gets the next free one
-    assert a.match == (("src_addr", Ternary(0x0A000000, 0xFF000000)), ("src_port", Range(53, 53)))
+    # dst_addr 0.0.0.0/0 is any IPv4 address; IPv4 addresses imply is_ipv4; b asked for
+    # id 1 so a gets the next free one
+    assert a.match == (
+        ("src_addr", Ternary(0x0A000000, IPV4_HIGH | 0xFF000000)),
+        ("dst_addr", Ternary(0, IPV4_HIGH)),
+        ("src_port", Range(53, 53)),
+        ("is_ipv4", Ternary(1, 1)),
+    )
     assert (a.rule_id, b.rule_id, c.rule_id) == (2, 1, 3)
     assert (a.packet_threshold, a.byte_threshold, a.interval_us, a.bidirectional) == (
         5000,

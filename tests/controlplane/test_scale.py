@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from controlplane import slots
-from controlplane.fields import Range, Ternary
+from controlplane.fields import IPV4_HIGH, Range, Ternary
 from controlplane.model import StatsRule
 from controlplane.rules import read_rules
 
@@ -28,6 +28,10 @@ def comparisons(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     yield calls
 
 
+V4_HOST = IPV4_HIGH | 0xFFFFFFFF
+"""An IPv4 /32 as rules.py writes it in the 128-bit address field (docs/stats-stage.md)."""
+
+
 def _disjoint(n: int) -> list[StatsRule]:
     return [
         StatsRule(
@@ -35,7 +39,7 @@ def _disjoint(n: int) -> list[StatsRule]:
             f"r{i}",
             i + 1,
             (
-                ("dst_addr", Ternary(0x0A000000 + i, 0xFFFFFFFF)),
+                ("dst_addr", Ternary(0x0A000000 + i, V4_HOST)),
                 ("protocol", Ternary(6, 0xFF)),
                 ("dst_port", Range(1024, 65535)),
             ),
@@ -57,7 +61,7 @@ def test_a_few_overlaps_among_many_still_get_the_exact_search(comparisons: list[
     rules = _disjoint(5000)
     # four more rules on r7's destination: five rules that overlap, four slots: one left over
     extra = [
-        StatsRule(5000 + k, f"x{k}", 5001 + k, (("dst_addr", Ternary(0x0A000007, 0xFFFFFFFF)),), ())
+        StatsRule(5000 + k, f"x{k}", 5001 + k, (("dst_addr", Ternary(0x0A000007, V4_HOST)),), ())
         for k in range(4)
     ]
     plan = slots.assign(rules + extra, 4, 2500)

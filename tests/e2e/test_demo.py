@@ -136,7 +136,10 @@ def group_key(rule: StatsRule, f: Frame) -> dict[str, Any]:
     masks = dict(rule.group_by)
     key: dict[str, Any] = {}
     for field_name, key_name in KEY_NAMES.items():
-        value = f.field(field_name) & masks.get(field_name, 0)
+        mask = masks.get(field_name, 0)
+        if "ipv4" in key_name:
+            mask >>= 96  # an address mask counts from the first bit: IPv4 takes the top 32
+        value = f.field(field_name) & mask
         key[key_name] = str(ipaddress.ip_address(value)) if "ipv4" in key_name else value
     return key
 

@@ -71,4 +71,9 @@ def test_spec_sizes() -> None:
         "flow_id_offset": 12,
         "reassembly_state": 8,
         "prefilter_match": 12,
+        # IPv6 variants: the same fields with 128-bit addresses
+        "counter_report6": 76,
+        "threshold_alert6": 68,
+        "collision6": 52,
+        "syn_summary6": 56,
     }

@@ -27,7 +27,10 @@ def _scapy_tlv(rec: Record | UnknownRecord) -> object:
     kwargs: dict[str, object] = {}
     for f in t.value_fields:
         value = getattr(rec, f.name)
-        kwargs[f.name] = str(ipaddress.IPv4Address(value)) if f.fmt == "ipv4" else value
+        if f.fmt in ("ipv4", "ipv6"):
+            family = ipaddress.IPv4Address if f.fmt == "ipv4" else ipaddress.IPv6Address
+            value = str(family(value))
+        kwargs[f.name] = value
     return TLV_CLASSES[rec.TYPE](**kwargs)
 
 
@@ -66,6 +69,8 @@ def test_scapy_dissects_golden(v) -> None:  # type: ignore[no-untyped-def]
             got = tlv.getfieldval(f.name)
             if f.fmt == "ipv4":
                 got = int.from_bytes(bytes(int(x) for x in got.split(".")), "big")
+            if f.fmt == "ipv6":
+                got = int(ipaddress.IPv6Address(got))
             assert int(got) == getattr(rec, f.name), f.name
     assert bytes(pkt) == v.frame
 

@@ -93,7 +93,7 @@ def test_json_log(tmp_path: Path) -> None:
         uid="Ca", history="ShADadFf", proto="tcp", orig=(A, 40000), resp=(B, 80), packets=9
     )
     assert (b.history, b.tunnel, b.orig) == ("", True, (A, 1))
-    assert (c.ipv6, c.orig) == (True, None)
+    assert (c.ipv6, c.orig) == (True, (z.ip4("fe80::1"), 1))  # IPv6 endpoints are keys too
 
 
 def test_ipv6_and_empty_set_tunnel(tmp_path: Path) -> None:
@@ -105,5 +105,5 @@ def test_ipv6_and_empty_set_tunnel(tmp_path: Path) -> None:
         "Cb\t10.0.0.2\t1\t10.0.0.1\t2\t(empty)\tS\n"
     )
     a, b = z.parse_conn_log(log)
-    assert (a.ipv6, a.orig, a.tunnel) == (True, None, False)
+    assert (a.ipv6, a.orig, a.tunnel) == (True, (z.ip4("2001:db8::1"), 1), False)
     assert (b.ipv6, b.tunnel, b.orig) == (False, False, (A, 1))

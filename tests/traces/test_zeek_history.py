@@ -4,11 +4,14 @@
 Method, normalisation and explanations: tests/traces/zeek_replay.py (module docstring).
 Summary table: `python -m bench.zeek_history_agreement`.
 
-Traces: every baseline in ../shared/traces/zeek-conn-baselines with at least one IPv4,
-untunnelled TCP connection (CONNECTIONS below). Baselines with TCP only inside tunnels
-(tunnels/geneve*, gre*, gtp*, vxlan*, ayiya3, teredo_bubble_with_payload), only IPv6
-(ftp/ipv6, http/connect-with-header) or without endpoints and with several connections
-(http/invalid-content-ranges, ncp, websocket/wstunnel-ssh) have nothing to compare.
+Traces: every baseline in ../shared/traces/zeek-conn-baselines with at least one IPv4
+or IPv6, untunnelled TCP connection (CONNECTIONS below; the IPv6 ones: ftp/ipv6,
+http/connect-with-header and 8 of cisco-fabric-path's). Baselines with TCP only inside
+tunnels (tunnels/geneve*, gre*, gtp*, vxlan*, ayiya3, teredo_bubble_with_payload) or
+without endpoints and with several connections (http/invalid-content-ranges, ncp,
+websocket/wstunnel-ssh) have nothing to compare. The ipv6-* captures of
+../shared/traces/zeek have no conn.log baseline; `test_ipv6_captures_reach_tcp` checks
+that the switch sees their TCP connections behind the extension headers.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from pathlib import Path
 import pytest
 import zeek_replay as z
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
 from softswitch.runtime.tables import ExactMatch, RangeMatch, TernaryMatch
+
+ALL128 = (1 << 128) - 1  # an address group-by mask of every bit (either family)
 
 needs_traces = pytest.mark.skipif(
     not (z.TRACES.is_dir() and z.BASELINES.is_dir()),
@@ -31,7 +37,7 @@ needs_traces = pytest.mark.skipif(
 # trace -> 5-tuples compared (a Zeek connection split in several rows counts once)
 CONNECTIONS: dict[str, int] = {
     "auth_change_session_keys.pcap": 1,
-    "cisco-fabric-path.pcap": 8,
+    "cisco-fabric-path.pcap": 16,  # 8 IPv4, 8 IPv6
     "contentline/rlogin-long-client-user-no-nul.pcapng.gz": 1,
     "contentline/rsh-long-client-user-no-nul.pcapng.gz": 1,
     "contentline/telnet-unclosed-suboption.pcapng.gz": 1,
@@ -45,6 +51,7 @@ CONNECTIONS: dict[str, int] = {
     "ftp/ftp-missing-space-after-reply-code.pcap": 1,
     "ftp/ftp-password-pass-command.pcap": 1,
     "ftp/ipv4.pcap": 5,
+    "ftp/ipv6.pcap": 6,
     "globus-url-copy.pcap": 2,
     "http/261/variant-01-chunk_2pow64_overflow.pcap": 1,
     "http/261/variant-02-cl_uint64max.pcap": 1,
@@ -55,6 +62,7 @@ CONNECTIONS: dict[str, int] = {
     "http/261/variant-09-te_obs_fold.pcap": 1,
     "http/261/variant-10-multi_value_te.pcap": 1,
     "http/concurrent-range-requests.pcap": 3,
+    "http/connect-with-header.pcap": 1,
     "http/connect-with-smtp.pcap": 1,
     "http/content-length-overflow.pcap": 1,
     "http/deeply-nested-mime.pcap": 1,
@@ -252,7 +260,10 @@ def test_to_ethernet_link_types() -> None:
     eth = z.to_ethernet(ip, 228)
     assert eth is not None and eth[12:14] == b"\x08\x00" and eth[14:] == ip
     assert z.to_ethernet(struct.pack("=I", 2) + ip, 0) == eth  # BSD loopback, AF_INET
-    assert z.to_ethernet(struct.pack("=I", 30) + ip, 0) is None  # AF_INET6
+    ip6 = bytes(IPv6(src="2001:db8::2", dst="2001:db8::1") / TCP())
+    eth6 = z.to_ethernet(struct.pack("=I", 30) + ip6, 0)  # BSD loopback, AF_INET6 (macOS)
+    assert eth6 is not None and eth6[12:14] == b"\x86\xdd" and eth6[14:] == ip6
+    assert z.to_ethernet(ip6, 101) == eth6  # raw IP
     sll = b"\x00\x00\x00\x01\x00\x06" + bytes(8) + b"\x08\x00"
     assert z.to_ethernet(sll + ip, 113) == eth
     assert z.to_ethernet(b"\x01\x02", 1) == b"\x01\x02"
@@ -275,7 +286,7 @@ def test_rule_installed_through_the_controller_compile_path() -> None:
         # rule_id, port, src, dst, proto, sport, dport, flags masks, bidirectional,
         # interval_us, packet and byte thresholds
         assert entry.action.args == (
-            1, 0, 0xFFFFFFFF, 0xFFFFFFFF, 0xFF, 0xFFFF, 0xFFFF, 0, 1, 0xFFFFFFFF, 0, 0
+            1, 0, ALL128, ALL128, 0xFF, 0xFFFF, 0xFFFF, 0, 1, 0xFFFFFFFF, 0, 0
         )  # fmt: skip
         (mon,) = list(sw.state.tables["NidsIngress.forward.monitor_ports"].entries())
         assert mon.matches == (ExactMatch(z.INGRESS_PORT),)
@@ -302,3 +313,41 @@ def test_flush_packet_adds_no_letter_and_reports_the_group() -> None:
     assert rep.histories == {key: "ShADf"}
     assert rep.first_sender == {key: (0x0A000002, 40000)}
     assert rep.reports == 1 and rep.segments[key] == 5
+
+
+# --------------------------------------------------------------------------- IPv6 captures
+
+# ipv6-* captures of Zeek's test suite with TCP in them -> TCP connections in each.
+IPV6_CAPTURES = {"ipv6-http-atomic-frag.pcap": 4}
+
+
+@needs_traces
+@pytest.mark.parametrize("rel", sorted(IPV6_CAPTURES))
+def test_ipv6_captures_reach_tcp(rel: str) -> None:
+    """Zeek's IPv6 captures that have no conn.log baseline: the switch finds each TCP
+    connection behind the extension headers (every segment of this one carries an
+    atomic fragment header) and its history equals the controller's software model of
+    the stage (controlplane/software_stats.py, its own IPv6 parser) on the same frames."""
+    from controlplane.rules import read_rules
+    from controlplane.software_stats import SoftwareStats
+
+    if not (z.TRACES / rel).exists():
+        pytest.skip(f"{rel} missing from {z.TRACES}")
+    frames = z.read_trace(z.TRACES / rel)
+    rep = z.replay(frames)
+    assert rep.collisions == [] and rep.evictions == 0
+    assert len(rep.histories) == IPV6_CAPTURES[rel]
+    assert all(a & z.V6 and b & z.V6 for (a, _), (b, _) in rep.histories)
+
+    rules, problems = read_rules(z.RULES_YAML, "zeek-replay.yaml")
+    assert problems == []
+    model = SoftwareStats(rules.stats)
+    for f in frames:
+        if f.data is not None:
+            model.process(f.data, f.ts_ns // 1000)
+    expected = {}
+    for (_, key), grp in model.groups.items():
+        _port, _proto, _flags, src, dst, sport, dport, family = key
+        assert family == 1
+        expected[z.canonical((z.V6 | src, sport), (z.V6 | dst, dport))] = grp.history
+    assert rep.histories == expected

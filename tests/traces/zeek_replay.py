@@ -35,8 +35,13 @@ Comparison with Zeek's conn.log (`zeek_view`, `oriented`):
   switch's history is put in Zeek's orientation by comparing the conn.log row's
   `id.orig_h:id.orig_p` with that first sender (case swapped when they differ); for
   baselines without endpoints (zeek-cut output), by the '^' letter.
-- Rows inside tunnels (`tunnel_parents` set) and IPv6 rows are not compared: main.p4
-  sees the outer packets only, and IPv4 only.
+- Rows inside tunnels (`tunnel_parents` set) are not compared: main.p4 sees the outer
+  packets only. IPv6 rows are compared as IPv4 ones: the replay parses IPv6 and its
+  extension headers as main.p4's parser does (`segment`), the rule's group key holds
+  IPv6 addresses, and the switch reports them in COUNTER_REPORT6 records. An IPv6
+  address is written here as its 128-bit value plus `V6` (1 << 128), so that an
+  endpoint of either family is one int and IPv4 and IPv6 endpoints never compare
+  equal.
 
 A connection whose letters differ is explained (`explain`) by the first of these that
 holds, each checked mechanically, never assumed:
@@ -57,6 +62,7 @@ holds, each checked mechanically, never assumed:
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import re
 import struct
@@ -73,7 +79,13 @@ from controlplane.p4info import P4Schema
 from controlplane.rules import read_rules
 from controlplane.slots import assign
 from feedback_header.codec import decode, find_header, history_letters
-from feedback_header.records import Collision, CounterReport, ReportReason
+from feedback_header.records import (
+    Collision,
+    Collision6,
+    CounterReport,
+    CounterReport6,
+    ReportReason,
+)
 from pktio.pcap import LINKTYPE_ETHERNET, PcapWriter, open_capture
 from softswitch.device import Switch
 from softswitch.server import convert
@@ -104,7 +116,8 @@ stats:
     interval: {INTERVAL_US}us
 """
 
-Endpoint = tuple[int, int]  # (IPv4 address, port)
+Endpoint = tuple[int, int]  # (address, port); an IPv6 address is tagged with V6
+V6 = 1 << 128
 ConnKey = tuple[Endpoint, Endpoint]  # lower endpoint first, as stats.p4 orders the key
 
 
@@ -114,12 +127,16 @@ def canonical(a: Endpoint, b: Endpoint) -> ConnKey:
 
 
 def ip4(text: str) -> int:
-    """Dotted quad -> int."""
+    """Dotted quad -> int; an IPv6 address -> its value tagged with V6."""
+    if ":" in text:
+        return V6 | int(ipaddress.IPv6Address(text))
     return int.from_bytes(bytes(int(p) for p in text.split(".")), "big")
 
 
 def ip4_text(v: int) -> str:
-    """int -> dotted quad."""
+    """int -> dotted quad, or an IPv6 address (tagged with V6) as Zeek writes it."""
+    if v & V6:
+        return str(ipaddress.IPv6Address(v & ~V6))
     return ".".join(str(b) for b in v.to_bytes(4, "big"))
 
 
@@ -189,7 +206,7 @@ def _conn(d: dict[str, str | None], uid: str) -> ZeekConn:
     ipv6 = ":" in orig_h or ":" in resp_h
     orig = resp = None
     ports = get("id.orig_p"), get("id.resp_p")
-    if orig_h and resp_h and not ipv6 and ports[0] is not None and ports[1] is not None:
+    if orig_h and resp_h and ports[0] is not None and ports[1] is not None:
         orig = (ip4(orig_h), int(ports[0]))
         resp = (ip4(resp_h), int(ports[1]))
     packets = None
@@ -264,6 +281,13 @@ def zeek_view(history: str) -> str:
 _ETH_SRC = bytes.fromhex("020000000001")
 _ETH_DST = bytes.fromhex("020000000002")
 _ETHERTYPE_IPV4 = 0x0800
+_ETHERTYPE_IPV6 = 0x86DD
+_AF_INET6 = (10, 24, 28, 30)
+_SLL_IP = (b"\x08\x00", b"\x86\xdd")  # Linux cooked protocol: IPv4, IPv6
+# IPv6 extension headers main.p4's parser walks, and its bounds (p4src/include/size.p4).
+_IPV6_EXT = (0, 43, 44, 60)
+_IPV6_MAX_EXT_HEADERS = 4
+_IPV6_EXT_MAX_LEN = 7
 _VLAN_TPIDS = (b"\x81\x00", b"\x88\xa8")  # the tags main.p4's parser walks
 _LINKTYPE_NULL = 0  # BSD loopback: 4-byte address family, host order
 _LINKTYPE_LOOP = 108  # OpenBSD loopback: address family, network order
@@ -274,27 +298,29 @@ _AF_INET = 2
 
 
 def to_ethernet(data: bytes, linktype: int) -> bytes | None:
-    """`data` as an Ethernet frame, or None when it is not IPv4 on a known link type.
+    """`data` as an Ethernet frame, or None when it is not IP on a known link type.
 
     main.p4 parses Ethernet only, so captures of other link types (loopback, raw IP,
-    Linux cooked) get a synthetic Ethernet header in front of their IPv4 packet.
+    Linux cooked) get a synthetic Ethernet header in front of their IPv4/IPv6 packet.
     """
     if linktype == LINKTYPE_ETHERNET:
         return data
     payload: bytes | None = None
+    v6 = False
     if linktype in (_LINKTYPE_NULL, _LINKTYPE_LOOP) and len(data) >= 4:
         family = struct.unpack_from(">I" if linktype == _LINKTYPE_LOOP else "=I", data)[0]
-        if family == _AF_INET:
-            payload = data[4:]
-    elif linktype in _LINKTYPE_RAW and data[:1] and data[0] >> 4 == 4:
-        payload = data
-    elif linktype == _LINKTYPE_SLL and data[14:16] == b"\x08\x00":
-        payload = data[16:]
-    elif linktype == _LINKTYPE_SLL2 and data[0:2] == b"\x08\x00" and len(data) >= 20:
-        payload = data[20:]
+        if family == _AF_INET or family in _AF_INET6:
+            payload, v6 = data[4:], family in _AF_INET6
+    elif linktype in _LINKTYPE_RAW and data[:1] and data[0] >> 4 in (4, 6):
+        payload, v6 = data, data[0] >> 4 == 6
+    elif linktype == _LINKTYPE_SLL and data[14:16] in _SLL_IP:
+        payload, v6 = data[16:], data[14:16] == b"\x86\xdd"
+    elif linktype == _LINKTYPE_SLL2 and data[0:2] in _SLL_IP and len(data) >= 20:
+        payload, v6 = data[20:], data[0:2] == b"\x86\xdd"
     if payload is None:
         return None
-    return _ETH_DST + _ETH_SRC + _ETHERTYPE_IPV4.to_bytes(2, "big") + payload
+    ethertype = _ETHERTYPE_IPV6 if v6 else _ETHERTYPE_IPV4
+    return _ETH_DST + _ETH_SRC + ethertype.to_bytes(2, "big") + payload
 
 
 def ethertype(frame: bytes) -> int | None:
@@ -307,7 +333,7 @@ def ethertype(frame: bytes) -> int | None:
 
 @dataclass(frozen=True)
 class Segment:
-    """An IPv4 TCP segment (first fragment) as main.p4's parser sees it."""
+    """An IPv4 or IPv6 TCP segment (first fragment) as main.p4's parser sees it."""
 
     src: Endpoint
     dst: Endpoint
@@ -329,12 +355,47 @@ def _csum(data: bytes) -> int:
     return s
 
 
+def _segment6(frame: bytes, ip: int) -> Segment | None:
+    """IPv6 / extension headers / TCP, walked as main.p4's parser walks them."""
+    if len(frame) < ip + 40:
+        return None
+    payload_len, nxt = struct.unpack_from(">HB", frame, ip + 4)
+    off, headers = ip + 40, 0
+    while nxt in _IPV6_EXT:
+        if headers == _IPV6_MAX_EXT_HEADERS or len(frame) < off + 8:
+            return None
+        if nxt == 44:
+            if struct.unpack_from(">H", frame, off + 2)[0] >> 3:
+                return None  # a later fragment: no TCP header of its own
+            size = 8
+        elif frame[off + 1] > _IPV6_EXT_MAX_LEN:
+            return None
+        else:
+            size = (frame[off + 1] + 1) * 8
+        nxt, off, headers = frame[off], off + size, headers + 1
+    tcp = off
+    if nxt != 6 or len(frame) < tcp + 20:
+        return None
+    src = V6 | int.from_bytes(frame[ip + 8 : ip + 24], "big")
+    dst = V6 | int.from_bytes(frame[ip + 24 : ip + 40], "big")
+    sport, dport = struct.unpack_from(">HH", frame, tcp)
+    ok: bool | None = None
+    end = ip + 40 + payload_len
+    if end >= tcp + 20 and len(frame) >= end:
+        pseudo = frame[ip + 8 : ip + 40] + struct.pack(">IxxxB", end - tcp, 6)
+        ok = _csum(pseudo + frame[tcp:end]) == 0xFFFF
+    return Segment((src, sport), (dst, dport), frame[tcp + 13], ok)
+
+
 def segment(frame: bytes) -> Segment | None:
-    """Parse Ethernet (+ 802.1Q/802.1ad tags) / IPv4 / TCP the way main.p4's parser does."""
+    """Parse Ethernet (+ 802.1Q/802.1ad tags) / IPv4 or IPv6 / TCP the way main.p4's
+    parser does."""
     off = 12
     while frame[off : off + 2] in _VLAN_TPIDS:
         off += 4
     ip = off + 2
+    if frame[off:ip] == b"\x86\xdd":
+        return _segment6(frame, ip)
     if len(frame) < ip + 20 or frame[off:ip] != b"\x08\x00":
         return None
     ihl = (frame[ip] & 0x0F) * 4
@@ -358,13 +419,17 @@ def flush_frame(key: ConnKey) -> bytes:
     """A TCP segment of `key`'s group with no flags and no payload (no history letter)."""
     (a, ap), (b, bp) = key
     tcp = struct.pack(">HHIIBBHHH", ap, bp, 0, 0, 5 << 4, 0, 0, 0, 0)
+    if a & V6:
+        ip6 = struct.pack(">IHBB", 6 << 28, len(tcp), 6, 64)
+        ip6 += (a & ~V6).to_bytes(16, "big") + (b & ~V6).to_bytes(16, "big")
+        return _ETH_DST + _ETH_SRC + _ETHERTYPE_IPV6.to_bytes(2, "big") + ip6 + tcp
     ip = struct.pack(">BBHHHBBHII", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, a, b)
     return _ETH_DST + _ETH_SRC + _ETHERTYPE_IPV4.to_bytes(2, "big") + ip + tcp
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One trace record, converted to Ethernet (None: not IPv4 on a non-Ethernet link)."""
+    """One trace record, converted to Ethernet (None: not IP on a non-Ethernet link)."""
 
     ts_ns: int
     data: bytes | None
@@ -420,10 +485,10 @@ class Replay:
     first_sender: dict[ConnKey, Endpoint]  # sender of the group's first TCP segment
     segments: Counter[ConnKey]  # TCP segments per group in the replayed input
     frames_in: int = 0
-    frames_skipped: int = 0  # not IPv4 on a non-Ethernet link type
+    frames_skipped: int = 0  # not IP on a non-Ethernet link type
     reports: int = 0
     evictions: int = 0
-    collisions: list[Collision] = field(default_factory=list)
+    collisions: list[Collision | Collision6] = field(default_factory=list)
 
 
 Keep = Callable[[Frame, int], bool]  # (frame, index of the segment in its connection)
@@ -468,15 +533,21 @@ def replay(frames: list[Frame], keep: Keep | None = None) -> Replay:
                 if find_header(rec.data) is None:
                     continue
                 for record in decode(rec.data).records:
-                    if isinstance(record, Collision):
+                    if isinstance(record, (Collision, Collision6)):
                         rep.collisions.append(record)
-                    elif isinstance(record, CounterReport) and record.rule_id == RULE_ID:
+                    elif (
+                        isinstance(record, (CounterReport, CounterReport6))
+                        and record.rule_id == RULE_ID
+                    ):
                         rep.reports += 1
                         if record.report_reason == ReportReason.EVICTED:
                             rep.evictions += 1
+                        if isinstance(record, CounterReport6):
+                            src, dst = V6 | record.key_ipv6_src, V6 | record.key_ipv6_dst
+                        else:
+                            src, dst = record.key_ipv4_src, record.key_ipv4_dst
                         key = canonical(
-                            (record.key_ipv4_src, record.key_l4_src_port),
-                            (record.key_ipv4_dst, record.key_l4_dst_port),
+                            (src, record.key_l4_src_port), (dst, record.key_l4_dst_port)
                         )
                         # A later report of a group supersedes an earlier one: history
                         # is connection state and survives intervals.
@@ -550,7 +621,7 @@ def baseline_of(rel: str) -> Path:
 
 def _rows_by_key(rows: list[ZeekConn], rep: Replay) -> dict[ConnKey, list[ZeekConn]]:
     out: dict[ConnKey, list[ZeekConn]] = defaultdict(list)
-    usable = [r for r in rows if r.proto in (None, "tcp") and not r.tunnel and not r.ipv6]
+    usable = [r for r in rows if r.proto in (None, "tcp") and not r.tunnel]
     for r in usable:
         key = r.key
         # zeek-cut baselines have no endpoints: match only one connection to one group.
@@ -571,7 +642,7 @@ class TraceResult:
 
 
 def compare(rel: str) -> TraceResult:
-    """Every IPv4, untunnelled TCP 5-tuple of Zeek's baseline for trace `rel` next to the
+    """Every IPv4 and IPv6, untunnelled TCP 5-tuple of Zeek's baseline for trace `rel` next to the
     switch's report, with an explanation for each that does not agree."""
     frames = read_trace(TRACES / rel)
     rep = replay(frames)

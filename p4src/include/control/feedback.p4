@@ -7,45 +7,92 @@
 #ifndef NIDS_CONTROL_FEEDBACK_P4
 #define NIDS_CONTROL_FEEDBACK_P4
 
-// One THRESHOLD_ALERT record (packets or bytes) of a stats slot.
+// One THRESHOLD_ALERT record (packets or bytes) of a stats slot: the IPv4
+// layout, or the IPv6 one (THRESHOLD_ALERT6) when the key holds IPv6 addresses.
 control FeedbackAlert(in stats_result_t res, in bit<8> slot, in bit<8> kind,
                       in bit<64> value, in bit<64> threshold,
-                      inout fb_threshold_alert_h alert,
+                      inout fb_threshold_alert_h alert, inout fb_threshold_alert6_h alert6,
                       inout bit<8> tlv_count, inout bit<16> length) {
     apply {
-        alert.setValid();
-        alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
-        alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
-        alert.rule_slot = slot;
-        alert.threshold_kind = kind;
-        alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
-        alert.key_ip_proto = res.alert_key.protocol;
-        alert.key_tcp_flags = res.alert_key.tcp_flags;
-        alert.key_ipv4_src = res.alert_key.src_addr;
-        alert.key_ipv4_dst = res.alert_key.dst_addr;
-        alert.key_l4_src_port = res.alert_key.src_port;
-        alert.key_l4_dst_port = res.alert_key.dst_port;
-        alert.value = value;
-        alert.threshold = threshold;
-        alert.interval_start = res.alert_start;
-        alert.rule_id = res.alert_key.rule_id;
+        if (res.alert_key.is_ipv6 == 1) {
+            alert6.setValid();
+            alert6.tlv_type = FB_TLV_THRESHOLD_ALERT6;
+            alert6.tlv_length = FB_TLV_THRESHOLD_ALERT6_BYTES;
+            alert6.rule_slot = slot;
+            alert6.threshold_kind = kind;
+            alert6.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
+            alert6.key_ip_proto = res.alert_key.protocol;
+            alert6.key_tcp_flags = res.alert_key.tcp_flags;
+            alert6.key_ipv6_src = res.alert_key.src_addr;
+            alert6.key_ipv6_dst = res.alert_key.dst_addr;
+            alert6.key_l4_src_port = res.alert_key.src_port;
+            alert6.key_l4_dst_port = res.alert_key.dst_port;
+            alert6.value = value;
+            alert6.threshold = threshold;
+            alert6.interval_start = res.alert_start;
+            alert6.rule_id = res.alert_key.rule_id;
+            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT6_BYTES;
+        } else {
+            alert.setValid();
+            alert.tlv_type = FB_TLV_THRESHOLD_ALERT;
+            alert.tlv_length = FB_TLV_THRESHOLD_ALERT_BYTES;
+            alert.rule_slot = slot;
+            alert.threshold_kind = kind;
+            alert.key_ingress_port = (bit<16>)res.alert_key.ingress_port;
+            alert.key_ip_proto = res.alert_key.protocol;
+            alert.key_tcp_flags = res.alert_key.tcp_flags;
+            alert.key_ipv4_src = res.alert_key.src_addr[31:0];
+            alert.key_ipv4_dst = res.alert_key.dst_addr[31:0];
+            alert.key_l4_src_port = res.alert_key.src_port;
+            alert.key_l4_dst_port = res.alert_key.dst_port;
+            alert.value = value;
+            alert.threshold = threshold;
+            alert.interval_start = res.alert_start;
+            alert.rule_id = res.alert_key.rule_id;
+            length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
+        }
         tlv_count = tlv_count + 1;
-        length = length + (bit<16>)FB_TLV_THRESHOLD_ALERT_BYTES;
     }
 }
 
-// The records one stats slot contributes.
+// The records one stats slot contributes; a key with IPv6 addresses goes in
+// the IPv6 variant of its record (docs/feedback-header.md).
 control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
                           inout fb_counter_report_h report,
+                          inout fb_counter_report6_h report6,
                           inout fb_threshold_alert_h packet_alert,
+                          inout fb_threshold_alert6_h packet_alert6,
                           inout fb_threshold_alert_h byte_alert,
+                          inout fb_threshold_alert6_h byte_alert6,
                           inout fb_collision_h collision,
+                          inout fb_collision6_h collision6,
                           inout bit<8> tlv_count, inout bit<16> length) {
     FeedbackAlert() packet_alert_record;
     FeedbackAlert() byte_alert_record;
 
     apply {
-        if (res.do_report) {
+        if (res.do_report && res.report_key.is_ipv6 == 1) {
+            report6.setValid();
+            report6.tlv_type = FB_TLV_COUNTER_REPORT6;
+            report6.tlv_length = FB_TLV_COUNTER_REPORT6_BYTES;
+            report6.rule_slot = slot;
+            report6.report_reason = res.report_reason;
+            report6.key_ingress_port = (bit<16>)res.report_key.ingress_port;
+            report6.key_ip_proto = res.report_key.protocol;
+            report6.key_tcp_flags = res.report_key.tcp_flags;
+            report6.key_ipv6_src = res.report_key.src_addr;
+            report6.key_ipv6_dst = res.report_key.dst_addr;
+            report6.key_l4_src_port = res.report_key.src_port;
+            report6.key_l4_dst_port = res.report_key.dst_port;
+            report6.packets = res.report_packets;
+            report6.bytes = res.report_bytes;
+            report6.interval_start = res.report_start;
+            report6.interval_end = res.report_end;
+            report6.history = res.report_history;
+            report6.rule_id = res.report_key.rule_id;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_COUNTER_REPORT6_BYTES;
+        } else if (res.do_report) {
             report.setValid();
             report.tlv_type = FB_TLV_COUNTER_REPORT;
             report.tlv_length = FB_TLV_COUNTER_REPORT_BYTES;
@@ -54,8 +101,8 @@ control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
             report.key_ingress_port = (bit<16>)res.report_key.ingress_port;
             report.key_ip_proto = res.report_key.protocol;
             report.key_tcp_flags = res.report_key.tcp_flags;
-            report.key_ipv4_src = res.report_key.src_addr;
-            report.key_ipv4_dst = res.report_key.dst_addr;
+            report.key_ipv4_src = res.report_key.src_addr[31:0];
+            report.key_ipv4_dst = res.report_key.dst_addr[31:0];
             report.key_l4_src_port = res.report_key.src_port;
             report.key_l4_dst_port = res.report_key.dst_port;
             report.packets = res.report_packets;
@@ -70,13 +117,32 @@ control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
         if (res.is_packet_alert) {
             packet_alert_record.apply(res, slot, FB_THRESHOLD_KIND_PACKETS,
                                       (bit<64>)res.alert_packets, (bit<64>)res.packet_threshold,
-                                      packet_alert, tlv_count, length);
+                                      packet_alert, packet_alert6, tlv_count, length);
         }
         if (res.is_byte_alert) {
             byte_alert_record.apply(res, slot, FB_THRESHOLD_KIND_BYTES, res.alert_bytes,
-                                    (bit<64>)res.byte_threshold, byte_alert, tlv_count, length);
+                                    (bit<64>)res.byte_threshold, byte_alert, byte_alert6,
+                                    tlv_count, length);
         }
-        if (res.is_collision) {
+        if (res.is_collision && res.collision_key.is_ipv6 == 1) {
+            collision6.setValid();
+            collision6.tlv_type = FB_TLV_COLLISION6;
+            collision6.tlv_length = FB_TLV_COLLISION6_BYTES;
+            collision6.rule_slot = slot;
+            collision6.reserved = 0;
+            collision6.key_ingress_port = (bit<16>)res.collision_key.ingress_port;
+            collision6.key_ip_proto = res.collision_key.protocol;
+            collision6.key_tcp_flags = res.collision_key.tcp_flags;
+            collision6.key_ipv6_src = res.collision_key.src_addr;
+            collision6.key_ipv6_dst = res.collision_key.dst_addr;
+            collision6.key_l4_src_port = res.collision_key.src_port;
+            collision6.key_l4_dst_port = res.collision_key.dst_port;
+            collision6.hash_index = res.group_index;
+            collision6.rule_id = res.collision_key.rule_id;
+            collision6.reserved2 = 0;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_COLLISION6_BYTES;
+        } else if (res.is_collision) {
             collision.setValid();
             collision.tlv_type = FB_TLV_COLLISION;
             collision.tlv_length = FB_TLV_COLLISION_BYTES;
@@ -85,8 +151,8 @@ control FeedbackStatsSlot(in stats_result_t res, in bit<8> slot,
             collision.key_ingress_port = (bit<16>)res.collision_key.ingress_port;
             collision.key_ip_proto = res.collision_key.protocol;
             collision.key_tcp_flags = res.collision_key.tcp_flags;
-            collision.key_ipv4_src = res.collision_key.src_addr;
-            collision.key_ipv4_dst = res.collision_key.dst_addr;
+            collision.key_ipv4_src = res.collision_key.src_addr[31:0];
+            collision.key_ipv4_dst = res.collision_key.dst_addr[31:0];
             collision.key_l4_src_port = res.collision_key.src_port;
             collision.key_l4_dst_port = res.collision_key.dst_port;
             collision.hash_index = res.group_index;
@@ -122,27 +188,59 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
         bit<8> tlv_count = 0;
         bit<16> length = FEEDBACK_FIXED_BYTES;
         stats_slot0.apply(meta.stats.slot0, 0, hdr.feedback.counter_report[0],
-                          hdr.feedback.threshold_alert[0], hdr.feedback.threshold_alert[1],
-                          hdr.feedback.collision[0], tlv_count, length);
+                          hdr.feedback.counter_report6[0],
+                          hdr.feedback.threshold_alert[0], hdr.feedback.threshold_alert6[0],
+                          hdr.feedback.threshold_alert[1],
+                          hdr.feedback.threshold_alert6[1],
+                          hdr.feedback.collision[0], hdr.feedback.collision6[0],
+                          tlv_count, length);
         stats_slot1.apply(meta.stats.slot1, 1, hdr.feedback.counter_report[1],
-                          hdr.feedback.threshold_alert[2], hdr.feedback.threshold_alert[3],
-                          hdr.feedback.collision[1], tlv_count, length);
+                          hdr.feedback.counter_report6[1],
+                          hdr.feedback.threshold_alert[2], hdr.feedback.threshold_alert6[2],
+                          hdr.feedback.threshold_alert[3],
+                          hdr.feedback.threshold_alert6[3],
+                          hdr.feedback.collision[1], hdr.feedback.collision6[1],
+                          tlv_count, length);
         stats_slot2.apply(meta.stats.slot2, 2, hdr.feedback.counter_report[2],
-                          hdr.feedback.threshold_alert[4], hdr.feedback.threshold_alert[5],
-                          hdr.feedback.collision[2], tlv_count, length);
+                          hdr.feedback.counter_report6[2],
+                          hdr.feedback.threshold_alert[4], hdr.feedback.threshold_alert6[4],
+                          hdr.feedback.threshold_alert[5],
+                          hdr.feedback.threshold_alert6[5],
+                          hdr.feedback.collision[2], hdr.feedback.collision6[2],
+                          tlv_count, length);
         stats_slot3.apply(meta.stats.slot3, 3, hdr.feedback.counter_report[3],
-                          hdr.feedback.threshold_alert[6], hdr.feedback.threshold_alert[7],
-                          hdr.feedback.collision[3], tlv_count, length);
+                          hdr.feedback.counter_report6[3],
+                          hdr.feedback.threshold_alert[6], hdr.feedback.threshold_alert6[6],
+                          hdr.feedback.threshold_alert[7],
+                          hdr.feedback.threshold_alert6[7],
+                          hdr.feedback.collision[3], hdr.feedback.collision6[3],
+                          tlv_count, length);
 
         bit<8> flags = 0;
-        if (meta.syn.is_rewritten) {
+        if (meta.syn.is_rewritten && meta.syn.regen.is_ipv6) {
+            hdr.feedback.syn_summary6[0].setValid();
+            hdr.feedback.syn_summary6[0].tlv_type = FB_TLV_SYN_SUMMARY6;
+            hdr.feedback.syn_summary6[0].tlv_length = FB_TLV_SYN_SUMMARY6_BYTES;
+            hdr.feedback.syn_summary6[0].reason = meta.syn.regen.reason;
+            hdr.feedback.syn_summary6[0].syn_count = meta.syn.regen.syn_count;
+            hdr.feedback.syn_summary6[0].ipv6_src = meta.syn.regen.src_addr;
+            hdr.feedback.syn_summary6[0].ipv6_dst = meta.syn.regen.dst_addr;
+            hdr.feedback.syn_summary6[0].src_port = meta.syn.regen.src_port;
+            hdr.feedback.syn_summary6[0].dst_port = meta.syn.regen.dst_port;
+            hdr.feedback.syn_summary6[0].isn = meta.syn.regen.isn;
+            hdr.feedback.syn_summary6[0].first_seen = meta.syn.regen.first_seen;
+            hdr.feedback.syn_summary6[0].last_seen = meta.syn.regen.last_seen;
+            flags = flags | FB_FEEDBACK_FLAGS_REGENERATED;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_SYN_SUMMARY6_BYTES;
+        } else if (meta.syn.is_rewritten) {
             hdr.feedback.syn_summary[0].setValid();
             hdr.feedback.syn_summary[0].tlv_type = FB_TLV_SYN_SUMMARY;
             hdr.feedback.syn_summary[0].tlv_length = FB_TLV_SYN_SUMMARY_BYTES;
             hdr.feedback.syn_summary[0].reason = meta.syn.regen.reason;
             hdr.feedback.syn_summary[0].syn_count = meta.syn.regen.syn_count;
-            hdr.feedback.syn_summary[0].ipv4_src = meta.syn.regen.src_addr;
-            hdr.feedback.syn_summary[0].ipv4_dst = meta.syn.regen.dst_addr;
+            hdr.feedback.syn_summary[0].ipv4_src = meta.syn.regen.src_addr[31:0];
+            hdr.feedback.syn_summary[0].ipv4_dst = meta.syn.regen.dst_addr[31:0];
             hdr.feedback.syn_summary[0].src_port = meta.syn.regen.src_port;
             hdr.feedback.syn_summary[0].dst_port = meta.syn.regen.dst_port;
             hdr.feedback.syn_summary[0].isn = meta.syn.regen.isn;

@@ -38,8 +38,9 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
     counter(STATS_GROUPS_PER_SLOT, CounterType.packets_and_bytes) group_totals;
     counter(OUTCOMES, CounterType.packets) outcomes;
 
-    // [151] in use, [150] originator is the lower endpoint, [143:0] stats_key
-    register<bit<152>>(STATS_GROUPS_PER_SLOT) group_key;
+    // [343] in use, [342] originator is the lower endpoint, [335:0] the packed
+    // key in its IPv6 form (docs/stats-stage.md, "Group state")
+    register<bit<344>>(STATS_GROUPS_PER_SLOT) group_key;
     register<bit<32>>(STATS_GROUPS_PER_SLOT) group_packets;
     register<bit<64>>(STATS_GROUPS_PER_SLOT) group_bytes;
     register<bit<48>>(STATS_GROUPS_PER_SLOT) group_start;
@@ -48,12 +49,13 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
     register<bit<64>>(STATS_GROUPS_PER_SLOT) group_history;
 
     ArchHashGroupKey() group_hash;
+    ArchHashGroupKey6() group_hash6;
 
     bool    is_matched = false;
     bit<16> rule = 0;
     bit<9>  m_port = 0;
-    bit<32> m_src = 0;
-    bit<32> m_dst = 0;
+    ip_addr_t m_src = 0;
+    ip_addr_t m_dst = 0;
     bit<8>  m_proto = 0;
     bit<16> m_sport = 0;
     bit<16> m_dport = 0;
@@ -63,8 +65,8 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
     bit<32> packet_limit = 0;
     bit<48> byte_limit = 0;
 
-    action count_group(bit<16> rule_id, bit<9> port_mask, bit<32> src_mask,
-                       bit<32> dst_mask, bit<8> proto_mask, bit<16> sport_mask,
+    action count_group(bit<16> rule_id, bit<9> port_mask, bit<128> src_mask,
+                       bit<128> dst_mask, bit<8> proto_mask, bit<16> sport_mask,
                        bit<16> dport_mask, bit<8> flags_mask, bit<1> bidirectional,
                        bit<32> interval_us, bit<32> packet_threshold,
                        bit<48> byte_threshold) {
@@ -94,6 +96,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
             flow.tcp_flags:    ternary @name("tcp_flags");
             flow.is_fragment:  ternary @name("is_fragment");
             flow.is_ipv4:      ternary @name("is_ipv4");
+            flow.is_ipv6:      ternary @name("is_ipv6");
         }
         actions = {
             count_group;
@@ -109,11 +112,24 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
         if (is_matched) {
             stats_key_t key;
             key.rule_id = rule;
+            // The family is part of the key when an address is: an IPv4 and an
+            // IPv6 group never share a key, and records say how to read it.
+            key.is_ipv6 = 0;
+            if (m_src != 0 || m_dst != 0) {
+                key.is_ipv6 = flow.is_ipv6;
+            }
             key.ingress_port = flow.ingress_port & m_port;
             key.protocol = flow.protocol & m_proto;
             key.tcp_flags = flow.tcp_flags & m_flags;
-            key.src_addr = flow.src_addr & m_src;
-            key.dst_addr = flow.dst_addr & m_dst;
+            // An address mask counts from the address's first bit: IPv6 takes
+            // all of it, IPv4 (in the low 32 bits) its top 32 bits.
+            if (flow.is_ipv6 == 1) {
+                key.src_addr = flow.src_addr & m_src;
+                key.dst_addr = flow.dst_addr & m_dst;
+            } else {
+                key.src_addr = (ip_addr_t)(flow.src_addr[31:0] & m_src[127:96]);
+                key.dst_addr = (ip_addr_t)(flow.dst_addr[31:0] & m_dst[127:96]);
+            }
             key.src_port = flow.src_port & m_sport;
             key.dst_port = flow.dst_port & m_dport;
 
@@ -124,7 +140,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 if (key.src_addr > key.dst_addr
                         || (key.src_addr == key.dst_addr && key.src_port > key.dst_port)) {
                     is_swapped = true;
-                    ipv4_addr_t a = key.src_addr;
+                    ip_addr_t a = key.src_addr;
                     key.src_addr = key.dst_addr;
                     key.dst_addr = a;
                     bit<16> p = key.src_port;
@@ -132,14 +148,23 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                     key.dst_port = p;
                 }
             }
-            bit<144> packed = key.rule_id ++ 7w0 ++ key.ingress_port ++ key.protocol
-                ++ key.tcp_flags ++ key.src_addr ++ key.dst_addr ++ key.src_port
-                ++ key.dst_port;
+            // The stored form has room for IPv6 addresses; an IPv4 key hashes
+            // as its 144-bit form (addresses of 32 bits), an IPv6 one as all of it.
+            bit<336> packed = key.rule_id ++ key.is_ipv6 ++ 6w0 ++ key.ingress_port
+                ++ key.protocol ++ key.tcp_flags ++ key.src_addr ++ key.dst_addr
+                ++ key.src_port ++ key.dst_port;
 
             bit<32> index;
-            group_hash.apply(packed, (bit<32>)STATS_GROUPS_PER_SLOT, index);
+            if (key.is_ipv6 == 1) {
+                group_hash6.apply(packed, (bit<32>)STATS_GROUPS_PER_SLOT, index);
+            } else {
+                bit<144> packed4 = key.rule_id ++ 7w0 ++ key.ingress_port ++ key.protocol
+                    ++ key.tcp_flags ++ key.src_addr[31:0] ++ key.dst_addr[31:0]
+                    ++ key.src_port ++ key.dst_port;
+                group_hash.apply(packed4, (bit<32>)STATS_GROUPS_PER_SLOT, index);
+            }
 
-            bit<152> stored;
+            bit<344> stored;
             group_key.read(stored, index);
             bit<32> packets;
             bit<64> bytes;
@@ -153,7 +178,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
             group_history.read(history, index);
 
             bool is_usable = true;
-            if (stored[151:151] == 1 && stored[143:0] != packed) {
+            if (stored[343:343] == 1 && stored[335:0] != packed) {
                 // Another group holds the index. It may be taken over once it
                 // has been idle for two intervals, and its last figures leave
                 // as an eviction report so nothing is lost; otherwise this
@@ -161,12 +186,13 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 if (interval != 0 && now - last_seen >= (bit<48>)interval + (bit<48>)interval) {
                     res.do_report = true;
                     res.report_reason = FB_REPORT_REASON_EVICTED;
-                    res.report_key.rule_id = stored[143:128];
-                    res.report_key.ingress_port = stored[120:112];
-                    res.report_key.protocol = stored[111:104];
-                    res.report_key.tcp_flags = stored[103:96];
-                    res.report_key.src_addr = stored[95:64];
-                    res.report_key.dst_addr = stored[63:32];
+                    res.report_key.rule_id = stored[335:320];
+                    res.report_key.is_ipv6 = stored[319:319];
+                    res.report_key.ingress_port = stored[312:304];
+                    res.report_key.protocol = stored[303:296];
+                    res.report_key.tcp_flags = stored[295:288];
+                    res.report_key.src_addr = stored[287:160];
+                    res.report_key.dst_addr = stored[159:32];
                     res.report_key.src_port = stored[31:16];
                     res.report_key.dst_port = stored[15:0];
                     res.report_packets = packets;
@@ -186,7 +212,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
             }
 
             if (is_usable) {
-                if (stored[151:151] == 0) {
+                if (stored[343:343] == 0) {
                     // A new group: the sender of its first packet is the originator.
                     bit<1> orig_low = 1;
                     if (is_swapped) {
@@ -236,7 +262,7 @@ control StatsSlot(in flow_fields_t flow, in bit<6> letters, in timestamp_t now,
                 // Connection history: the originator's letters in upper case.
                 bool is_orig = true;
                 if (is_bidirectional == 1) {
-                    is_orig = (stored[150:150] == 1) != is_swapped;
+                    is_orig = (stored[342:342] == 1) != is_swapped;
                 }
                 bit<4> offset = 0;
                 if (!is_orig) {

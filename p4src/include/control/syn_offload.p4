@@ -1,7 +1,7 @@
 /* Stage 2: SYN offload (docs/syn-offload.md; paper §2.2).
  *
- * An originator's SYN is held in a 24-byte record instead of being sent to
- * the monitor. The next packet of the connection (normally the responder's
+ * An originator's SYN is held in a record (24 bytes for IPv4, 48 for IPv6,
+ * in two tables) instead of being sent to the monitor. The next packet of the connection (normally the responder's
  * SYN-ACK or RST) first makes the switch regenerate the SYN, which leaves on
  * the monitor port before that packet; a record that reaches its timeout is
  * emitted as a regenerated SYN with a SYN_SUMMARY record, found either by
@@ -28,6 +28,7 @@ const bit<5> SYN_MAX_COUNT = 31;
 
 control SynOffload(inout headers_t hdr, inout metadata_t meta,
                    inout standard_metadata_t standard_metadata, in timestamp_t now) {
+    // IPv4 records, 24 bytes:
     // [191:160] originator address   [159:128] responder address
     // [127:112] originator port      [111:96]  responder port
     // [95:64]   initial sequence number
@@ -36,12 +37,19 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
     // [7:5]     the first SYN's AE, CWR and ECE flags
     // [4:0]     SYNs seen, saturating at 31; 0 = free slot
     register<bit<192>>(SYN_OFFLOAD_SLOTS) records;
+    // IPv6 records, 48 bytes: the same with 128-bit addresses
+    // ([383:256] originator, [255:128] responder, [127:0] as above). The stage
+    // works on this layout for both families; an IPv4 record is widened on
+    // read and narrowed on write.
+    register<bit<384>>(SYN_OFFLOAD_SLOTS6) records6;
     counter(SYN_OUTCOMES, CounterType.packets) outcomes;
     ArchHashEndpoints() endpoints_hash;
+    ArchHashEndpoints6() endpoints_hash6;
     ArchCloneSynRegen() clone_syn;
 
     bool    is_enabled = false;
     bit<32> slots = SYN_OFFLOAD_SLOTS;
+    bit<32> slots6 = SYN_OFFLOAD_SLOTS6;
     bit<32> timeout = SYN_MAX_TIMEOUT_US;
 
     action configure(bit<32> table_slots, bit<32> timeout_us) {
@@ -68,6 +76,11 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
         if (slots == 0 || slots > SYN_OFFLOAD_SLOTS) {
             slots = SYN_OFFLOAD_SLOTS;
         }
+        // The IPv6 table uses as many records, up to its own size.
+        slots6 = slots;
+        if (slots6 > SYN_OFFLOAD_SLOTS6) {
+            slots6 = SYN_OFFLOAD_SLOTS6;
+        }
         if (timeout > SYN_MAX_TIMEOUT_US) {
             timeout = SYN_MAX_TIMEOUT_US;
         }
@@ -79,29 +92,58 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             meta.monitor_port = hdr.syn_sweep.monitor_port;
             meta.has_monitor = true;
         }
-        bool is_tcp = hdr.ipv4.isValid() && hdr.tcp.isValid() && meta.has_monitor;
+        bool is_ip = hdr.ipv4.isValid() || hdr.ipv6.isValid();
+        bool is_tcp = is_ip && hdr.tcp.isValid() && meta.has_monitor;
+        if (is_enabled && !is_sweep && meta.has_monitor && meta.flow.is_chain_cut) {
+            // The parser stopped inside an IPv6 header chain: this might be a SYN.
+            meta.syn.is_not_offloaded = true;
+            meta.syn.not_offloaded_reason = FB_NOT_OFFLOADED_REASON_IPV6_HEADER_CHAIN;
+        }
 
         if (is_enabled && (is_sweep || is_tcp)) {
-            ipv4_addr_t src = hdr.ipv4.src_addr;
-            ipv4_addr_t dst = hdr.ipv4.dst_addr;
+            // The flow key: addresses of either family in 128 bits.
+            ip_addr_t src = meta.flow.src_addr;
+            ip_addr_t dst = meta.flow.dst_addr;
             bit<16> sport = hdr.tcp.src_port;
             bit<16> dport = hdr.tcp.dst_port;
+            bool is_v6 = hdr.ipv6.isValid();
 
             bit<32> index;
             if (is_sweep) {
                 index = hdr.syn_sweep.index;
             } else {
                 // Both directions of a connection hash to one slot.
-                if (src < dst || (src == dst && sport <= dport)) {
-                    endpoints_hash.apply(src, dst, sport, dport, slots, index);
+                bool is_low_first = src < dst || (src == dst && sport <= dport);
+                if (is_v6 && is_low_first) {
+                    endpoints_hash6.apply(src, dst, sport, dport, slots6, index);
+                } else if (is_v6) {
+                    endpoints_hash6.apply(dst, src, dport, sport, slots6, index);
+                } else if (is_low_first) {
+                    endpoints_hash.apply(src[31:0], dst[31:0], sport, dport, slots, index);
                 } else {
-                    endpoints_hash.apply(dst, src, dport, sport, slots, index);
+                    endpoints_hash.apply(dst[31:0], src[31:0], dport, sport, slots, index);
                 }
             }
 
-            bit<192> rec = 0;
-            if (index < slots) {
-                records.read(rec, index);
+            // The record, widened to the IPv6 layout. A sweep packet examines
+            // slot `index` of the IPv4 table and, if that holds nothing expired,
+            // the same slot of the IPv6 table.
+            bit<192> rec4 = 0;
+            if (!is_v6 && index < slots) {
+                records.read(rec4, index);
+            }
+            bit<384> rec = (ip_addr_t)rec4[191:160] ++ (ip_addr_t)rec4[159:128] ++ rec4[127:0];
+            if (is_sweep) {
+                bool is_expired4 = rec4[4:0] != 0 && (bit<32>)now - rec4[63:32] >= timeout;
+                if (!is_expired4) {
+                    is_v6 = true;
+                }
+            }
+            if (is_v6) {
+                rec = 0;
+                if (index < slots6) {
+                    records6.read(rec, index);
+                }
             }
             bool is_held = rec[4:0] != 0;
             bit<32> age = (bit<32>)now - rec[63:32];
@@ -109,8 +151,8 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             bool is_from_originator = false;
             bool is_from_responder = false;
             if (is_held && !is_sweep) {
-                is_from_originator = rec[191:96] == src ++ dst ++ sport ++ dport;
-                is_from_responder = rec[191:96] == dst ++ src ++ dport ++ sport;
+                is_from_originator = rec[383:96] == src ++ dst ++ sport ++ dport;
+                is_from_responder = rec[383:96] == dst ++ src ++ dport ++ sport;
             }
 
             bool is_syn = false;
@@ -121,7 +163,8 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             bit<8> refusal = 0;
             if (meta.flow.is_fragment == 1) {
                 refusal = FB_NOT_OFFLOADED_REASON_IP_FRAGMENT;
-            } else if (hdr.ipv4.ihl != 5) {
+            } else if (meta.flow.has_ip_options) {
+                // IPv4 options or IPv6 extension headers: the record keeps neither.
                 refusal = FB_NOT_OFFLOADED_REASON_IP_OPTIONS;
             } else if (meta.flow.l4_payload_length != 0) {
                 refusal = FB_NOT_OFFLOADED_REASON_SYN_WITH_PAYLOAD;
@@ -134,8 +177,8 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
             bool is_regenerated = false;
             bit<8> reason = 0;
             bool is_written = false;
-            bit<192> new_rec = rec;
-            bit<192> syn_rec = 0;
+            bit<384> new_rec = rec;
+            bit<384> syn_rec = 0;
             if (is_syn) {
                 outcomes.count(SYN_OUTCOME_SEEN);
                 // The record a held SYN gets: the packet's tuple, ISN, time and
@@ -165,7 +208,7 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                     if (count != SYN_MAX_COUNT) {
                         count = count + 1;
                     }
-                    new_rec = rec[191:32] ++ age[23:0] ++ rec[7:5] ++ count;
+                    new_rec = rec[383:32] ++ age[23:0] ++ rec[7:5] ++ count;
                     outcomes.count(SYN_OUTCOME_RETRANSMITTED);
                 }
                 is_written = true;
@@ -221,8 +264,10 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                     mark_to_drop(standard_metadata);
                 }
             }
-            if (is_written && index < slots) {
-                records.write(index, new_rec);
+            if (is_written && is_v6 && index < slots6) {
+                records6.write(index, new_rec);
+            } else if (is_written && !is_v6 && index < slots) {
+                records.write(index, new_rec[287:256] ++ new_rec[159:128] ++ new_rec[127:0]);
             }
             if (is_regenerated) {
                 if (reason == FB_SYN_SUMMARY_REASON_REGENERATED_BEFORE_RESPONSE) {
@@ -237,8 +282,9 @@ control SynOffload(inout headers_t hdr, inout metadata_t meta,
                 meta.syn.regen.is_reply_swapped = is_from_responder;
                 meta.syn.regen.reason = reason;
                 meta.syn.regen.syn_count = (bit<8>)rec[4:0];
-                meta.syn.regen.src_addr = rec[191:160];
-                meta.syn.regen.dst_addr = rec[159:128];
+                meta.syn.regen.is_ipv6 = is_v6;
+                meta.syn.regen.src_addr = rec[383:256];
+                meta.syn.regen.dst_addr = rec[255:128];
                 meta.syn.regen.src_port = rec[127:112];
                 meta.syn.regen.dst_port = rec[111:96];
                 meta.syn.regen.isn = rec[95:64];
@@ -268,30 +314,49 @@ control SynRegenerate(inout headers_t hdr, inout metadata_t meta,
                 hdr.ethernet.dst_addr = hdr.ethernet.src_addr;
                 hdr.ethernet.src_addr = a;
             }
+            bit<16> ether_type = ETHERTYPE_IPV4;
+            if (meta.syn.regen.is_ipv6) {
+                ether_type = ETHERTYPE_IPV6;
+            }
             if (hdr.vlan[1].isValid()) {
-                hdr.vlan[1].ether_type = ETHERTYPE_IPV4;
+                hdr.vlan[1].ether_type = ether_type;
             } else if (hdr.vlan[0].isValid()) {
-                hdr.vlan[0].ether_type = ETHERTYPE_IPV4;
+                hdr.vlan[0].ether_type = ether_type;
             } else {
-                hdr.ethernet.ether_type = ETHERTYPE_IPV4;
+                hdr.ethernet.ether_type = ether_type;
             }
             hdr.syn_sweep.setInvalid();
             hdr.udp.setInvalid();
             hdr.ipv4_options.pop_front(IPV4_OPTION_WORDS);
+            hdr.ipv6_ext.pop_front(IPV6_EXT_WORDS);
 
-            hdr.ipv4.setValid();
-            hdr.ipv4.version = 4;
-            hdr.ipv4.ihl = 5;
-            hdr.ipv4.dscp_ecn = 0;
-            hdr.ipv4.total_len = 40;
-            hdr.ipv4.identification = 0;
-            hdr.ipv4.flags = 3w2;   // don't fragment
-            hdr.ipv4.frag_offset = 0;
-            hdr.ipv4.ttl = 64;
-            hdr.ipv4.protocol = IP_PROTO_TCP;
-            hdr.ipv4.hdr_checksum = 0;
-            hdr.ipv4.src_addr = meta.syn.regen.src_addr;
-            hdr.ipv4.dst_addr = meta.syn.regen.dst_addr;
+            if (meta.syn.regen.is_ipv6) {
+                hdr.ipv4.setInvalid();
+                hdr.ipv6.setValid();
+                hdr.ipv6.version = 6;
+                hdr.ipv6.traffic_class = 0;
+                hdr.ipv6.flow_label = 0;
+                hdr.ipv6.payload_len = 20;
+                hdr.ipv6.next_hdr = IP_PROTO_TCP;
+                hdr.ipv6.hop_limit = 64;
+                hdr.ipv6.src_addr = meta.syn.regen.src_addr;
+                hdr.ipv6.dst_addr = meta.syn.regen.dst_addr;
+            } else {
+                hdr.ipv6.setInvalid();
+                hdr.ipv4.setValid();
+                hdr.ipv4.version = 4;
+                hdr.ipv4.ihl = 5;
+                hdr.ipv4.dscp_ecn = 0;
+                hdr.ipv4.total_len = 40;
+                hdr.ipv4.identification = 0;
+                hdr.ipv4.flags = 3w2;   // don't fragment
+                hdr.ipv4.frag_offset = 0;
+                hdr.ipv4.ttl = 64;
+                hdr.ipv4.protocol = IP_PROTO_TCP;
+                hdr.ipv4.hdr_checksum = 0;
+                hdr.ipv4.src_addr = meta.syn.regen.src_addr[31:0];
+                hdr.ipv4.dst_addr = meta.syn.regen.dst_addr[31:0];
+            }
 
             hdr.tcp.setValid();
             hdr.tcp.src_port = meta.syn.regen.src_port;
