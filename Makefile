@@ -18,7 +18,7 @@ DEVICE_ID  = $(shell python3 $(TOPO) get device_id)
 CPU_PORT   = $(shell python3 $(TOPO) get cpu_port)
 SWITCH_ENV = GRPC_ADDR=$(GRPC_ADDR) DEVICE_ID=$(DEVICE_ID) CPU_PORT=$(CPU_PORT) VENV=$(VENV)
 
-.PHONY: help setup build run stop test bench lint clean
+.PHONY: help setup build run stop test bench lint clean scenarios
 
 help:
 	@echo "make setup   create $(VENV) from requirements.lock, then build and smoke-run (fresh machine)"
@@ -27,6 +27,7 @@ help:
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
 	@echo "make test    ruff, mypy, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
 	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
+	@echo "make scenarios  (root) every traffic scenario, pcap + labels each, and the mixes, into $(RUNDIR)/scenarios"
 	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
 
@@ -75,6 +76,10 @@ bench:
 	$(PY) -m bench.install_rate
 	$(PY) -m bench.syn_offload_load
 	$(PY) -m bench.thresholds_eval
+
+scenarios:
+	$(PY) -m scenarios run --out $(RUNDIR)/scenarios
+	$(PY) -m scenarios mix lbnl --out $(RUNDIR)/scenarios
 
 lint:
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,112 @@
+"""Every scenario run for real (namespaces, real programs): its label file against the
+capture it wrote. Needs root and the scenario programs (`make setup`); skips otherwise,
+saying which is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.utils import rdpcap
+
+from scenarios.catalog import SCENARIOS
+from scenarios.expect import check
+from scenarios.hosts import REQUIRED_PROGRAMS, missing_programs, require_root
+from scenarios.run import run_scenario
+
+SEED = 7
+
+
+def _skip_reason() -> str | None:
+    if os.geteuid() != 0:
+        return "scenarios need root (network namespaces, tcpdump)"
+    programs = set(REQUIRED_PROGRAMS)
+    for s in SCENARIOS.values():
+        programs.update(s.programs)
+    missing = missing_programs(sorted(programs))
+    return f"missing programs (make setup installs them): {', '.join(missing)}" if missing else None
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path_factory.mktemp("scenarios")
+    docs = {}
+    for name, sc in SCENARIOS.items():
+        labels = run_scenario(sc, SEED, out)
+        docs[name] = json.loads(labels.read_text()) | {"_dir": str(out)}
+    return docs
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_has_expected_connections(runs: dict[str, dict[str, Any]], name: str) -> None:
+    doc = runs[name]
+    assert doc["connections"], f"{name}: no connections"
+    assert check(doc) == []
+    labels = {c["label"] for c in doc["connections"]}
+    assert labels == ({"attack"} if name in _ATTACKS else {"benign"})
+
+
+_ATTACKS = {"syn-scan", "connect-scan", "ssh-brute-force", "syn-flood", "udp-amplification"}
+
+
+def _tuple(pkt: Any) -> tuple[str, frozenset[tuple[str, int]]] | None:
+    ip = pkt.getlayer(IP)
+    if ip is None or ip.frag or ip.flags.MF:
+        return None
+    for layer, name in ((TCP, "tcp"), (UDP, "udp")):
+        seg = pkt.getlayer(layer)
+        if seg is not None:
+            return name, frozenset(((ip.src, seg.sport), (ip.dst, seg.dport)))
+    icmp = pkt.getlayer(ICMP)
+    if icmp is not None:
+        return "icmp", frozenset(((ip.src, -1), (ip.dst, -2)))
+    return None
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_labels_cover_the_capture(runs: dict[str, dict[str, Any]], name: str) -> None:
+    """Read back with Scapy (not the labeller's parser): every IPv4 TCP/UDP/ICMP packet of
+    the capture lies within a labelled connection of its 5-tuple, the packet counts add up,
+    and each TCP connection's first packet from its originator is a SYN where the label says
+    the originator opened it."""
+    doc = runs[name]
+    pkts = rdpcap(str(Path(doc["_dir"]) / doc["pcap"]))
+    spans: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for c in doc["connections"]:
+        if c["proto"] == "icmp":
+            key = ("icmp", frozenset(((c["orig_h"], -1), (c["resp_h"], -2))))
+        else:
+            key = (c["proto"], frozenset(((c["orig_h"], c["orig_p"]), (c["resp_h"], c["resp_p"]))))
+        spans[key].append(c)
+    counted = 0
+    for pkt in pkts:
+        key = _tuple(pkt)
+        if key is None:
+            continue
+        t = float(pkt.time)
+        owners = [c for c in spans.get(key, []) if c["start"] - 1e-6 <= t <= c["end"] + 1e-6]
+        assert owners, f"{name}: packet at {t} {pkt.summary()} is in no labelled connection"
+        counted += 1
+    labelled = sum(c["orig_pkts"] + c["resp_pkts"] for c in doc["connections"])
+    assert counted == labelled
+    syn_opened = sum(
+        1
+        for pkt in pkts
+        if pkt.haslayer(TCP) and pkt[TCP].flags & 0x12 == 0x02 and pkt.haslayer(IP)
+    )
+    tcp_conns = [c for c in doc["connections"] if c["proto"] == "tcp"]
+    assert syn_opened >= len(tcp_conns) - sum(1 for c in tcp_conns if c["orig_pkts"] == 0)
+
+
+def test_refuses_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(SystemExit, match="must run as root"):
+        require_root()
