@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from scenarios.catalog import SCENARIOS
 from scenarios.hosts import require_root
+from scenarios.mix import MIXES, build
 from scenarios.run import run_scenario
 from scenarios.shaping import parse_shaping
 
@@ -23,7 +25,20 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=Path("run/scenarios"))
     run.add_argument("--seed", type=int, action="append", help="seed (repeat for several runs)")
     run.add_argument("--shaping", default="", help="e.g. delay=40ms,jitter=10ms,loss=1%%")
+    mix = sub.add_parser("mix", help="run a mix's chunks and stitch them into one capture")
+    mix.add_argument("mix", choices=sorted(MIXES))
+    mix.add_argument("--out", type=Path, default=Path("run/scenarios"))
     args = ap.parse_args(argv)
+    if args.cmd == "mix":
+        require_root()
+        labels = build(MIXES[args.mix], args.out)
+        doc = json.loads(labels.read_text(encoding="utf-8"))
+        print(
+            f"mix {args.mix}: {labels} ({len(doc['chunks'])} chunks, "
+            f"{len(doc['connections'])} connections, {doc['tcp_unanswered']} of "
+            f"{doc['tcp_attempts']} TCP attempts unanswered)"
+        )
+        return 0
     if args.cmd == "list":
         for s in SCENARIOS.values():
             print(f"{s.name:12} {s.doc}")

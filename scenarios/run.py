@@ -159,7 +159,9 @@ def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = N
         cap.stop(signal.SIGINT)
         net.procs.remove(cap)
     finally:
-        net.down()
+        net.down()  # stops the relay, which then writes its statistics
+        stats_file = work / "relay-stats.json"
+        relay_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
         shutil.rmtree(work, ignore_errors=True)
     conns = flows.connections(flows.packets(pcap))
     doc = {
@@ -167,6 +169,7 @@ def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = N
         "seed": seed,
         "pcap": pcap.name,
         "shaping": asdict(shaping) if shaping is not None and shaping.active else None,
+        "relay": relay_stats,
         "subscenarios": [asdict(s) for s in r.subs],
         "connections": label_connections(conns, r.subs, sc.name),
     }
