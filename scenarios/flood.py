@@ -17,6 +17,7 @@ import ipaddress
 import random
 import struct
 import time
+from pathlib import Path
 
 from pktio.afpacket import RawSocket
 
@@ -69,8 +70,8 @@ def mac(text: str) -> bytes:
     return bytes(int(x, 16) for x in text.split(":"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Send the flood."""
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
     ap = argparse.ArgumentParser(prog="python -m scenarios.flood", description=__doc__)
     ap.add_argument("kind", choices=("syn", "udp-amp"))
     ap.add_argument("--iface", required=True)
@@ -83,12 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--rate", type=float, default=2000.0, help="frames per second")
     ap.add_argument("--seed", type=int, required=True)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def build_frames(args: argparse.Namespace, own_mac: str) -> list[bytes]:
+    """The flood's frames: a function of the arguments (seed included) alone."""
     rng = random.Random(f"flood/{args.kind}/{args.seed}")
     net = ipaddress.IPv4Network(args.sources)
-    sock = RawSocket(args.iface)
-    own = open(f"/sys/class/net/{args.iface}/address").read().strip()  # noqa: SIM115
-    eth = mac(args.dst_mac) + mac(own) + b"\x08\x00"
+    eth = mac(args.dst_mac) + mac(own_mac) + b"\x08\x00"
     dst = ipaddress.IPv4Address(args.dst).packed
     frames = []
     for _ in range(args.count):
@@ -97,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             frames.append(syn_frame(rng, src, dst, args.dport, eth))
         else:
             frames.append(udp_frame(rng, src, dst, args.sport, args.size, eth))
+    return frames
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Send the flood at --rate frames per second."""
+    args = parser().parse_args(argv)
+    sock = RawSocket(args.iface)
+    frames = build_frames(args, Path(f"/sys/class/net/{args.iface}/address").read_text().strip())
     start = time.monotonic()
     for i, frame in enumerate(frames):
         due = start + i / args.rate

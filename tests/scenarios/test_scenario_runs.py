@@ -110,3 +110,57 @@ def test_refuses_without_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(SystemExit, match="must run as root"):
         require_root()
+
+
+def test_small_mix_report(runs: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """The report on a small mix of real runs (http, syn-scan, dns): every benign
+    connection is rebuilt with its packet counts, and every unanswered probe of the scan
+    reaches the monitor as a summary it logs without state."""
+    import argparse
+
+    from bench.offload_report import build_report
+    from scenarios.mix import stitch
+
+    chunks = [
+        Path(runs[n]["_dir"]) / f"{n}-{SEED}.labels.json" for n in ("http", "syn-scan", "dns")
+    ]
+    labels = stitch(chunks, tmp_path / "mix-small", "small")
+    doc = json.loads(labels.read_text())
+    assert [c["chunk"] for c in doc["chunks"]] == [
+        f"http-{SEED}",
+        f"syn-scan-{SEED}",
+        f"dns-{SEED}",
+    ]
+    starts = [c["start"] for c in doc["chunks"]]
+    ends = [c["end"] for c in doc["chunks"]]
+    assert all(s >= e + 1.0 - 1e-6 for s, e in zip(starts[1:], ends, strict=False))
+    args = argparse.Namespace(slots=4096, timeout=3.0, sweep_rate=4096, quiet=True)
+    _text, data = build_report(tmp_path / "mix-small.pcap", labels, args)
+    want = {n: len(runs[n]["connections"]) for n in ("http", "syn-scan", "dns")}
+    assert {n: data["input"][n]["connections"] for n in want} == want
+    fid = data["fidelity"]
+    for n in ("http", "dns"):
+        assert fid[n]["found"] == fid[n]["same_packets"] == want[n], n
+    unanswered = sum(1 for c in runs["syn-scan"]["connections"] if not c["answered"])
+    final = data["stages"][-1]["per_scenario"]["syn-scan"]
+    assert final["summarized"] == unanswered
+    assert final["connections"] == want["syn-scan"] - unanswered
+
+
+def test_shaped_path_delays_and_counts(tmp_path: Path) -> None:
+    """dns through the relay with 30 ms +- 5 ms each way: every answer comes at least
+    50 ms after its query, and the relay forwarded every frame it did not drop."""
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from scenarios.shaping import parse_shaping
+
+    shaping = parse_shaping("delay=30ms,jitter=5ms,rate=50mbit")
+    labels = run_scenario(SCENARIOS["dns"], SEED, tmp_path, shaping)
+    doc = json.loads(labels.read_text())
+    assert check(doc) == []
+    udp = [c for c in doc["connections"] if c["proto"] == "udp"]
+    assert udp and all(c["end"] - c["start"] >= 0.050 for c in udp)
+    relay = doc["relay"]
+    assert relay is not None and all(d["lost"] == d["tail_dropped"] == 0 for d in relay.values())
+    assert sum(d["forwarded"] for d in relay.values()) > 2 * len(udp)
