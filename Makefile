@@ -27,7 +27,7 @@ help:
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
 	@echo "make test    ruff, mypy, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails"
 	@echo "make bench   packets/s of the L2 program (results in bench/RESULTS.md)"
-	@echo "make scenarios  (root) every traffic scenario, pcap + labels each, and the mixes, into $(RUNDIR)/scenarios"
+	@echo "make scenarios  (root) every traffic scenario (pcap + labels each) and the mixes into $(RUNDIR)/scenarios"
 	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
 
@@ -80,6 +80,7 @@ bench:
 scenarios:
 	$(PY) -m scenarios run --out $(RUNDIR)/scenarios
 	$(PY) -m scenarios mix lbnl --out $(RUNDIR)/scenarios
+	$(PY) -m scenarios mix all --out $(RUNDIR)/scenarios
 
 lint:
 	$(VENV)/bin/ruff check .

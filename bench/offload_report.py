@@ -383,8 +383,12 @@ def build_report(
     stage_rows = []
     for r in runs:
         m = _total(r.monitor)
-        d = (lambda a, b: f"{a - b:+,}") if prev else (lambda a, b: "")
         p = prev or m
+        first = prev is None
+
+        def d(a: int, b: int, first: bool = first) -> str:
+            return "" if first else f"{a - b:+,}"
+
         lines.append(
             f"| {'+'.join(r.stages) or 'none (forwarding only)'} | {m.packets:,} | "
             f"{d(m.packets, p.packets)} | {m.bytes:,} | {d(m.bytes, p.bytes)} | "

@@ -53,6 +53,8 @@ MIXES = {
         min_unanswered=0.5,
     ),
     "small": MixSpec("small", (("http", 21), ("syn-scan", 21), ("dns", 21))),
+    # every scenario once, floods included
+    "all": MixSpec("all", tuple((name, 31) for name in SCENARIOS)),
 }
 
 

@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     while not stop:
         now = time.monotonic()
         while heap and heap[0][0] <= now:
-            due, _, out, frame = heapq.heappop(heap)
+            due, _, out, queued = heapq.heappop(heap)
             d = dirs[peer[out]]
             d.queued -= 1
             try:
-                socks[out].send(frame)
+                socks[out].send(queued)
                 d.forwarded += 1
                 d.late.append(time.monotonic() - due)
             except OSError:
