@@ -113,10 +113,11 @@ class Replay:
 
 
 def _owner(labels: dict[Any, list[dict[str, Any]]], key: Any, t: float) -> dict[str, Any] | None:
-    """The labelled connection of `key` that had started by `t` (the latest such)."""
+    """The labelled connection of `key` that had started by `t` (the latest such; label
+    times are floats, so 20 µs of rounding are allowed)."""
     best = None
     for c in labels.get(key, ()):
-        if c["start"] <= t + 1e-6 and (best is None or c["start"] > best["start"]):
+        if c["start"] <= t + 2e-5 and (best is None or c["start"] > best["start"]):
             best = c
     return best
 
@@ -516,7 +517,8 @@ def plot(data: dict[str, Any], out: Path) -> list[Path]:
     ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("monitor / input")
     ax.set_title("what reaches the monitor, per stage prefix")
-    ax.legend()
+    ax.set_ylim(0, 1.25)
+    ax.legend(loc="upper center", ncols=3)
     fig.tight_layout()
     p2 = out / "offload-per-stage.png"
     fig.savefig(p2, dpi=90)
