@@ -12,7 +12,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-PACKAGES = ("controlplane", "feedback_header", "softswitch", "pktio", "testbed", "bench")
+PACKAGES = (
+    "controlplane",
+    "feedback_header",
+    "softswitch",
+    "pktio",
+    "testbed",
+    "bench",
+    "scenarios",
+)
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
