@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from scenarios.hosts import CLIENT_NS, SERVER_ADDR, SERVER_NS, wait_listening
+from scenarios.hosts import CLIENT_NS, SERVER_ADDR, SERVER_ADDR6, SERVER_NS, wait_listening
 from scenarios.run import Run, Scenario
 
 URL = f"http://{SERVER_ADDR}"
@@ -137,7 +137,7 @@ def dns(r: Run) -> None:
             "--no-resolv",
             "--no-hosts",
             f"--addn-hosts={hosts}",
-            f"--listen-address={SERVER_ADDR}",
+            f"--listen-address={SERVER_ADDR},{SERVER_ADDR6}",
             "--bind-interfaces",
             "--user=root",
             f"--pid-file={r.work}/dnsmasq.pid",
@@ -153,6 +153,11 @@ def dns(r: Run) -> None:
                 CLIENT_NS, "dig", f"@{SERVER_ADDR}", "+tries=1", "+time=2", n, "A", check=True
             )
         r.net.run(CLIENT_NS, "dig", f"@{SERVER_ADDR}", "+tries=1", "nx.scn.test", check=True)
+    with r.sub("udp-queries-ipv6", "benign", "client", {"udp/53": 2}):
+        for n in names[:2]:
+            r.net.run(
+                CLIENT_NS, "dig", f"@{SERVER_ADDR6}", "+tries=1", "+time=2", n, "A", check=True
+            )
     with r.sub("tcp-queries", "benign", "client", {"tcp/53": 2}):
         r.net.run(CLIENT_NS, "dig", "+tcp", f"@{SERVER_ADDR}", names[0], check=True)
         r.net.run(CLIENT_NS, "dig", "+tcp", f"@{SERVER_ADDR}", "big.scn.test", "TXT", check=True)

@@ -30,7 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import flows
-from scenarios.hosts import CLIENT_PATH_IF, PATH_NS, Background, Network, missing_programs
+from scenarios.hosts import (
+    CLIENT_PATH_IF,
+    PATH_NS,
+    Background,
+    Network,
+    missing_programs,
+    require_root,
+)
 from scenarios.shaping import Shaping
 
 SETTLE_S = 0.3  # pause after the capture starts, between subscenarios and before it stops
@@ -136,6 +143,7 @@ def label_connections(
 
 def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = None) -> Path:
     """Run `sc` once with `seed`; returns the label file (the pcap is beside it)."""
+    require_root()
     missing = missing_programs(sc.programs)
     if missing:
         raise SystemExit(
