@@ -8,26 +8,16 @@ import time
 from pathlib import Path
 
 from scenarios.benign import _nginx, _ssh_opts, _sshd
-from scenarios.hosts import (
-    CLIENT_ADDR,
-    CLIENT_IF,
-    CLIENT_MAC,
-    CLIENT_NS,
-    SERVER_ADDR,
-    SERVER_IF,
-    SERVER_MAC,
-    SERVER_NS,
-)
+from scenarios.hosts import REFLECTORS, SYN_FLOOD_SOURCES
 from scenarios.run import Run, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-DARK_HOSTS = "10.77.200.{}"  # routed through the server, which never answers
 COMMON_PORTS = (21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 3306, 3389, 8080)
 
 
 def _targets(r: Run, dark: int) -> tuple[list[str], list[int]]:
-    hosts = [SERVER_ADDR] + [
-        DARK_HOSTS.format(i) for i in sorted(r.rng.sample(range(1, 255), dark))
+    hosts = [r.site.server_addr] + [
+        r.site.dark_host(i) for i in sorted(r.rng.sample(range(1, 255), dark))
     ]
     ports = sorted(set(COMMON_PORTS) | set(r.rng.sample(range(1, 10_000), 12)))
     return hosts, ports
@@ -35,7 +25,7 @@ def _targets(r: Run, dark: int) -> tuple[list[str], list[int]]:
 
 def _nmap(r: Run, kind: str, hosts: list[str], ports: list[int]) -> None:
     r.net.run(
-        CLIENT_NS,
+        r.site.client_ns,
         "nmap",
         kind,
         "-Pn",
@@ -80,7 +70,7 @@ def ssh_brute_force(r: Run) -> None:
     with r.sub("password-guessing", "attack", "attacker", {"tcp/22": len(guesses)}):
         for pw in guesses:
             r.net.run(
-                CLIENT_NS,
+                r.site.client_ns,
                 "sshpass",
                 "-p",
                 pw,
@@ -92,7 +82,7 @@ def ssh_brute_force(r: Run) -> None:
                 "PreferredAuthentications=password",
                 "-o",
                 "NumberOfPasswordPrompts=1",
-                f"root@{SERVER_ADDR}",
+                f"root@{r.site.server_addr}",
                 "true",
             )
 
@@ -124,18 +114,18 @@ def syn_flood(r: Run) -> None:
     with r.sub("syn-flood", "attack", "attacker", {"tcp/80": count}):
         _flood(
             r,
-            CLIENT_NS,
+            r.site.client_ns,
             "syn",
             "--iface",
-            CLIENT_IF,
+            r.site.client_if,
             "--dst-mac",
-            SERVER_MAC,
+            r.site.server_mac,
             "--dst",
-            SERVER_ADDR,
+            r.site.server_addr,
             "--dport",
             "80",
             "--sources",
-            "10.77.128.0/17",
+            SYN_FLOOD_SOURCES,
             "--count",
             str(count),
             "--rate",
@@ -152,20 +142,20 @@ def udp_amplification(r: Run) -> None:
         with r.sub(f"reflected-{sport}", "attack", "reflector", {"udp/*": count, "icmp/*": -1}):
             _flood(
                 r,
-                SERVER_NS,
+                r.site.server_ns,
                 "udp-amp",
                 "--iface",
-                SERVER_IF,
+                r.site.server_if,
                 "--dst-mac",
-                CLIENT_MAC,
+                r.site.client_mac,
                 "--dst",
-                CLIENT_ADDR,
+                r.site.client_addr,
                 "--sport",
                 str(sport),
                 "--size",
                 str(size),
                 "--sources",
-                "10.77.64.0/18",
+                REFLECTORS,
                 "--count",
                 str(count),
                 "--rate",

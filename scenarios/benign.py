@@ -7,10 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from scenarios.hosts import CLIENT_NS, SERVER_ADDR, SERVER_ADDR6, SERVER_NS, wait_listening
+from scenarios.hosts import wait_listening
 from scenarios.run import Run, Scenario
-
-URL = f"http://{SERVER_ADDR}"
 
 
 def _blob(path: Path, size: int, r: Run) -> None:
@@ -18,7 +16,9 @@ def _blob(path: Path, size: int, r: Run) -> None:
 
 
 def _curl(r: Run, *args: str, check: bool = True) -> str:
-    res = r.net.run(CLIENT_NS, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} ", *args)
+    res = r.net.run(
+        r.site.client_ns, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} ", *args
+    )
     if check and res.returncode != 0:
         raise RuntimeError(f"curl {' '.join(args)}: exit {res.returncode}: {res.stderr}")
     return res.stdout
@@ -33,7 +33,7 @@ def _nginx(r: Run, tls: bool) -> None:
     if tls:
         key, cert = r.work / "key.pem", r.work / "cert.pem"
         r.net.run(
-            SERVER_NS,
+            r.site.server_ns,
             "openssl",
             "req",
             "-x509",
@@ -50,7 +50,10 @@ def _nginx(r: Run, tls: bool) -> None:
             str(cert),
             check=True,
         )
-        ssl = f"listen {SERVER_ADDR}:443 ssl; ssl_certificate {cert}; ssl_certificate_key {key};"
+        ssl = (
+            f"listen {r.site.server_addr}:443 ssl; ssl_certificate {cert}; "
+            f"ssl_certificate_key {key};"
+        )
     conf.write_text(
         "user root; worker_processes 1; daemon off; master_process on;\n"
         f"pid {r.work}/nginx.pid; error_log {r.work}/nginx-error.log;\n"
@@ -59,11 +62,11 @@ def _nginx(r: Run, tls: bool) -> None:
         f"  client_body_temp_path {r.work}/body; proxy_temp_path {r.work}/proxy;\n"
         f"  fastcgi_temp_path {r.work}/fcgi; uwsgi_temp_path {r.work}/uwsgi;\n"
         f"  scgi_temp_path {r.work}/scgi;\n"
-        f"  server {{ listen {SERVER_ADDR}:80; {ssl} root {root}; }} }}\n",
+        f"  server {{ listen {r.site.server_addr}:80; {ssl} root {root}; }} }}\n",
         encoding="utf-8",
     )
-    r.server("nginx", SERVER_NS, ["nginx", "-c", str(conf), "-p", str(r.work)])
-    wait_listening(r.net, SERVER_NS, 443 if tls else 80)
+    r.server("nginx", r.site.server_ns, ["nginx", "-c", str(conf), "-p", str(r.work)])
+    wait_listening(r.net, r.site.server_ns, 443 if tls else 80)
 
 
 def http(r: Run) -> None:
@@ -77,16 +80,24 @@ def http(r: Run) -> None:
     _blob(root / "huge.bin", 40_000_000, r)
     with r.sub("small-objects", "benign", "client", {"tcp/80": len(small)}):
         for name in small:
-            _curl(r, f"{URL}/{name}")
+            _curl(r, f"http://{r.site.server_addr}/{name}")
     with r.sub("large-object", "benign", "client", {"tcp/80": 1}):
-        _curl(r, f"{URL}/large.bin")
+        _curl(r, f"http://{r.site.server_addr}/large.bin")
     with r.sub("keep-alive", "benign", "client", {"tcp/80": 1}):
         args: list[str] = []
         for name in small:
-            args += [f"{URL}/{name}", "-o", "/dev/null"]
+            args += [f"http://{r.site.server_addr}/{name}", "-o", "/dev/null"]
         _curl(r, *args)
     with r.sub("aborted-transfer", "benign", "client", {"tcp/80": 1}):
-        _curl(r, "--limit-rate", "2M", "--max-time", "0.5", f"{URL}/huge.bin", check=False)
+        _curl(
+            r,
+            "--limit-rate",
+            "2M",
+            "--max-time",
+            "0.5",
+            f"http://{r.site.server_addr}/huge.bin",
+            check=False,
+        )
 
 
 def tls(r: Run) -> None:
@@ -96,7 +107,7 @@ def tls(r: Run) -> None:
     names = [f"p{i}.html" for i in range(r.rng.randint(2, 4))]
     for name in names:
         _blob(root / name, r.rng.randint(1_000, 200_000), r)
-    url = f"https://{SERVER_ADDR}"
+    url = f"https://{r.site.server_addr}"
     with r.sub("https-get", "benign", "client", {"tcp/443": len(names)}):
         for name in names:
             _curl(r, "-k", f"{url}/{name}")
@@ -107,11 +118,11 @@ def tls(r: Run) -> None:
         _curl(r, *args)
     with r.sub("s-client-handshake", "benign", "client", {"tcp/443": 1}):
         r.net.run(
-            CLIENT_NS,
+            r.site.client_ns,
             "openssl",
             "s_client",
             "-connect",
-            f"{SERVER_ADDR}:443",
+            f"{r.site.server_addr}:443",
             "-servername",
             "scn-server",
             input_text="Q\n",
@@ -124,20 +135,20 @@ def dns(r: Run) -> None:
     hosts = r.work / "hosts"
     names = [f"h{i}.scn.test" for i in range(r.rng.randint(4, 8))]
     hosts.write_text(
-        "".join(f"10.77.{r.rng.randint(2, 99)}.{r.rng.randint(1, 254)} {n}\n" for n in names),
+        "".join(f"192.0.2.{r.rng.randint(1, 254)} {n}\n" for n in names),
         encoding="utf-8",
     )
     txt = "x" * 200
     r.server(
         "dnsmasq",
-        SERVER_NS,
+        r.site.server_ns,
         [
             "dnsmasq",
             "--no-daemon",
             "--no-resolv",
             "--no-hosts",
             f"--addn-hosts={hosts}",
-            f"--listen-address={SERVER_ADDR},{SERVER_ADDR6}",
+            f"--listen-address={r.site.server_addr},{r.site.server_addr6}",
             "--bind-interfaces",
             "--user=root",
             f"--pid-file={r.work}/dnsmasq.pid",
@@ -145,22 +156,46 @@ def dns(r: Run) -> None:
             *[f"--txt-record=big.scn.test,{txt}{i}" for i in range(8)],
         ],
     )
-    wait_listening(r.net, SERVER_NS, 53, "udp")
-    wait_listening(r.net, SERVER_NS, 53, "tcp")
+    wait_listening(r.net, r.site.server_ns, 53, "udp")
+    wait_listening(r.net, r.site.server_ns, 53, "tcp")
     with r.sub("udp-queries", "benign", "client", {"udp/53": len(names) + 1}):
         for n in names:
             r.net.run(
-                CLIENT_NS, "dig", f"@{SERVER_ADDR}", "+tries=1", "+time=2", n, "A", check=True
+                r.site.client_ns,
+                "dig",
+                f"@{r.site.server_addr}",
+                "+tries=1",
+                "+time=2",
+                n,
+                "A",
+                check=True,
             )
-        r.net.run(CLIENT_NS, "dig", f"@{SERVER_ADDR}", "+tries=1", "nx.scn.test", check=True)
+        r.net.run(
+            r.site.client_ns, "dig", f"@{r.site.server_addr}", "+tries=1", "nx.scn.test", check=True
+        )
     with r.sub("udp-queries-ipv6", "benign", "client", {"udp/53": 2}):
         for n in names[:2]:
             r.net.run(
-                CLIENT_NS, "dig", f"@{SERVER_ADDR6}", "+tries=1", "+time=2", n, "A", check=True
+                r.site.client_ns,
+                "dig",
+                f"@{r.site.server_addr6}",
+                "+tries=1",
+                "+time=2",
+                n,
+                "A",
+                check=True,
             )
     with r.sub("tcp-queries", "benign", "client", {"tcp/53": 2}):
-        r.net.run(CLIENT_NS, "dig", "+tcp", f"@{SERVER_ADDR}", names[0], check=True)
-        r.net.run(CLIENT_NS, "dig", "+tcp", f"@{SERVER_ADDR}", "big.scn.test", "TXT", check=True)
+        r.net.run(r.site.client_ns, "dig", "+tcp", f"@{r.site.server_addr}", names[0], check=True)
+        r.net.run(
+            r.site.client_ns,
+            "dig",
+            "+tcp",
+            f"@{r.site.server_addr}",
+            "big.scn.test",
+            "TXT",
+            check=True,
+        )
 
 
 def ssh(r: Run) -> None:
@@ -171,15 +206,22 @@ def ssh(r: Run) -> None:
     data = r.work / "upload.bin"
     _blob(data, r.rng.randint(100_000, 2_000_000), r)
     with r.sub("login", "benign", "client", {"tcp/22": 1}):
-        r.net.run(CLIENT_NS, "ssh", *opts, f"root@{SERVER_ADDR}", "uname -s; sleep 0.2", check=True)
+        r.net.run(
+            r.site.client_ns,
+            "ssh",
+            *opts,
+            f"root@{r.site.server_addr}",
+            "uname -s; sleep 0.2",
+            check=True,
+        )
     with r.sub("scp-upload", "benign", "client", {"tcp/22": 1}):
         r.net.run(
-            CLIENT_NS,
+            r.site.client_ns,
             "scp",
             "-q",
             *opts,
             str(data),
-            f"root@{SERVER_ADDR}:{r.work}/up.bin",
+            f"root@{r.site.server_addr}:{r.work}/up.bin",
             check=True,
         )
 
@@ -204,13 +246,22 @@ def _sshd(r: Run, password: bool = False) -> None:
     hostkey, key = r.work / "ssh_host_ed25519_key", r.work / "id_client"
     for path in (hostkey, key):
         r.net.run(
-            SERVER_NS, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path), check=True
+            r.site.server_ns,
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            str(path),
+            check=True,
         )
     auth = r.work / "authorized_keys"
     auth.write_text((r.work / "id_client.pub").read_text(), encoding="utf-8")
     conf = r.work / "sshd_config"
     conf.write_text(
-        f"ListenAddress {SERVER_ADDR}\nHostKey {hostkey}\nAuthorizedKeysFile {auth}\n"
+        f"ListenAddress {r.site.server_addr}\nHostKey {hostkey}\nAuthorizedKeysFile {auth}\n"
         f"PidFile {r.work}/sshd.pid\nPermitRootLogin prohibit-password\nUsePAM no\n"
         f"StrictModes no\nPasswordAuthentication {'yes' if password else 'no'}\n"
         "Subsystem sftp internal-sftp\nKbdInteractiveAuthentication no\n"
@@ -218,8 +269,8 @@ def _sshd(r: Run, password: bool = False) -> None:
         encoding="utf-8",
     )
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    r.server("sshd", SERVER_NS, [_which("sshd"), "-D", "-e", "-f", str(conf)])
-    wait_listening(r.net, SERVER_NS, 22)
+    r.server("sshd", r.site.server_ns, [_which("sshd"), "-D", "-e", "-f", str(conf)])
+    wait_listening(r.net, r.site.server_ns, 22)
 
 
 def _which(prog: str) -> str:
@@ -244,7 +295,7 @@ def ftp(r: Run) -> None:
     _blob(up, r.rng.randint(5_000, 100_000), r)
     conf = r.work / "vsftpd.conf"
     conf.write_text(
-        f"listen=YES\nlisten_address={SERVER_ADDR}\nbackground=NO\nanonymous_enable=YES\n"
+        f"listen=YES\nlisten_address={r.site.server_addr}\nbackground=NO\nanonymous_enable=YES\n"
         f"anon_root={root}\nno_anon_password=YES\nlocal_enable=YES\nwrite_enable=YES\n"
         "anon_upload_enable=YES\nanon_umask=022\npasv_enable=YES\npasv_min_port=40000\n"
         "pasv_max_port=40100\nseccomp_sandbox=NO\nxferlog_enable=NO\n"
@@ -254,9 +305,9 @@ def ftp(r: Run) -> None:
     )
     conf.chmod(0o600)
     Path("/var/run/vsftpd/empty").mkdir(parents=True, exist_ok=True)
-    r.server("vsftpd", SERVER_NS, [_which("vsftpd"), str(conf)])
-    wait_listening(r.net, SERVER_NS, 21)
-    url = f"ftp://{SERVER_ADDR}"
+    r.server("vsftpd", r.site.server_ns, [_which("vsftpd"), str(conf)])
+    wait_listening(r.net, r.site.server_ns, 21)
+    url = f"ftp://{r.site.server_addr}"
     with r.sub("get", "benign", "client", {"tcp/21": 1, "tcp/*": 1}):
         _curl(r, f"{url}/pub/{files[0]}")
     with r.sub("put", "benign", "client", {"tcp/21": 1, "tcp/*": 1}):
@@ -275,27 +326,27 @@ def smtp(r: Run) -> None:
     attachment, then a session that quits after EHLO."""
     r.server(
         "aiosmtpd",
-        SERVER_NS,
+        r.site.server_ns,
         [
             sys.executable,
             "-m",
             "aiosmtpd",
             "-n",
             "-l",
-            f"{SERVER_ADDR}:25",
+            f"{r.site.server_addr}:25",
             "-c",
             "aiosmtpd.handlers.Sink",
         ],
     )
-    wait_listening(r.net, SERVER_NS, 25)
+    wait_listening(r.net, r.site.server_ns, 25)
     n = r.rng.randint(2, 4)
     att = r.work / "attachment.bin"
     _blob(att, r.rng.randint(10_000, 100_000), r)
-    base = ["swaks", "--server", SERVER_ADDR, "--from", "alice@scn.test", "--silent", "1"]
+    base = ["swaks", "--server", r.site.server_addr, "--from", "alice@scn.test", "--silent", "1"]
     with r.sub("send-mail", "benign", "client", {"tcp/25": n + 1}):
         for i in range(n):
             r.net.run(
-                CLIENT_NS,
+                r.site.client_ns,
                 *base,
                 "--to",
                 f"bob{i}@scn.test",
@@ -303,9 +354,13 @@ def smtp(r: Run) -> None:
                 f"message {i}: " + "y" * r.rng.randint(10, 900),
                 check=True,
             )
-        r.net.run(CLIENT_NS, *base, "--to", "carol@scn.test", "--attach", str(att), check=True)
+        r.net.run(
+            r.site.client_ns, *base, "--to", "carol@scn.test", "--attach", str(att), check=True
+        )
     with r.sub("quit-after-ehlo", "benign", "client", {"tcp/25": 1}):
-        r.net.run(CLIENT_NS, *base, "--to", "dave@scn.test", "--quit-after", "EHLO", check=True)
+        r.net.run(
+            r.site.client_ns, *base, "--to", "dave@scn.test", "--quit-after", "EHLO", check=True
+        )
     time.sleep(0.1)
 
 

@@ -1,18 +1,20 @@
 """The scenario network: a namespace per host, veths, a path namespace in between.
 
-    scn-c (client side, 10.77.1.1/24, fd77:1::1/64)
-       scnc0 ==veth== scnc1
-                        scn-p (path: bridge scnbr0, or the shaping relay)
-       scns0 ==veth== scns1
-    scn-s (server side, 10.77.1.2/24, fd77:1::2/64)
+Site N (1-9; several sites can run at once, one scenario each):
 
-The capture is taken in the path namespace on `scnc1`, the client-facing side of the
+    scn-cN (client side, 10.77.N.1/24, fd77:N::1/64)
+       scncN0 ==veth== scncN1
+                         scn-pN (path: bridge scnbrN, or the shaping relay)
+       scnsN0 ==veth== scnsN1
+    scn-sN (server side, 10.77.N.2/24, fd77:N::2/64)
+
+The capture is taken in the path namespace on `scncN1`, the client-facing side of the
 path, so it holds what a tap at the client's edge would see: the client's packets before
 any shaping, the server's after it. Offloads (checksum, TSO, GSO, GRO) are turned off on
 every veth, so the capture holds wire-sized frames with valid checksums.
 
 Routes that make attacks look as they do on a real edge: the client reaches the "dark"
-prefix 10.77.200.0/24 through the server, which does not forward (so probes to it are
+prefix 10.77.(200+N).0/24 through the server, which does not forward (so probes to it are
 never answered and never ARPed for); the server's default route points at the client,
 which does not forward either (so replies to spoofed sources show up on the path and go
 no further).
@@ -29,17 +31,88 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-CLIENT_NS = "scn-c"
-PATH_NS = "scn-p"
-SERVER_NS = "scn-s"
-CLIENT_IF, CLIENT_PATH_IF = "scnc0", "scnc1"
-SERVER_IF, SERVER_PATH_IF = "scns0", "scns1"
-BRIDGE = "scnbr0"
-CLIENT_ADDR, SERVER_ADDR = "10.77.1.1", "10.77.1.2"
-CLIENT_ADDR6, SERVER_ADDR6 = "fd77:1::1", "fd77:1::2"
+SITES = range(1, 10)  # at most 9 networks at once (names and addresses below)
+
+
+@dataclass(frozen=True)
+class Site:
+    """Names and addresses of network `index` (1-9); several can run at once."""
+
+    index: int = 1
+
+    def __post_init__(self) -> None:
+        if self.index not in SITES:
+            raise ValueError(f"site {self.index}: sites are numbered 1-9")
+
+    @property
+    def client_ns(self) -> str:
+        return f"scn-c{self.index}"
+
+    @property
+    def path_ns(self) -> str:
+        return f"scn-p{self.index}"
+
+    @property
+    def server_ns(self) -> str:
+        return f"scn-s{self.index}"
+
+    @property
+    def client_if(self) -> str:
+        return f"scnc{self.index}0"
+
+    @property
+    def client_path_if(self) -> str:
+        return f"scnc{self.index}1"
+
+    @property
+    def server_if(self) -> str:
+        return f"scns{self.index}0"
+
+    @property
+    def server_path_if(self) -> str:
+        return f"scns{self.index}1"
+
+    @property
+    def bridge(self) -> str:
+        return f"scnbr{self.index}"
+
+    @property
+    def client_addr(self) -> str:
+        return f"10.77.{self.index}.1"
+
+    @property
+    def server_addr(self) -> str:
+        return f"10.77.{self.index}.2"
+
+    @property
+    def client_addr6(self) -> str:
+        return f"fd77:{self.index}::1"
+
+    @property
+    def server_addr6(self) -> str:
+        return f"fd77:{self.index}::2"
+
+    @property
+    def dark_prefix(self) -> str:
+        """Routed through the server, which never answers."""
+        return f"10.77.{200 + self.index}.0/24"
+
+    def dark_host(self, n: int) -> str:
+        """Address `n` (1-254) of the dark prefix."""
+        return f"10.77.{200 + self.index}.{n}"
+
+    @property
+    def client_mac(self) -> str:
+        return f"02:77:00:00:{self.index:02x}:01"
+
+    @property
+    def server_mac(self) -> str:
+        return f"02:77:00:00:{self.index:02x}:02"
+
+
 PREFIX_LEN = 24
-DARK_PREFIX = "10.77.200.0/24"
-CLIENT_MAC, SERVER_MAC = "02:77:00:00:01:01", "02:77:00:00:01:02"
+SYN_FLOOD_SOURCES = "10.77.128.0/17"
+REFLECTORS = "10.77.64.0/18"
 
 REQUIRED_PROGRAMS = ("ip", "ethtool", "tcpdump")
 
@@ -100,17 +173,28 @@ class Network:
     """The three namespaces; `up()` creates them, `down()` removes all it created."""
 
     workdir: Path
+    site: Site = field(default_factory=Site)
     procs: list[Background] = field(default_factory=list)
 
     def up(self) -> None:
         """Create namespaces, veths, bridge, addresses and routes (removing leftovers)."""
         self.down()
-        for ns in (CLIENT_NS, PATH_NS, SERVER_NS):
+        for ns in (self.site.client_ns, self.site.path_ns, self.site.server_ns):
             sh("ip", "netns", "add", ns)
             sh(*in_ns(ns, "ip", "link", "set", "lo", "up"))
         for host_ns, host_if, path_if, mac in (
-            (CLIENT_NS, CLIENT_IF, CLIENT_PATH_IF, CLIENT_MAC),
-            (SERVER_NS, SERVER_IF, SERVER_PATH_IF, SERVER_MAC),
+            (
+                self.site.client_ns,
+                self.site.client_if,
+                self.site.client_path_if,
+                self.site.client_mac,
+            ),
+            (
+                self.site.server_ns,
+                self.site.server_if,
+                self.site.server_path_if,
+                self.site.server_mac,
+            ),
         ):
             sh(
                 "ip",
@@ -127,9 +211,9 @@ class Network:
                 "name",
                 path_if,
                 "netns",
-                PATH_NS,
+                self.site.path_ns,
             )
-            for ns, ifname in ((host_ns, host_if), (PATH_NS, path_if)):
+            for ns, ifname in ((host_ns, host_if), (self.site.path_ns, path_if)):
                 sh(
                     *in_ns(
                         ns,
@@ -152,43 +236,67 @@ class Network:
                 sh(*in_ns(ns, "ip", "link", "set", ifname, "up"))
             sh(*in_ns(host_ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0"))
             sh(*in_ns(host_ns, "sysctl", "-q", "-w", f"net.ipv6.conf.{host_if}.accept_dad=0"))
-        sh(*in_ns(PATH_NS, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"))
+        sh(*in_ns(self.site.path_ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"))
         self.bridge()
         for ns, ifname, addr, addr6 in (
-            (CLIENT_NS, CLIENT_IF, CLIENT_ADDR, CLIENT_ADDR6),
-            (SERVER_NS, SERVER_IF, SERVER_ADDR, SERVER_ADDR6),
+            (
+                self.site.client_ns,
+                self.site.client_if,
+                self.site.client_addr,
+                self.site.client_addr6,
+            ),
+            (
+                self.site.server_ns,
+                self.site.server_if,
+                self.site.server_addr,
+                self.site.server_addr6,
+            ),
         ):
             sh(*in_ns(ns, "ip", "addr", "add", f"{addr}/{PREFIX_LEN}", "dev", ifname))
             sh(*in_ns(ns, "ip", "-6", "addr", "add", f"{addr6}/64", "dev", ifname, "nodad"))
-        sh(*in_ns(CLIENT_NS, "ip", "route", "add", DARK_PREFIX, "via", SERVER_ADDR))
-        sh(*in_ns(SERVER_NS, "ip", "route", "add", "default", "via", CLIENT_ADDR))
+        sh(
+            *in_ns(
+                self.site.client_ns,
+                "ip",
+                "route",
+                "add",
+                self.site.dark_prefix,
+                "via",
+                self.site.server_addr,
+            )
+        )
+        sh(
+            *in_ns(
+                self.site.server_ns, "ip", "route", "add", "default", "via", self.site.client_addr
+            )
+        )
         # Static neighbours: no ARP exchange at the start of every scenario.
         sh(
             *in_ns(
-                CLIENT_NS,
+                self.site.client_ns,
                 "ip",
                 "neigh",
                 "replace",
-                SERVER_ADDR,
+                self.site.server_addr,
                 "lladdr",
-                SERVER_MAC,
+                self.site.server_mac,
                 "dev",
-                CLIENT_IF,
+                self.site.client_if,
                 "nud",
                 "permanent",
             )
         )
         sh(
             *in_ns(
-                SERVER_NS,
+                self.site.server_ns,
                 "ip",
                 "neigh",
                 "replace",
-                CLIENT_ADDR,
+                self.site.client_addr,
                 "lladdr",
-                CLIENT_MAC,
+                self.site.client_mac,
                 "dev",
-                SERVER_IF,
+                self.site.server_if,
                 "nud",
                 "permanent",
             )
@@ -198,11 +306,11 @@ class Network:
         """Join the two path-side veths with a kernel bridge (no shaping)."""
         sh(
             *in_ns(
-                PATH_NS,
+                self.site.path_ns,
                 "ip",
                 "link",
                 "add",
-                BRIDGE,
+                self.site.bridge,
                 "type",
                 "bridge",
                 "forward_delay",
@@ -211,13 +319,13 @@ class Network:
                 "0",
             )
         )
-        for ifname in (CLIENT_PATH_IF, SERVER_PATH_IF):
-            sh(*in_ns(PATH_NS, "ip", "link", "set", ifname, "master", BRIDGE))
-        sh(*in_ns(PATH_NS, "ip", "link", "set", BRIDGE, "up"))
+        for ifname in (self.site.client_path_if, self.site.server_path_if):
+            sh(*in_ns(self.site.path_ns, "ip", "link", "set", ifname, "master", self.site.bridge))
+        sh(*in_ns(self.site.path_ns, "ip", "link", "set", self.site.bridge, "up"))
 
     def unbridge(self) -> None:
         """Remove the bridge, so that a relay can forward between the path-side veths."""
-        sh(*in_ns(PATH_NS, "ip", "link", "del", BRIDGE), check=False)
+        sh(*in_ns(self.site.path_ns, "ip", "link", "del", self.site.bridge), check=False)
 
     def start(
         self, name: str, ns: str, cmd: Sequence[str], env: dict[str, str] | None = None
@@ -265,7 +373,7 @@ class Network:
     def down(self) -> None:
         """Stop what was started and delete the namespaces (their veths go with them)."""
         self.stop_all()
-        for ns in (CLIENT_NS, PATH_NS, SERVER_NS):
+        for ns in (self.site.client_ns, self.site.path_ns, self.site.server_ns):
             sh("ip", "netns", "del", ns, check=False)
 
 

@@ -1,60 +1,64 @@
 """Mixes: scenario runs stitched into one longer capture in time chunks, as DetGen does.
 
-Each chunk is one scenario run, captured on its own, so everything inside a chunk is
-internally consistent (its packets influenced each other's timing for real). Chunks are
-stitched one after another: chunk i's timestamps are shifted so that it starts `GAP_S`
-after chunk i-1 ended; its labels are shifted by the same amount. Nothing is overlapped
-(overlapping separately captured traffic would invent timings that never happened).
+A chunk is one or more scenario runs *at the same time*, each on its own site (network,
+`scenarios.hosts.Site`), their captures merged in timestamp order: everything inside a
+chunk is internally consistent (its packets really were sent together, sharing the
+machine). Chunks are stitched one after another: chunk i's timestamps are shifted so
+that it starts `GAP_S` after chunk i-1 ended, its labels by the same amount. Separately
+captured chunks are never overlapped (that would invent timings that never happened).
 
-A mix file lists the runs; `lbnl` is modelled on the LBNL enterprise traces in which most
-connection attempts go unanswered (scans): at least half of its TCP connection attempts
-get no reply, which `build` checks.
+`lbnl` is modelled on the LBNL enterprise traces in which most connection attempts go
+unanswered (scans): at least half of its TCP connection attempts get no reply, which
+`build` checks.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pktio.pcap import PcapWriter, open_capture
+from pktio.pcap import PcapRecord, PcapWriter, open_capture
 from scenarios.catalog import SCENARIOS
+from scenarios.hosts import SITES, Site
 from scenarios.run import run_scenario
+
+Chunk = tuple[tuple[str, int], ...]  # (scenario, seed) runs at the same time
 
 GAP_S = 1.0
 
 
 @dataclass(frozen=True)
 class MixSpec:
-    """Named list of (scenario, seed) chunks and the least unanswered share it must reach."""
+    """Named list of chunks and the least unanswered share of TCP attempts it must reach."""
 
     name: str
-    chunks: tuple[tuple[str, int], ...]
+    chunks: tuple[Chunk, ...]
     min_unanswered: float = 0.0
+
+
+def _groups(runs: list[tuple[str, int]], size: int) -> tuple[Chunk, ...]:
+    return tuple(tuple(runs[i : i + size]) for i in range(0, len(runs), size))
 
 
 MIXES = {
     "lbnl": MixSpec(
         "lbnl",
         (
-            ("http", 11),
-            ("syn-scan", 11),
-            ("dns", 11),
-            ("tls", 11),
-            ("connect-scan", 11),
-            ("ssh", 11),
-            ("syn-scan", 12),
-            ("smtp", 11),
-            ("ftp", 11),
-            ("ssh-brute-force", 11),
-            ("syn-scan", 13),
+            (("http", 11), ("syn-scan", 11)),
+            (("dns", 11), ("tls", 11), ("connect-scan", 11)),
+            (("ssh", 11), ("syn-scan", 12)),
+            (("smtp", 11), ("ftp", 11), ("ssh-brute-force", 11)),
+            (("syn-scan", 13),),
         ),
         min_unanswered=0.5,
     ),
-    "small": MixSpec("small", (("http", 21), ("syn-scan", 21), ("dns", 21))),
-    # every scenario once, floods included
-    "all": MixSpec("all", tuple((name, 31) for name in SCENARIOS)),
+    "small": MixSpec("small", ((("http", 21), ("syn-scan", 21)), (("dns", 21),))),
+    # every scenario once, three at a time, floods included
+    "all": MixSpec("all", _groups([(name, 31) for name in SCENARIOS], 3)),
 }
 
 
@@ -64,72 +68,106 @@ def unanswered_share(connections: list[dict[str, Any]]) -> tuple[int, int]:
     return sum(1 for c in tcp if not c["answered"]), len(tcp)
 
 
-def stitch(label_files: list[Path], out_stem: Path, name: str) -> Path:
-    """Stitch the runs of `label_files` (pcap beside each) into OUT.pcap + OUT.labels.json."""
+def _records(label_file: Path) -> tuple[dict[str, Any], list[PcapRecord]]:
+    doc = json.loads(label_file.read_text(encoding="utf-8"))
+    with open_capture(label_file.parent / doc["pcap"]) as cap:
+        return doc, list(cap)
+
+
+def stitch(chunks: list[list[Path]], out_stem: Path, name: str) -> Path:
+    """Merge each chunk's runs (label files, pcap beside each) and stitch the chunks into
+    OUT.pcap + OUT.labels.json."""
     pcap_out, labels_out = out_stem.with_suffix(".pcap"), out_stem.with_suffix(".labels.json")
-    chunks, conns, subs = [], [], []
-    t_next: float | None = None
+    chunk_docs: list[dict[str, Any]] = []
+    conns: list[dict[str, Any]] = []
+    subs: list[dict[str, Any]] = []
+    t_next: int | None = None  # ns
     with PcapWriter(pcap_out, nanosecond=True) as w:
-        for lf in label_files:
-            doc = json.loads(lf.read_text(encoding="utf-8"))
-            src = lf.parent / doc["pcap"]
-            with open_capture(src) as cap:
-                recs = list(cap)
-            if not recs:
+        for n, files in enumerate(chunks):
+            loaded = [_records(f) for f in files]
+            streams = [recs for _, recs in loaded if recs]
+            if not streams:
                 continue
-            first = recs[0].ts_ns
-            shift_ns = 0 if t_next is None else int(t_next * 1e9) - first
-            for rec in recs:
+            first = min(recs[0].ts_ns for recs in streams)
+            last = max(recs[-1].ts_ns for recs in streams)
+            shift_ns = 0 if t_next is None else t_next - first
+            for rec in heapq.merge(*streams, key=lambda r: r.ts_ns):
                 w.write(rec.data, rec.ts_ns + shift_ns, rec.orig_len)
             shift = shift_ns / 1e9
-            chunk = f"{doc['scenario']}-{doc['seed']}"
-            chunks.append(
+            runs = [f"{d['scenario']}-{d['seed']}" for d, _ in loaded]
+            chunk = f"chunk{n + 1}"
+            chunk_docs.append(
                 {
                     "chunk": chunk,
+                    "runs": runs,
                     "shift": shift,
                     "start": (first + shift_ns) / 1e9,
-                    "end": (recs[-1].ts_ns + shift_ns) / 1e9,
+                    "end": (last + shift_ns) / 1e9,
                 }
             )
-            for c in doc["connections"]:
-                conns.append(
-                    c | {"chunk": chunk, "start": c["start"] + shift, "end": c["end"] + shift}
-                )
-            for s in doc["subscenarios"]:
-                subs.append(
-                    s
-                    | {
-                        "scenario": doc["scenario"],
-                        "chunk": chunk,
-                        "start": s["start"] + shift,
-                        "end": s["end"] + shift,
-                    }
-                )
-            t_next = (recs[-1].ts_ns + shift_ns) / 1e9 + GAP_S
+            for doc, _ in loaded:
+                for c in doc["connections"]:
+                    conns.append(
+                        c | {"chunk": chunk, "start": c["start"] + shift, "end": c["end"] + shift}
+                    )
+                for s in doc["subscenarios"]:
+                    subs.append(
+                        s
+                        | {
+                            "scenario": doc["scenario"],
+                            "chunk": chunk,
+                            "start": s["start"] + shift,
+                            "end": s["end"] + shift,
+                        }
+                    )
+            t_next = last + shift_ns + int(GAP_S * 1e9)
+    conns.sort(key=lambda c: c["start"])
     unanswered, attempts = unanswered_share(conns)
-    doc = {
+    out = {
         "scenario": f"mix:{name}",
         "pcap": pcap_out.name,
-        "chunks": chunks,
+        "chunks": chunk_docs,
         "subscenarios": subs,
         "connections": conns,
         "tcp_attempts": attempts,
         "tcp_unanswered": unanswered,
     }
-    labels_out.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    labels_out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     return labels_out
 
 
+def run_chunk(chunk: Chunk, runs: Path) -> list[Path]:
+    """Run the chunk's scenarios at the same time, one site each (reusing runs already in
+    `runs`); their label files."""
+    if len(chunk) > len(SITES):
+        raise ValueError(f"a chunk runs at most {len(SITES)} scenarios at once")
+    files = [runs / f"{sc}-{seed}.labels.json" for sc, seed in chunk]
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        sc, seed = chunk[i]
+        try:
+            run_scenario(SCENARIOS[sc], seed, runs, site=Site(i + 1))
+        except BaseException as e:  # reported below, in the caller's thread
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=one, args=(i,)) for i, f in enumerate(files) if not f.exists()
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return files
+
+
 def build(spec: MixSpec, out: Path) -> Path:
-    """Run (or reuse, when already in OUT/runs) every chunk's scenario, then stitch them."""
+    """Run (or reuse, when already in OUT/runs) every chunk, then stitch them."""
     runs = out / "runs"
-    files = []
-    for scenario, seed in spec.chunks:
-        lf = runs / f"{scenario}-{seed}.labels.json"
-        if not lf.exists():
-            lf = run_scenario(SCENARIOS[scenario], seed, runs)
-        files.append(lf)
-    labels = stitch(files, out / f"mix-{spec.name}", spec.name)
+    chunks = [run_chunk(chunk, runs) for chunk in spec.chunks]
+    labels = stitch(chunks, out / f"mix-{spec.name}", spec.name)
     doc = json.loads(labels.read_text(encoding="utf-8"))
     share = doc["tcp_unanswered"] / max(doc["tcp_attempts"], 1)
     if share < spec.min_unanswered:

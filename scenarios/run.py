@@ -30,14 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import flows
-from scenarios.hosts import (
-    CLIENT_PATH_IF,
-    PATH_NS,
-    Background,
-    Network,
-    missing_programs,
-    require_root,
-)
+from scenarios.hosts import Background, Network, Site, missing_programs, require_root
 from scenarios.shaping import Shaping
 
 SETTLE_S = 0.3  # pause after the capture starts, between subscenarios and before it stops
@@ -77,6 +70,11 @@ class Run:
             s.end = time.time()
             self.subs.append(s)
 
+    @property
+    def site(self) -> Site:
+        """The network's names and addresses."""
+        return self.net.site
+
     def server(self, name: str, ns: str, cmd: list[str]) -> Background:
         """Start a server process for the rest of the run."""
         return self.net.start(name, ns, cmd)
@@ -95,11 +93,11 @@ class Scenario:
 def _capture(net: Network, pcap: Path) -> Background:
     bg = net.start(
         "tcpdump",
-        PATH_NS,
+        net.site.path_ns,
         [
             "tcpdump",
             "-i",
-            CLIENT_PATH_IF,
+            net.site.client_path_if,
             "-n",
             "-s",
             "0",
@@ -141,8 +139,11 @@ def label_connections(
     return out
 
 
-def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = None) -> Path:
-    """Run `sc` once with `seed`; returns the label file (the pcap is beside it)."""
+def run_scenario(
+    sc: Scenario, seed: int, out: Path, shaping: Shaping | None = None, site: Site | None = None
+) -> Path:
+    """Run `sc` once with `seed` on `site` (default 1); returns the label file (the pcap is
+    beside it)."""
     require_root()
     missing = missing_programs(sc.programs)
     if missing:
@@ -154,7 +155,7 @@ def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = N
     pcap, labels = out / f"{stem}.pcap", out / f"{stem}.labels.json"
     work = Path(tempfile.mkdtemp(prefix=f"scn-{sc.name}-"))
     work.chmod(0o755)
-    net = Network(work)
+    net = Network(work, site or Site())
     try:
         net.up()
         if shaping is not None and shaping.active:
@@ -175,6 +176,7 @@ def run_scenario(sc: Scenario, seed: int, out: Path, shaping: Shaping | None = N
     doc = {
         "scenario": sc.name,
         "seed": seed,
+        "site": net.site.index,
         "pcap": pcap.name,
         "shaping": asdict(shaping) if shaping is not None and shaping.active else None,
         "relay": relay_stats,

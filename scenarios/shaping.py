@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from scenarios.hosts import CLIENT_PATH_IF, PATH_NS, SERVER_PATH_IF, Network
+from scenarios.hosts import Network
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,15 +65,15 @@ class Shaping:
         stats = net.workdir / "relay-stats.json"
         bg = net.start(
             "relay",
-            PATH_NS,
+            net.site.path_ns,
             [
                 sys.executable,
                 "-m",
                 "scenarios.relay",
                 "--a",
-                CLIENT_PATH_IF,
+                net.site.client_path_if,
                 "--b",
-                SERVER_PATH_IF,
+                net.site.server_path_if,
                 "--seed",
                 str(seed),
                 "--stats",
