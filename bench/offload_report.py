@@ -428,7 +428,7 @@ def build_report(
         "|---|---|---:|",
     ]
     for name, n in sorted(final.records.items()):
-        lines.append(f"| {name} | {RECORD_STAGE.get(name, 'any')} | {n:,} |")
+        lines.append(f"| {name} | {RECORD_STAGE.get(name, 'named in each record')} | {n:,} |")
     lines += ["", "| fallback (NOT_OFFLOADED): stage: reason | count |", "|---|---:|"]
     lines += [f"| {k} | {n:,} |" for k, n in sorted(final.fallbacks.items())] or ["| none | 0 |"]
     lines += [
