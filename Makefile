@@ -22,7 +22,7 @@ SWITCH_ENV = GRPC_ADDR=$(GRPC_ADDR) DEVICE_ID=$(DEVICE_ID) CPU_PORT=$(CPU_PORT) 
 P4TOOLS   ?= $(wildcard ../shared/p4tools)
 export P4TOOLS
 
-.PHONY: help setup build run stop test conformance bench lint clean
+.PHONY: help setup build run stop test conformance bench lint clean scenarios
 
 help:
 	@echo "make setup   create $(VENV) from requirements.lock, then build and smoke-run (fresh machine)"
@@ -34,6 +34,7 @@ help:
 	@echo "make conformance  conformance/programs on softswitch, and on BMv2 when P4TOOLS has it (root)"
 	@echo "make bench   packets/s of the L2 program, decode/install rates, SYN offload load,"
 	@echo "            learned thresholds, check/install of 10,000 rules (results in bench/RESULTS.md)"
+	@echo "make scenarios  (root) every traffic scenario (pcap + labels each) and the mixes into $(RUNDIR)/scenarios"
 	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
 
@@ -99,6 +100,11 @@ bench:
 	$(PY) -m bench.syn_offload_load
 	$(PY) -m bench.thresholds_eval
 	$(PY) -m bench.rules_scale --write-results
+
+scenarios:
+	$(PY) -m scenarios run --out $(RUNDIR)/scenarios
+	$(PY) -m scenarios mix lbnl --out $(RUNDIR)/scenarios
+	$(PY) -m scenarios mix all --out $(RUNDIR)/scenarios
 
 lint:
 	$(VENV)/bin/ruff check .

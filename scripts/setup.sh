@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up on a fresh machine (`make setup`); safe to run again.
-#  1. as root: Debian packages the tests need (iproute2, tshark), only those missing;
+#  1. as root: Debian packages the tests need (iproute2, tshark) and the programs of the
+#     traffic scenarios (docs/scenarios.md: nginx, OpenSSH, vsftpd, dnsmasq, dig, swaks,
+#     nmap, sshpass, tcpdump, ethtool, curl, openssl), only those missing;
 #  2. .venv with Python >= 3.11 and the exact pins of requirements.lock, plus this project
 #     in editable mode; .venv-finsy with the pins of requirements-finsy.lock (finsy, a
 #     second P4Runtime client the tests drive; its protobuf >= 6 cannot share .venv, whose
@@ -25,6 +27,25 @@ debian_packages() {
     command -v tshark >/dev/null 2>&1 || missing+=(tshark)
     # netifaces (a ptf dependency) has no wheel: pip compiles it.
     command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+    # traffic scenarios (scenarios/): program -> Debian package
+    local prog pkg
+    while read -r prog pkg; do
+        PATH="$PATH:/usr/sbin:/sbin" command -v "$prog" >/dev/null 2>&1 || missing+=("$pkg")
+    done <<'EOF_PKGS'
+nginx nginx-light
+sshd openssh-server
+ssh openssh-client
+vsftpd vsftpd
+dnsmasq dnsmasq-base
+dig bind9-dnsutils
+swaks swaks
+nmap nmap
+sshpass sshpass
+tcpdump tcpdump
+ethtool ethtool
+curl curl
+openssl openssl
+EOF_PKGS
     local py
     if { [ ! -x "$venv/bin/python" ] || [ ! -x "$finsy_venv/bin/python" ]; } &&
         py=$(find_python 2>/dev/null); then
@@ -48,8 +69,17 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Pyth
     # tshark asks whether non-root users may capture; answer no without a prompt.
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
     export DEBIAN_FRONTEND=noninteractive
+    # The scenario servers (nginx, sshd, vsftpd) run only inside the scenarios' network
+    # namespaces: keep their packages from starting them on the host while installing.
+    local policy=/usr/sbin/policy-rc.d added_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && added_policy=1
+    fi
     apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    local rc=0
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
+    if [ -n "$added_policy" ]; then rm -f "$policy"; fi
+    return "$rc"
 }
 
 # ---- 2. virtualenv --------------------------------------------------------------------

@@ -20,6 +20,7 @@ PACKAGES = (
     "testbed",
     "bench",
     "conformance",
+    "scenarios",
 )
 
 

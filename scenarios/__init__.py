@@ -1,0 +1,1 @@
+"""Labelled traffic scenarios from real programs in network namespaces (docs/scenarios.md)."""
