@@ -147,7 +147,10 @@ def replay(
     """`frames` (µs, bytes) through main.p4 with `stages` on; the monitor's view."""
     res = Replay(tuple(s.name for s in stages))
     sw = NidsSwitch()
-    sw.install_text(MONITOR_RULES + "".join(s.rules(args) for s in stages))
+    text = MONITOR_RULES + "".join(s.rules(args) for s in stages)
+    if not any(s.name == "stats" for s in stages):
+        text += "stats: []\n"  # no stats rules, said explicitly (a file without it is refused)
+    sw.install_text(text)
     syn_on = any(s.name == "syn_offload" for s in stages)
     process = sw.pipeline.process
     out: list[tuple[int, int, bytes]] = []
