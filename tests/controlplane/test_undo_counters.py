@@ -7,8 +7,6 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,59 +114,6 @@ def _free_port(besides: int = 0) -> int:
     pytest.fail(f"none of the ports {PORTS.start}..{PORTS.stop - 1} is free")
 
 
-@pytest.fixture(scope="module")
-def softswitch_9590(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "softswitch",
-            "compile",
-            str(ROOT / "p4src" / "main.p4"),
-            "-o",
-            str(build),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
-    address = f"127.0.0.1:{_free_port()}"
-    log = (build / "switch.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "softswitch",
-            "run",
-            "--no-p4",
-            "--device-id",
-            "1",
-            "--cpu-port",
-            "64",
-            "--grpc-server-addr",
-            address,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        with grpc.insecure_channel(address) as ch:
-            while True:
-                assert proc.poll() is None, "softswitch exited early"
-                try:
-                    grpc.channel_ready_future(ch).result(timeout=0.5)
-                    break
-                except grpc.FutureTimeoutError:
-                    assert time.monotonic() < deadline, "softswitch did not answer"
-        yield address, build
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
-
-
 def _set_counts(sw: P4RuntimeSwitch, entries: list[p4runtime_pb2.TableEntry]) -> None:
     updates = []
     for i, e in enumerate(entries):
@@ -181,10 +126,8 @@ def _set_counts(sw: P4RuntimeSwitch, entries: list[p4runtime_pb2.TableEntry]) ->
     sw.write(updates)
 
 
-def test_undo_on_softswitch_restores_counters(
-    softswitch_9590: tuple[str, Path], tmp_path: Path
-) -> None:
-    address, build = softswitch_9590
+def test_undo_on_softswitch_restores_counters(softswitch: tuple[str, Path], tmp_path: Path) -> None:
+    address, build = softswitch
     _undo_restores_counters(address, build, tmp_path)
 
 
