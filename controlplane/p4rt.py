@@ -58,7 +58,31 @@ def update_errors(err: grpc.RpcError) -> list[UpdateError]:
     return out
 
 
-class P4RuntimeSwitch:
+class EntityReads:
+    """Table and counter reads on top of `read`, for every P4Runtime client of the
+    controller (this module's, and the in-process one of tests and benchmarks)."""
+
+    def read(self, entities: Sequence[p4runtime_pb2.Entity]) -> list[p4runtime_pb2.Entity]:
+        raise NotImplementedError
+
+    def read_table(
+        self, table_id: int, with_counters: bool = False
+    ) -> list[p4runtime_pb2.TableEntry]:
+        """Entries of table `table_id` (not the default), with direct counters if asked."""
+        ent = p4runtime_pb2.Entity()
+        ent.table_entry.table_id = table_id
+        if with_counters:
+            ent.table_entry.counter_data.SetInParent()
+        return [e.table_entry for e in self.read([ent]) if not e.table_entry.is_default_action]
+
+    def read_counter(self, counter_id: int) -> list[p4runtime_pb2.CounterEntry]:
+        """Every index of indexed counter `counter_id`."""
+        ent = p4runtime_pb2.Entity()
+        ent.counter_entry.counter_id = counter_id
+        return [e.counter_entry for e in self.read([ent])]
+
+
+class P4RuntimeSwitch(EntityReads):
     """One P4Runtime server (`address`, `device_id`); use as a context manager."""
 
     def __init__(
@@ -279,22 +303,6 @@ class P4RuntimeSwitch:
         except grpc.RpcError as e:
             raise self._rpc_error(e, "Read") from None
         return out
-
-    def read_table(
-        self, table_id: int, with_counters: bool = False
-    ) -> list[p4runtime_pb2.TableEntry]:
-        """Entries of table `table_id` (not the default), with direct counters if asked."""
-        ent = p4runtime_pb2.Entity()
-        ent.table_entry.table_id = table_id
-        if with_counters:
-            ent.table_entry.counter_data.SetInParent()
-        return [e.table_entry for e in self.read([ent]) if not e.table_entry.is_default_action]
-
-    def read_counter(self, counter_id: int) -> list[p4runtime_pb2.CounterEntry]:
-        """Every index of indexed counter `counter_id`."""
-        ent = p4runtime_pb2.Entity()
-        ent.counter_entry.counter_id = counter_id
-        return [e.counter_entry for e in self.read([ent])]
 
     def write(self, updates: Sequence[p4runtime_pb2.Update]) -> None:
         """Send `updates` as one Write (CONTINUE_ON_ERROR, what BMv2 supports).

@@ -18,7 +18,7 @@ from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
 from controlplane.errors import SwitchError, UpdateError, WriteFailed
-from controlplane.p4rt import update_errors
+from controlplane.p4rt import EntityReads, update_errors
 from softswitch.server import P4RuntimeServicer
 from softswitch.server.arbitration import Client, uint128
 
@@ -56,7 +56,7 @@ class _Context:
         raise _Aborted(status.code, status.details, tuple(status.trailing_metadata))
 
 
-class LocalP4Runtime:
+class LocalP4Runtime(EntityReads):
     """One client of `servicer` (device `device_id`, election id `election_id`)."""
 
     def __init__(
@@ -121,22 +121,6 @@ class LocalP4Runtime:
         except _Aborted as e:
             raise self._refused(e, "Read") from None
         return out
-
-    def read_table(
-        self, table_id: int, with_counters: bool = False
-    ) -> list[p4runtime_pb2.TableEntry]:
-        """Entries of table `table_id` (not the default), with direct counters if asked."""
-        ent = p4runtime_pb2.Entity()
-        ent.table_entry.table_id = table_id
-        if with_counters:
-            ent.table_entry.counter_data.SetInParent()
-        return [e.table_entry for e in self.read([ent]) if not e.table_entry.is_default_action]
-
-    def read_counter(self, counter_id: int) -> list[p4runtime_pb2.CounterEntry]:
-        """Every index of indexed counter `counter_id`."""
-        ent = p4runtime_pb2.Entity()
-        ent.counter_entry.counter_id = counter_id
-        return [e.counter_entry for e in self.read([ent])]
 
     def write(self, updates: Sequence[p4runtime_pb2.Update]) -> None:
         """`updates` as one Write (CONTINUE_ON_ERROR); WriteFailed lists refused updates."""
