@@ -75,6 +75,7 @@ bench:
 	$(PY) -m bench.install_rate
 	$(PY) -m bench.syn_offload_load
 	$(PY) -m bench.thresholds_eval
+	$(PY) -m bench.blb_eval
 
 lint:
 	$(VENV)/bin/ruff check .
