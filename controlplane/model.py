@@ -8,9 +8,13 @@ Nothing here knows YAML or P4Runtime: `rules.py` builds these from the file,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from controlplane.fields import FIELDS, Match
 from controlplane.pipeline_spec import STATS_SLOTS as STATS_SLOTS  # one spec, re-exported
+
+if TYPE_CHECKING:
+    from controlplane.balance.section import MonitorGroup
 
 STATS_RULES_PER_SLOT = 64
 """Entries per slot table per docs/stats-stage.md (p4src/include/size.p4)."""
@@ -102,6 +106,7 @@ class RuleSet:
     stats: tuple[StatsRule, ...] = ()
     monitor: tuple[MonitorPort, ...] = ()
     syn_offload: SynOffloadConfig | None = None
+    monitors: MonitorGroup | None = None
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""
