@@ -194,6 +194,7 @@ struct metadata_t {
     bit<4>          ipv4_option_words;   // parser: option words still to extract
     @field_list(1) port_t monitor_port;
     @field_list(1) bool   has_monitor;
+    bool            is_duplicated;       // balance: multicast to several workers
 }
 
 #endif  // NIDS_HEADER_P4
