@@ -32,13 +32,6 @@ def variance(loads: Sequence[float]) -> float:
     return sum((x - mu) ** 2 for x in loads) / n
 
 
-def variance_with(loads: Sequence[float], add_to: int, amount: float) -> float:
-    """The variance after adding `amount` to worker `add_to`."""
-    trial = list(loads)
-    trial[add_to] += amount
-    return variance(trial)
-
-
 def solve_p(
     candidates: Sequence[Candidate],
     loads: Sequence[float],
