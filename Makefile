@@ -100,6 +100,7 @@ bench:
 	$(PY) -m bench.syn_offload_load
 	$(PY) -m bench.thresholds_eval
 	$(PY) -m bench.rules_scale --write-results
+	$(PY) -m bench.blb_eval
 
 scenarios:
 	$(PY) -m scenarios run --out $(RUNDIR)/scenarios

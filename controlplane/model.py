@@ -8,9 +8,13 @@ Nothing here knows YAML or P4Runtime: `rules.py` builds these from the file,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from controlplane.fields import FIELDS, Match
 from controlplane.pipeline_spec import STATS_SLOTS as STATS_SLOTS  # one spec, re-exported
+
+if TYPE_CHECKING:
+    from controlplane.balance.section import MonitorGroup
 
 STATS_RULES_PER_SLOT = 64
 """Entries per slot table per docs/stats-stage.md (p4src/include/size.p4)."""
@@ -104,6 +108,7 @@ class RuleSet:
     syn_offload: SynOffloadConfig | None = None
     sections: frozenset[str] = frozenset()  # top-level sections written with a value
     end: Where | None = field(default=None, compare=False)  # where the file's text ends
+    monitors: MonitorGroup | None = None
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""

@@ -28,6 +28,27 @@ SEND_TO_MONITOR = f"{INGRESS}.forward.send_to_monitor"
 SEND_TO_MONITOR_PORT = "port"
 DROP = f"{INGRESS}.forward.drop"
 
+# --- monitor clusters (p4src/include/control/balance.p4, docs/balance.md) ---------------------
+
+BALANCE = f"{INGRESS}.balance"
+BALANCE_GROUPS_TABLE = f"{BALANCE}.groups"
+BALANCE_GROUPS_KEY = ("monitor_port",)
+BALANCE_SET_GROUP = f"{BALANCE}.set_group"
+BALANCE_SET_GROUP_PARAMS = ("workers", "two_tuple", "idle_timeout_us")
+BALANCE_CLUSTERS_TABLE = f"{BALANCE}.clusters"
+BALANCE_CLUSTERS_KEY = ("monitor_port", "src_addr", "dst_addr", "protocol", "dst_port")
+BALANCE_TO_WORKER = f"{BALANCE}.to_worker"
+BALANCE_TO_WORKER_PARAMS = ("index",)
+BALANCE_TO_WORKERS = f"{BALANCE}.to_workers"
+BALANCE_TO_WORKERS_PARAMS = ("index", "group")
+BALANCE_NO_CLUSTER = f"{BALANCE}.no_cluster"
+BALANCE_CLUSTER_HITS = f"{BALANCE}.cluster_hits"
+BALANCE_WORKER_PORTS_TABLE = f"{BALANCE}.worker_ports"
+BALANCE_WORKER_PORTS_KEY = ("monitor_port", "worker")
+BALANCE_SET_WORKER_PORT = f"{BALANCE}.set_worker_port"
+BALANCE_SET_WORKER_PORT_PARAMS = ("port",)
+BALANCE_REGISTERS = (f"{BALANCE}.flow_workers", f"{BALANCE}.flow_last_seen")
+
 # --- stats (p4src/include/control/stats.p4) ----------------------------------------------------
 
 STATS_SLOTS = 4
@@ -172,6 +193,9 @@ def tables() -> dict[str, tuple[str, ...]]:
     """Every table name -> its match field names."""
     out: dict[str, tuple[str, ...]] = {
         MONITOR_TABLE: (MONITOR_KEY,),
+        BALANCE_GROUPS_TABLE: BALANCE_GROUPS_KEY,
+        BALANCE_CLUSTERS_TABLE: BALANCE_CLUSTERS_KEY,
+        BALANCE_WORKER_PORTS_TABLE: BALANCE_WORKER_PORTS_KEY,
         SYN_CONFIG_TABLE: (),
         FEEDBACK_CONFIG_TABLE: (),
     }
@@ -185,6 +209,11 @@ def actions() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {
         SEND_TO_MONITOR: (SEND_TO_MONITOR_PORT,),
         DROP: (),
+        BALANCE_SET_GROUP: BALANCE_SET_GROUP_PARAMS,
+        BALANCE_TO_WORKER: BALANCE_TO_WORKER_PARAMS,
+        BALANCE_TO_WORKERS: BALANCE_TO_WORKERS_PARAMS,
+        BALANCE_NO_CLUSTER: (),
+        BALANCE_SET_WORKER_PORT: BALANCE_SET_WORKER_PORT_PARAMS,
         SYN_CONFIGURE: SYN_CONFIGURE_PARAMS,
         SYN_DISABLE: (),
         SET_DEVICE_ID: (SET_DEVICE_ID_PARAM,),
@@ -205,12 +234,12 @@ def counters() -> dict[str, int | None]:
 
 def direct_counters() -> tuple[str, ...]:
     """Every direct counter."""
-    return tuple(rule_hits(s) for s in range(STATS_SLOTS))
+    return (*(rule_hits(s) for s in range(STATS_SLOTS)), BALANCE_CLUSTER_HITS)
 
 
 def registers() -> tuple[str, ...]:
     """Every register."""
-    out = [SYN_RECORDS, SYN_RECORDS6]
+    out = [SYN_RECORDS, SYN_RECORDS6, *BALANCE_REGISTERS]
     for s in range(STATS_SLOTS):
         out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]
     return tuple(out)

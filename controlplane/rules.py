@@ -26,6 +26,8 @@ syn_offload:                  # optional: the SYN-offload stage (docs/syn-offloa
   sweep_rate: 1000            # sweep packets per second (`controlplane sweep`)
   slots: 65536                # records used (default: all the P4 was compiled with)
   sweep_monitor_port: 1       # where swept SYNs go (default: the first monitor port)
+monitors:                     # optional: a cluster of workers (docs/balance.md,
+  ports: [1, 2, 3, 4]         #   controlplane/balance/section.py for every setting)
 ```
 """
 
@@ -43,6 +45,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controlplane import pipeline_spec
+from controlplane.balance.section import read_monitors
 from controlplane.errors import Problem, RulesError
 from controlplane.fields import (
     FIELDS,
@@ -68,7 +71,7 @@ from controlplane.model import (
 )
 from controlplane.yamltree import YamlError, alias_of, compose
 
-TOP_FIELDS = ("monitor", "stats", "syn_offload")
+TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors")
 SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
 MAX_SWEEP_RATE = 1_000_000
 RULE_FIELDS = (
@@ -560,9 +563,11 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
             r.error(snode, "stats", "expected a list of rules (each item starting with '- name:')")
     rules = _assign_ids(r, raw)
     syn = _read_syn_offload(r, top["syn_offload"][1], monitor) if "syn_offload" in top else None
+    mports = {m.monitor_port for m in monitor}
+    group = read_monitors(r, top["monitors"][1], mports) if "monitors" in top else None
     sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
     end = Where(path, *text_end(text))
-    return RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end), r.problems
+    return RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group), r.problems
 
 
 def _is_null(node: Node) -> bool:

@@ -15,6 +15,7 @@
 #include "include/control/flow_fields.p4"
 #include "include/control/stats.p4"
 #include "include/control/forward.p4"
+#include "include/control/balance.p4"
 #include "include/control/syn_offload.p4"
 #include "include/control/feedback.p4"
 #include "include/control/monitor_cut.p4"
@@ -25,6 +26,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     FlowFields() flow_fields;
     Stats() stats;
     Forward() forward;
+    Balance() balance;
     SynOffload() syn_offload;
 
     apply {
@@ -40,6 +42,9 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
                     || has_records(meta.stats.slot1) || has_records(meta.stats.slot2)
                     || has_records(meta.stats.slot3);
                 forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
+                if (meta.has_monitor) {
+                    balance.apply(meta.flow, now, meta, standard_metadata);
+                }
             }
             syn_offload.apply(hdr, meta, standard_metadata, now);
         }
@@ -56,7 +61,8 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
     apply {
         if (standard_metadata.egress_port == CPU_PORT) {
             packet_io.apply(hdr, standard_metadata);
-        } else if (meta.has_monitor && standard_metadata.egress_port == meta.monitor_port) {
+        } else if (meta.has_monitor && (standard_metadata.egress_port == meta.monitor_port
+                                        || meta.is_duplicated)) {
             syn_regenerate.apply(hdr, meta, standard_metadata);
             // A clone's ingress timestamp is reset (BMv2): use the trigger's.
             timestamp_t now = standard_metadata.ingress_global_timestamp;

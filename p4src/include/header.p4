@@ -232,6 +232,7 @@ struct metadata_t {
     ipv6_chain_t    ipv6_chain;          // parser: the IPv6 header chain
     @field_list(1) port_t monitor_port;
     @field_list(1) bool   has_monitor;
+    bool            is_duplicated;       // balance: multicast to several workers
 }
 
 #endif  // NIDS_HEADER_P4

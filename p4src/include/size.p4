@@ -25,6 +25,21 @@
 #define SYN_OFFLOAD_SLOTS6 16384
 #endif
 
+// Monitor clusters (balance.p4): groups, cluster entries, worker ports, and
+// per-connection slots that keep a started connection on its worker.
+#ifndef BALANCE_GROUPS_SIZE
+#define BALANCE_GROUPS_SIZE 16
+#endif
+#ifndef BALANCE_CLUSTERS_SIZE
+#define BALANCE_CLUSTERS_SIZE 1024
+#endif
+#ifndef BALANCE_WORKER_PORTS_SIZE
+#define BALANCE_WORKER_PORTS_SIZE 256
+#endif
+#ifndef BALANCE_FLOW_SLOTS
+#define BALANCE_FLOW_SLOTS 65536
+#endif
+
 // IPv4 option words the parser keeps (ihl 6..15: up to 10 words of 32 bits).
 #define IPV4_OPTION_WORDS 10
 

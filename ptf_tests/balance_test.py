@@ -1,0 +1,171 @@
+"""Monitor clusters over veths (p4src/include/control/balance.p4, docs/balance.md): the
+monitor port 1 stands for workers on ports 1-4; entries written by
+controlplane.balance.entries, as the controller writes them."""
+
+from __future__ import annotations
+
+from base_test import P4RuntimeTest, autocleanup, skip_unless_root
+from p4.v1 import p4runtime_pb2
+from ptf import testutils
+
+from controlplane import pipeline_spec as ps
+from controlplane.balance.entries import (
+    ClusterRule,
+    cluster_update,
+    group_update,
+    multicast_update,
+    worker_port_updates,
+)
+from controlplane.balance.flow import Flow
+from controlplane.p4info import P4Schema
+from feedback_header.codec import decode
+
+WORKERS = [1, 2, 3, 4]
+VICTIM = "198.51.100.7"
+
+
+def udp(src: str, dst: str, sport: int, dport: int) -> bytes:
+    return bytes(
+        testutils.simple_udp_packet(
+            eth_dst="00:00:00:00:00:0b",
+            eth_src="00:00:00:00:00:01",
+            ip_src=src,
+            ip_dst=dst,
+            udp_sport=sport,
+            udp_dport=dport,
+        )
+    )
+
+
+def victim_rule(worker: int, mcast: int = 0) -> ClusterRule:
+    dst = Flow.of("10.0.0.0", VICTIM, 0, 0, 17).dst
+    return ClusterRule(worker=worker, priority=10, dst=(dst, 32), mcast_group=mcast)
+
+
+class BalanceTest(P4RuntimeTest):
+    def setUp(self) -> None:
+        super().setUp()
+        self.schema = P4Schema(self.p4info.p4info)
+
+    def group(self, two_tuple: bool = False, stats: bool = False) -> None:
+        self.insert_table_entry(
+            ps.MONITOR_TABLE, {ps.MONITOR_KEY: 0}, ps.SEND_TO_MONITOR, {"port": 1}
+        )
+        self.write(
+            group_update(self.schema, 1, len(WORKERS), two_tuple, 60_000_000),
+            *worker_port_updates(self.schema, 1, WORKERS),
+        )
+
+    def port_of(self, frame: bytes) -> int:
+        testutils.send_packet(self, 0, frame)
+        res = testutils.dp_poll(self, timeout=2)
+        self.assertTrue(isinstance(res, self.dataplane.PollSuccess), "no packet out")
+        return int(res.port)
+
+
+@skip_unless_root
+class SymmetricHashTest(BalanceTest):
+    """Both directions of a connection leave on one worker; connections spread."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        seen = set()
+        for i in range(16):
+            a, b = f"10.0.{i}.1", f"192.0.2.{i + 1}"
+            fwd = self.port_of(udp(a, b, 40000 + i, 53))
+            rev = self.port_of(udp(b, a, 53, 40000 + i))
+            self.assertEqual(fwd, rev)
+            self.assertIn(fwd, WORKERS)
+            seen.add(fwd)
+        self.assertGreater(len(seen), 1)
+        testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class TwoTupleHashTest(BalanceTest):
+    """With the 2-tuple hash the ports do not matter."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group(two_tuple=True)
+        for i in range(4):
+            ports = {
+                self.port_of(udp(f"10.0.{i}.1", "192.0.2.9", 1000 + j, 9 + j)) for j in range(6)
+            }
+            self.assertEqual(len(ports), 1)
+
+
+@skip_unless_root
+class ClusterStickyTest(BalanceTest):
+    """A cluster entry overrides the hash; a started flow keeps its worker when the cluster
+    moves, new flows follow the cluster."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        self.write(cluster_update(self.schema, 1, victim_rule(0)))
+        old = udp("100.64.0.1", VICTIM, 5, 6)
+        for i in range(8):
+            self.assertEqual(self.port_of(udp(f"100.64.1.{i}", VICTIM, 7, 100 + i)), WORKERS[0])
+        self.assertEqual(self.port_of(old), WORKERS[0])
+        self.write(cluster_update(self.schema, 1, victim_rule(3), p4runtime_pb2.Update.MODIFY))
+        self.assertEqual(self.port_of(udp("100.64.0.2", VICTIM, 5, 6)), WORKERS[3])
+        self.assertEqual(self.port_of(old), WORKERS[0])
+        testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class DuplicationTest(BalanceTest):
+    """A cluster entry with a multicast group copies its flows to those workers."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        self.write(
+            multicast_update(7, [WORKERS[1], WORKERS[3]]),
+            cluster_update(self.schema, 1, victim_rule(1, 7)),
+        )
+        frame = udp("100.64.3.3", VICTIM, 1234, 9)
+        testutils.send_packet(self, 0, frame)
+        testutils.verify_each_packet_on_each_port(self, [frame, frame], [WORKERS[1], WORKERS[3]])
+        testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class RecordsFollowTest(BalanceTest):
+    """A stats threshold alert is attached on the flow's worker port."""
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        self.write(cluster_update(self.schema, 1, victim_rule(2)))
+        rule = self.table_entry(
+            ps.stats_table(0),
+            {"protocol": (17, 0xFF)},
+            ps.count_group(0),
+            {
+                "rule_id": 1,
+                "port_mask": 0,
+                "src_mask": 0,
+                "dst_mask": 0xFFFFFFFF,
+                "proto_mask": 0,
+                "sport_mask": 0,
+                "dport_mask": 0,
+                "flags_mask": 0,
+                "bidirectional": 0,
+                "interval_us": 0,
+                "packet_threshold": 1,
+                "byte_threshold": 0,
+            },
+            priority=1,
+        )
+        u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.INSERT)
+        u.entity.table_entry.CopyFrom(rule)
+        self.write(u)
+        testutils.send_packet(self, 0, udp("100.64.9.9", VICTIM, 1, 53))
+        res = testutils.dp_poll(self, timeout=2)
+        self.assertTrue(isinstance(res, self.dataplane.PollSuccess), "no packet out")
+        self.assertEqual(res.port, WORKERS[2])
+        self.assertTrue(decode(bytes(res.packet)).records)
+        testutils.verify_no_other_packets(self)
