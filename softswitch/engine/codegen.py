@@ -282,8 +282,8 @@ def compile_program(
             "__name__": "softswitch.engine.generated",
         }
     )
-    for algo, f in algorithms.ALGORITHMS.items():
-        ns[f"_ALG_{algo}"] = f
+    for algo, algo_fn in algorithms.ALGORITHMS.items():
+        ns[f"_ALG_{algo}"] = algo_fn
     exec(code, ns)
     # the driver reads these standard_metadata fields even if an old v1model lacks them
     sm = ns[g.sm_cls]

@@ -235,9 +235,9 @@ class ControlConverter:
         # default entry can select must dispatch
         for aid in [*getattr(table, "actions", {}), table.default_action.action_id]:
             if aid not in dispatch:
-                ai = self._action_by_id(aid)
-                if ai is not None:
-                    dispatch[aid] = self.action_fn(ai)
+                extra = self._action_by_id(aid)
+                if extra is not None:
+                    dispatch[aid] = self.action_fn(extra)
         dv = self.ctx.ident(f"_D_{name}")
         self.ctx.post.append(f"{dv} = {{{', '.join(f'{k}: {v}' for k, v in dispatch.items())}}}")
         fn = Fn(name)
@@ -299,7 +299,7 @@ class ControlConverter:
         fn = Fn(name)
         n_dir = sum(1 for p in ai.decl.params if p.direction != "")
         args = [A.Arg(a.loc, a.expr, a.name) for a in ref.args[:n_dir]]
-        cp_names = []
+        cp_names: list[str] = []
         for p in ai.decl.params:
             if p.direction == "":
                 pn = f"a{len(cp_names)}"

@@ -82,7 +82,8 @@ class ExprConverter:
         m = getattr(self, "x_" + type(e).__name__, None)
         if m is None:
             raise UnsupportedError(e.loc, f"expression {type(e).__name__}")
-        return m(e, fn)
+        r: str = m(e, fn)
+        return r
 
     def x_IntLit(self, e: A.IntLit, fn: Fn) -> str:
         return const_of(e.value, e.type)
@@ -138,6 +139,7 @@ class ExprConverter:
             if not isinstance(call, A.Call):
                 raise UnsupportedError(e.loc, f".{k} of something other than apply()")
             hit = self.ctx.controls.table_apply_expr(call, fn)
+            assert hit is not None
             return hit if k == "hit" else f"(not {hit})"
         if k == "action_run":
             raise UnsupportedError(e.loc, "action_run outside switch")
@@ -485,23 +487,23 @@ class ExprConverter:
             fn.locals[id(pin.decl)] = t
             inner = self.pin_lvalue(lhs.expr, fn)  # type: ignore[arg-type]
             return dataclasses.replace(lhs, expr=inner, index=pin)
-        if isinstance(lhs, A.Member | A.Slice | A.Index) and lhs.expr is not None:
+        if isinstance(lhs, A.Member | A.Slice | A.Index) and isinstance(lhs.expr, A.Expr):
             return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
         return lhs
 
     def touch_header(self, e: A.Expr, fn: Fn) -> None:
         """e (a struct) was written: if it lies inside a header, the header's bytes changed."""
-        outer: A.Expr | None = e
+        outer: A.Expr | A.TypeRef | None = e
         while isinstance(outer, A.Member) and outer.kind == "field":
             outer = outer.expr
-            if outer is not None and isinstance(base_type(outer.type), A.HeaderT):
+            if isinstance(outer, A.Expr) and isinstance(base_type(outer.type), A.HeaderT):
                 fn.emit(f"{self.expr(outer, fn)}._raw = None")
                 return
 
     def union_member_valid(self, h: A.Expr, fn: Fn) -> None:
         """After header `h` may have become valid: if it is a header_union member,
         the union's other members become invalid (spec 8.20, as BMv2)."""
-        if not (isinstance(h, A.Member) and h.kind == "field" and h.expr is not None):
+        if not (isinstance(h, A.Member) and h.kind == "field" and isinstance(h.expr, A.Expr)):
             return
         ut = base_type(h.expr.type)
         if not isinstance(ut, A.HeaderUnionT):
@@ -577,7 +579,7 @@ class ExprConverter:
         else:
             fn.emit(f"{name} = {self.ctx.types.new(t)}")
 
-    def block(self, stmts: list, fn: Fn) -> None:
+    def block(self, stmts: list[A.Stmt | A.Declaration], fn: Fn) -> None:
         start = len(fn.lines)
         for s in stmts:
             self.stmt(s, fn)
@@ -663,7 +665,7 @@ class ExprConverter:
             fn.indent -= 1
 
 
-def _has_runtime_index(e: A.Expr | None) -> bool:
+def _has_runtime_index(e: A.Expr | A.TypeRef | None) -> bool:
     """Whether an l-value has a stack index with a call in it."""
     while isinstance(e, A.Member | A.Slice | A.Index):
         if isinstance(e, A.Index) and e.index is not None and _has_call(e.index):
@@ -681,7 +683,7 @@ def _has_call(e: object) -> bool:
     if isinstance(e, A.Expr):
         return any(
             _has_call(getattr(e, name))
-            for name in e.__dataclass_fields__  # type: ignore[attr-defined]
+            for name in e.__dataclass_fields__
             if name not in ("type", "const", "loc", "decl")
         )
     return False

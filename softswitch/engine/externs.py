@@ -48,6 +48,16 @@ def _args_by_param(params: list[A.Param], args: list[A.Arg], loc: A.Loc) -> list
     return out
 
 
+def _arg_exprs(c: A.Call) -> list[A.Expr]:
+    """The arguments of an extern call; a don't-care `_` is refused."""
+    out = []
+    for a in c.args:
+        if a.expr is None:
+            raise UnsupportedError(a.loc, "a don't-care argument to this extern")
+        out.append(a.expr)
+    return out
+
+
 class CallConverter:
     """Every kind of call, generated in one shared `GenContext`."""
 
@@ -63,7 +73,8 @@ class CallConverter:
         if callee is None and isinstance(f, A.PathExpr):
             callee = f.decl
         if isinstance(callee, A.ActionDecl):
-            return self.action_call(c, callee, fn)
+            self.action_call(c, callee, fn)
+            return None
         if isinstance(callee, A.FunctionDecl):
             return self.function_call(c, callee, fn, want_value)
         if isinstance(callee, A.ExternFunctionDecl):
@@ -249,7 +260,9 @@ class CallConverter:
         ):
             # a parser/control given as a constructor argument: the instance passed
             given = self.ctx.cur_block.ctor_args[obj.decl.name]
-            return self.ctx.controls.control_apply_call(given, c, fn)  # type: ignore[arg-type]
+            assert isinstance(given, A.BlockInstance)
+            self.ctx.controls.control_apply_call(given, c, fn)
+            return None
         if (
             isinstance(obj, A.PathExpr)
             and isinstance(obj.decl, A.ParserDecl | A.ControlDecl)
@@ -257,13 +270,15 @@ class CallConverter:
             and obj.decl.name in self.ctx.cur_block.children
         ):
             # direct type invocation: the instance named after the type
-            child = self.ctx.cur_block.children[obj.decl.name]
-            return self.ctx.controls.control_apply_call(child, c, fn)
+            named = self.ctx.cur_block.children[obj.decl.name]
+            self.ctx.controls.control_apply_call(named, c, fn)
+            return None
         if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Instantiation):
             inst = obj.decl
             child = self.ctx.cur_block.children.get(inst.name)
             if child is not None and m == "apply":
-                return self.ctx.controls.control_apply_call(child, c, fn)
+                self.ctx.controls.control_apply_call(child, c, fn)
+                return None
             ext = self.ctx.extern_by_decl.get(id(inst))
             if ext is not None:
                 return self.extern_method(ext, m, c, fn)
@@ -285,27 +300,27 @@ class CallConverter:
 
     def extern_method(self, ext: A.ExternInstance, m: str, c: A.Call, fn: Fn) -> str | None:
         kind = ext.extern.name
-        args = [a.expr for a in c.args]
+        args = _arg_exprs(c)
         q = ext.qualname
         if kind == "register":
             r = self.ctx.bind(self.ctx.state.registers[q], "reg")
             if m == "read":
                 if len(args) == 1:
-                    return f"{r}.read({self.exprs.expr(args[0], fn)})"  # type: ignore[arg-type]
-                self.exprs.assign(args[0], f"{r}.read({self.exprs.expr(args[1], fn)})", fn)  # type: ignore[arg-type]
+                    return f"{r}.read({self.exprs.expr(args[0], fn)})"
+                self.exprs.assign(args[0], f"{r}.read({self.exprs.expr(args[1], fn)})", fn)
                 return None
             if m == "write":
-                i = self.exprs.expr(args[0], fn)  # type: ignore[arg-type]
-                fn.emit(f"{r}.write({i}, {self.exprs.expr(args[1], fn)})")  # type: ignore[arg-type]
+                i = self.exprs.expr(args[0], fn)
+                fn.emit(f"{r}.write({i}, {self.exprs.expr(args[1], fn)})")
                 return None
         if kind == "counter" and m == "count":
             ctr = self.ctx.bind(self.ctx.state.counters[q], "ctr")
-            fn.emit(f"{ctr}.count({self.exprs.expr(args[0], fn)}, _ILEN)")  # type: ignore[arg-type]
+            fn.emit(f"{ctr}.count({self.exprs.expr(args[0], fn)}, _ILEN)")
             return None
         if kind == "meter" and m == "execute_meter":
             mt = self.ctx.bind(self.ctx.state.meters[q], "mtr")
-            color = f"{mt}.execute({self.exprs.expr(args[0], fn)}, _ILEN, _NOW)"  # type: ignore[arg-type]
-            self.exprs.assign(args[1], self.exprs.fit(color, None, args[1].type), fn)  # type: ignore[arg-type,union-attr]
+            color = f"{mt}.execute({self.exprs.expr(args[0], fn)}, _ILEN, _NOW)"
+            self.exprs.assign(args[1], self.exprs.fit(color, None, args[1].type), fn)
             return None
         if kind == "direct_counter" and m == "count":
             return None  # BMv2 counts direct counters on every hit by itself
@@ -314,7 +329,7 @@ class CallConverter:
             # read into the table's direct-meter result field).
             fn.emit("if _MHIT:")
             fn.indent += 1
-            self.exprs.assign(args[0], "_MCOLOR", fn)  # type: ignore[arg-type]
+            self.exprs.assign(args[0], "_MCOLOR", fn)
             fn.indent -= 1
             return None
         raise UnsupportedError(c.loc, f"{kind}.{m}")
@@ -323,36 +338,37 @@ class CallConverter:
 
     def extern_function(self, c: A.Call, d: A.ExternFunctionDecl, fn: Fn) -> str | None:
         name = d.name
-        args = [a.expr for a in c.args]
+        args = _arg_exprs(c)
         h = getattr(self, "xf_" + name, None)
         if h is None:
             raise UnsupportedError(c.loc, f"extern {name}")
-        return h(c, args, fn)
+        r: str | None = h(c, args, fn)
+        return r
 
-    def xf_verify(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_verify(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         cond = self.exprs.expr(args[0], fn)
         err = self.exprs.expr(args[1], fn)
         fn.emit(f"if not {cond}: raise _PErr({err})")
 
-    def xf_mark_to_drop(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_mark_to_drop(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         if not args:
             raise UnsupportedError(c.loc, "mark_to_drop() without standard_metadata")
         sm = self.exprs.expr(args[0], fn)
         fn.emit(f"{sm}.egress_spec = 511; {sm}.mcast_grp = 0")
 
-    def xf_clone(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_clone(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.globals_assigned.add("_CLONE")
         fn.emit(f"_CLONE = ({self.exprs.expr(args[1], fn)}, 0)")
 
-    def xf_clone_preserving_field_list(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_clone_preserving_field_list(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.globals_assigned.add("_CLONE")
         fn.emit(f"_CLONE = ({self.exprs.expr(args[1], fn)}, {self.field_list_index(args[2])})")
 
-    def xf_resubmit_preserving_field_list(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_resubmit_preserving_field_list(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.globals_assigned.add("_RESUB")
         fn.emit(f"_RESUB = {self.field_list_index(args[0])}")
 
-    def xf_recirculate_preserving_field_list(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_recirculate_preserving_field_list(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.globals_assigned.add("_RECIRC")
         fn.emit(f"_RECIRC = {self.field_list_index(args[0])}")
 
@@ -362,11 +378,11 @@ class CallConverter:
         self.ctx.field_lists_used.add(e.const)
         return e.const
 
-    def xf_truncate(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_truncate(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.globals_assigned.add("_TRUNC")
         fn.emit(f"_TRUNC = {self.exprs.expr(args[0], fn)}")
 
-    def xf_digest(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_digest(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         data = args[1]
         t = base_type(data.type)
         name = getattr(t, "name", None)
@@ -381,7 +397,7 @@ class CallConverter:
         fn.globals_assigned.add("_DIGEST")
         fn.emit(f"_DIGEST = ({did}, ({''.join(v + ', ' for v in vals)}))")
 
-    def xf_random(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_random(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         lo = self.exprs.expr(args[1], fn)
         hi = self.exprs.expr(args[2], fn)
         self.exprs.assign(args[0], f"_random({lo}, {hi})", fn)
@@ -432,7 +448,7 @@ class CallConverter:
             fn.emit(f"{v} += _PAY")
         return v
 
-    def xf_hash(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_hash(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         algo = self.hash_algo(args[1])
         base = self.exprs.expr(args[2], fn)
         mx = self.exprs.expr(args[4], fn)
@@ -451,7 +467,7 @@ class CallConverter:
             val = f"_hash_offset({h}, {base}, {mx}, {w})"
         self.exprs.assign(args[0], val, fn)
 
-    def _checksum(self, args: list, fn: Fn, update: bool, payload: bool) -> None:
+    def _checksum(self, args: list[A.Expr], fn: Fn, update: bool, payload: bool) -> None:
         algo = self.hash_algo(args[3])
         if algo == "random":
             raise UnsupportedError(args[3].loc, "random as a checksum algorithm")
@@ -468,19 +484,19 @@ class CallConverter:
             fn.emit(f"if {val} != {self.exprs.expr(args[2], fn)}: _CKERR = True")
         fn.indent -= 1
 
-    def xf_verify_checksum(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_verify_checksum(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         self._checksum(args, fn, update=False, payload=False)
 
-    def xf_verify_checksum_with_payload(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_verify_checksum_with_payload(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         self._checksum(args, fn, update=False, payload=True)
 
-    def xf_update_checksum(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_update_checksum(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         self._checksum(args, fn, update=True, payload=False)
 
-    def xf_update_checksum_with_payload(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_update_checksum_with_payload(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         self._checksum(args, fn, update=True, payload=True)
 
-    def xf_log_msg(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_log_msg(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         msg = args[0].const if isinstance(args[0].const, str) else getattr(args[0], "value", None)
         if not isinstance(msg, str):
             raise UnsupportedError(c.loc, "log_msg with a non-constant message")
@@ -489,20 +505,21 @@ class CallConverter:
             vals = [v for v, _, _ in self.exprs.flat_scalars(args[1], fn)]
         fn.emit(f"_log_msg({msg!r}, ({''.join(v + ', ' for v in vals)}))")
 
-    def xf_assert(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_assert(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.emit(f"if not {self.exprs.expr(args[0], fn)}: _assert_fail('assert', {str(c.loc)!r})")
 
-    def xf_assume(self, c: A.Call, args: list, fn: Fn) -> None:
+    def xf_assume(self, c: A.Call, args: list[A.Expr], fn: Fn) -> None:
         fn.emit(f"if not {self.exprs.expr(args[0], fn)}: _assert_fail('assume', {str(c.loc)!r})")
 
     # ------------------------------------------------------------ packet_in
 
     def packet_in_method(self, m: str, c: A.Call, fn: Fn) -> str | None:
-        args = [a.expr for a in c.args]
+        args = _arg_exprs(c)
         pts = self.ctx.error_code("PacketTooShort")
         fn.globals_assigned.add("_PO")
         if m == "extract" and len(args) == 2:
-            return self.extract_varbit(c, args[0], args[1], fn)
+            self.extract_varbit(c, args[0], args[1], fn)
+            return None
         if m == "extract":
             if len(args) != 1:
                 raise UnsupportedError(c.loc, "extract with these arguments")

@@ -59,11 +59,11 @@ class ParserConverter:
             self.transition(s, fn)
             fn.mark(start, s.transition.loc if s.transition is not None else s.loc)
             self.ctx.out.extend(fn.source(f"def {fn.name}():"))
-        start = state_fns.get("start")
-        if start is None:
+        start_fn = state_fns.get("start")
+        if start_fn is None:
             raise UnsupportedError(d.loc, "a parser without a start state")
         if sub:
-            entry.emit(f"st = {start}")
+            entry.emit(f"st = {start_fn}")
             entry.emit("while st is not None:")
             entry.emit("    st = st()")
             self.ctx.out.extend(entry.source(f"def {prefix}({', '.join(params)}):"))
@@ -71,7 +71,7 @@ class ParserConverter:
             return prefix
         entry.globals_assigned.update({"_PD", "_PL", "_PO"})
         entry.emit("_PD = data; _PL = len(data); _PO = 0")
-        entry.emit(f"st = {start}")
+        entry.emit(f"st = {start_fn}")
         entry.emit("try:")
         entry.emit("    while st is not None:")
         entry.emit("        st = st()")
@@ -118,14 +118,14 @@ class ParserConverter:
                 simple = False
                 break
             vals = []
-            for it, t in zip(items, ktypes, strict=True):
+            for it, kt in zip(items, ktypes, strict=True):
                 if isinstance(it, A.Mask | A.Range | A.Default) or not isinstance(
                     it.const, int | bool
                 ):
                     simple = False
                     break
                 vals.append(
-                    int(it.const) & (mask(width_of(t)) if not isinstance(t, A.InfIntT) else -1)
+                    int(it.const) & (mask(width_of(kt)) if not isinstance(kt, A.InfIntT) else -1)
                 )
             if not simple:
                 break
@@ -154,7 +154,7 @@ class ParserConverter:
             raise UnsupportedError(loc, f"transition to unknown state {name}")
         return r
 
-    def keyset_cond(self, ks: A.Expr, kv: list[str], ktypes: list, fn: Fn) -> str:
+    def keyset_cond(self, ks: A.Expr, kv: list[str], ktypes: list[A.Type | None], fn: Fn) -> str:
         items = ks.items if len(kv) > 1 and isinstance(ks, A.ListExpr) else [ks]
         if len(items) == 1 and isinstance(items[0], A.Default):
             return "True"

@@ -17,6 +17,8 @@ to header).
 
 from __future__ import annotations
 
+from typing import Any
+
 from softswitch.frontend import ast as A
 
 
@@ -25,7 +27,7 @@ class Stack:
 
     __slots__ = ("h", "n")
 
-    def __init__(self, h: list) -> None:
+    def __init__(self, h: list[Any]) -> None:
         self.h = h
         self.n = 0
 
@@ -79,7 +81,8 @@ class TypeRegistry:
     def cls(self, t: A.Type) -> str:
         """Class name of a header/struct type, generating it on first use."""
         t = base_type(t)  # type: ignore[assignment]
-        key = id(t.decl) if getattr(t, "decl", None) is not None else id(t)
+        decl = getattr(t, "decl", None)
+        key = id(decl) if decl is not None else id(t)
         name = self._names.get(key)
         if name is not None:
             return name
@@ -240,14 +243,14 @@ class TypeRegistry:
         """
         fields: list[tuple[str, int | str, A.Type | None]] = []
         fixed = 0
-        for f, ft in t.fields:
-            bt = base_type(ft)
+        for f, fty in t.fields:
+            bt = base_type(fty)
             if isinstance(bt, A.VarbitT):
                 fields.append((f, f"h._vl_{f}", bt))
             else:
-                w = width_of(bt)
-                fixed += w
-                fields.append((f, w, bt))
+                fw = width_of(bt)
+                fixed += fw
+                fields.append((f, fw, bt))
         L = self.lines
         L.append(f"class {name}:")
         L.append(f"    _W = {fixed}")
@@ -320,8 +323,8 @@ class TypeRegistry:
                 self.cls(ft)
         L.append(f"class {name}:")
         L.append("    _v = True")
-        for f, ft in scalars:
-            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        for f, st in scalars:
+            L.append(f"    {f} = {'False' if isinstance(st, A.BoolT) else '0'}")
         if nested:
             L.append("    def __init__(self):")
             for f, ft in nested:
