@@ -185,11 +185,15 @@ class Generator:
                 pparams[0].loc if pparams else e.main.loc, "this parser signature"
             )
         h_t, m_t, sm_t = (base_type(p.resolved) for p in pparams[1:])
-        h_cls = self.ctx.types.cls(h_t)  # type: ignore[arg-type]
-        m_cls = self.ctx.types.cls(m_t)  # type: ignore[arg-type]
-        sm_cls = self.ctx.types.cls(sm_t)  # type: ignore[arg-type]
-        fl_lines = self.field_list_fns(m_t)  # type: ignore[arg-type]
-        sm_fields = {f for f, _ in sm_t.fields}  # type: ignore[union-attr]
+        h_cls = self.ctx.types.cls(h_t)
+        m_cls = self.ctx.types.cls(m_t)
+        sm_cls = self.ctx.types.cls(sm_t)
+        if not isinstance(m_t, A.StructT):
+            raise UnsupportedError(pparams[2].loc, "user metadata that is not a struct")
+        if not isinstance(sm_t, A.StructT):
+            raise UnsupportedError(pparams[3].loc, "standard_metadata that is not a struct")
+        fl_lines = self.field_list_fns(m_t)
+        sm_fields = {f for f, _ in sm_t.fields}
         driver = driver_source(
             fns,
             h_cls,

@@ -195,3 +195,10 @@ class GenContext:
             return self.e.program.errors.index(name)
         except ValueError:
             raise UnsupportedError(None, f"unknown error {name}") from None
+
+
+def operand(x: A.Expr | A.TypeRef | None, loc: A.Loc) -> A.Expr:
+    """A sub-expression the type checker has filled in (refused if it has not)."""
+    if not isinstance(x, A.Expr):
+        raise UnsupportedError(loc, "an incomplete expression")
+    return x

@@ -67,7 +67,7 @@ class ControlConverter:
                 else:
                     fn.emit(f"{g} = {self.ctx.types.new(t)}")
                     if d.init is not None:
-                        src = self.exprs.build_aggregate(t, d.init, fn)  # type: ignore[arg-type]
+                        src = self.exprs.build_aggregate(t, d.init, fn)
                         fn.emit(self.ctx.types.assign(t, g, src))
             elif isinstance(
                 d, (A.Instantiation | A.ConstDecl | A.ActionDecl | A.TableDecl, A.ValueSetDecl)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from softswitch.engine.context import Fn, GenContext, UnsupportedError
+from softswitch.engine.context import Fn, GenContext, UnsupportedError, operand
 from softswitch.engine.values import base_type, is_aggregate, width_of
 from softswitch.frontend import ast as A
 
@@ -120,20 +120,20 @@ class ExprConverter:
     def x_Member(self, e: A.Member, fn: Fn) -> str:
         k = e.kind
         if k == "field":
-            base = self.expr(e.expr, fn)  # type: ignore[arg-type]
+            base = self.expr(operand(e.expr, e.loc), fn)
             return f"{base}.{e.name}"
         if k in ("enum_member", "error_member"):
             return str(self.enum_value(e))
         if k == "stack_next":
-            return f"_snext({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+            return f"_snext({self.expr(operand(e.expr, e.loc), fn)})"
         if k == "stack_last":
-            return f"_slast({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+            return f"_slast({self.expr(operand(e.expr, e.loc), fn)})"
         if k == "stack_size":
-            st = base_type(e.expr.type)  # type: ignore[union-attr]
+            st = base_type(operand(e.expr, e.loc).type)
             assert isinstance(st, A.StackT)
             return str(st.size)
         if k == "stack_lastIndex":
-            return f"(({self.expr(e.expr, fn)}.n - 1) & 0xffffffff)"  # type: ignore[arg-type]
+            return f"(({self.expr(operand(e.expr, e.loc), fn)}.n - 1) & 0xffffffff)"
         if k in ("hit", "miss"):
             call = e.expr
             if not isinstance(call, A.Call):
@@ -148,8 +148,8 @@ class ExprConverter:
         raise UnsupportedError(e.loc, f"member .{e.name} ({k})")
 
     def x_Index(self, e: A.Index, fn: Fn) -> str:
-        s = self.expr(e.expr, fn)  # type: ignore[arg-type]
-        st = base_type(e.expr.type)  # type: ignore[union-attr]
+        s = self.expr(operand(e.expr, e.loc), fn)
+        st = base_type(operand(e.expr, e.loc).type)
         idx = e.index
         assert idx is not None
         if idx.const is not None and isinstance(idx.const, int):
@@ -160,14 +160,14 @@ class ExprConverter:
 
     def x_Slice(self, e: A.Slice, fn: Fn) -> str:
         hi, lo = int(e.hi.const), int(e.lo.const)  # type: ignore[union-attr,arg-type]
-        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+        x = self.expr(operand(e.expr, e.loc), fn)
         m = mask(hi - lo + 1)
         if lo == 0:
             return f"({x} & {m:#x})"
         return f"(({x} >> {lo}) & {m:#x})"
 
     def x_Unary(self, e: A.Unary, fn: Fn) -> str:
-        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+        x = self.expr(operand(e.expr, e.loc), fn)
         t = base_type(e.type)
         if e.op == "!":
             return f"(not {x})"
@@ -218,9 +218,9 @@ class ExprConverter:
         fn.lines.extend("    " + ln for ln in lines)
 
     def x_Ternary(self, e: A.Ternary, fn: Fn) -> str:
-        c = self.expr(e.cond, fn)  # type: ignore[arg-type]
-        a, la = self.capture(e.then, fn)  # type: ignore[arg-type]
-        b, lb = self.capture(e.other, fn)  # type: ignore[arg-type]
+        c = self.expr(operand(e.cond, e.loc), fn)
+        a, la = self.capture(operand(e.then, e.loc), fn)
+        b, lb = self.capture(operand(e.other, e.loc), fn)
         if not la and not lb:
             return f"({a} if {c} else {b})"
         t = fn.tmp("q")
@@ -233,8 +233,8 @@ class ExprConverter:
         return t
 
     def _short_circuit(self, e: A.Binary, fn: Fn) -> str:
-        a = self.expr(e.left, fn)  # type: ignore[arg-type]
-        b, lb = self.capture(e.right, fn)  # type: ignore[arg-type]
+        a = self.expr(operand(e.left, e.loc), fn)
+        b, lb = self.capture(operand(e.right, e.loc), fn)
         py = "and" if e.op == "&&" else "or"
         if not lb:
             return f"({a} {py} {b})"
@@ -247,12 +247,12 @@ class ExprConverter:
 
     def x_Binary(self, e: A.Binary, fn: Fn) -> str:
         op = e.op
-        lt, rt = base_type(e.left.type), base_type(e.right.type)  # type: ignore[union-attr]
+        lt, rt = base_type(operand(e.left, e.loc).type), base_type(operand(e.right, e.loc).type)
         if op in ("&&", "||"):
             return self._short_circuit(e, fn)
         if op in ("==", "!=") and is_aggregate(lt):
             return self.aggregate_eq(e, fn)
-        a, b = self.in_order([e.left, e.right], fn)  # type: ignore[list-item]
+        a, b = self.in_order([operand(e.left, e.loc), operand(e.right, e.loc)], fn)
         if op in ("==", "!="):
             return f"({a} {op} {b})"
         if op in ("<", "<=", ">", ">="):
@@ -276,13 +276,13 @@ class ExprConverter:
         if op in ("&", "|", "^"):
             return f"({a} {op} {b})"
         if op == "<<":
-            c = e.right.const  # type: ignore[union-attr]
+            c = operand(e.right, e.loc).const
             if isinstance(c, int):
                 return "0" if c >= w else f"(({a} << {c}) & {m:#x})"
             return f"_shl({a}, {b}, {w})"
         if op == ">>":
             if sg:
-                c = e.right.const  # type: ignore[union-attr]
+                c = operand(e.right, e.loc).const
                 if isinstance(c, int):
                     c = min(c, w)
                     return f"(({signed(a, w)} >> {c}) & {m:#x})"
@@ -308,8 +308,8 @@ class ExprConverter:
         left, right = e.left, e.right
         assert left is not None and right is not None
         t = left.type if not isinstance(left, A.ListExpr | A.StructInit) else right.type
-        a = self.build_aggregate(t, left, fn)  # type: ignore[arg-type]
-        b = self.build_aggregate(t, right, fn)  # type: ignore[arg-type]
+        a = self.build_aggregate(t, left, fn)
+        b = self.build_aggregate(t, right, fn)
         x = self.ctx.types.eq(t, a, b)
         return x if e.op == "==" else f"(not {x})"
 
@@ -376,12 +376,12 @@ class ExprConverter:
             obj = self.expr(e, fn)
             return self._flat_obj(obj, t)
         if isinstance(e, A.Member) and e.kind == "field":
-            bt = base_type(e.expr.type)  # type: ignore[union-attr]
+            bt = base_type(operand(e.expr, e.loc).type)
             x = self.expr(e, fn)
             if isinstance(t, A.BoolT):
                 x = f"int({x})"
             if isinstance(bt, A.HeaderT):
-                h = self.expr(e.expr, fn)  # type: ignore[arg-type]
+                h = self.expr(operand(e.expr, e.loc), fn)
                 w = f"{h}._vl_{e.name}" if isinstance(t, A.VarbitT) else width_of(t)
                 return [(x, w, h)]
             return [(x, width_of(t), None)]
@@ -409,21 +409,23 @@ class ExprConverter:
                 out.append((x, w, obj if isinstance(t, A.HeaderT) else None))
         return out
 
-    def build_aggregate(self, t: A.Type, e: A.Expr, fn: Fn) -> str:
+    def build_aggregate(self, ty: A.Type | None, e: A.Expr, fn: Fn) -> str:
         """A new object of aggregate type t from a list / struct initializer / value."""
-        t = base_type(t)  # type: ignore[assignment]
+        t = base_type(ty)
         if isinstance(e, A.ListExpr | A.StructInit):
+            if not isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
+                raise UnsupportedError(e.loc, "an initializer of this type")
             tmp = fn.tmp("agg")
             fn.emit(f"{tmp} = {self.ctx.types.new(t)}")
             if isinstance(e, A.ListExpr):
-                pairs = list(zip([f for f, _ in t.fields], e.items, strict=False))  # type: ignore[union-attr]
+                pairs = list(zip([f for f, _ in t.fields], e.items, strict=False))
             else:
                 pairs = list(e.fields)
-            ftypes = dict(t.fields)  # type: ignore[union-attr]
+            ftypes = dict(t.fields)
             for fname, fe in pairs:
                 ft = base_type(ftypes[fname])
                 if is_aggregate(ft):
-                    sub = self.build_aggregate(ft, fe, fn)  # type: ignore[arg-type]
+                    sub = self.build_aggregate(ft, fe, fn)
                     fn.emit(self.ctx.types.assign(ft, f"{tmp}.{fname}", sub))
                 else:
                     fn.emit(f"{tmp}.{fname} = {self.expr(fe, fn)}")
@@ -449,8 +451,8 @@ class ExprConverter:
                 return
             raise UnsupportedError(lhs.loc, f"assignment to {lhs.name}")
         if isinstance(lhs, A.Member) and lhs.kind == "field":
-            base_t = base_type(lhs.expr.type)  # type: ignore[union-attr]
-            obj = self.expr(lhs.expr, fn)  # type: ignore[arg-type]
+            base_t = base_type(operand(lhs.expr, lhs.loc).type)
+            obj = self.expr(operand(lhs.expr, lhs.loc), fn)
             if isinstance(base_t, A.HeaderT):
                 if not _simple(obj):
                     o = fn.tmp("h")
@@ -459,7 +461,7 @@ class ExprConverter:
                 fn.emit(f"{obj}.{lhs.name} = {value}; {obj}._raw = None")
             else:
                 fn.emit(f"{obj}.{lhs.name} = {value}")
-                self.touch_header(lhs.expr, fn)  # type: ignore[arg-type]
+                self.touch_header(operand(lhs.expr, lhs.loc), fn)
             return
         if isinstance(lhs, A.Slice):
             hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
@@ -485,7 +487,7 @@ class ExprConverter:
             fn.emit(f"{t} = {self.expr(lhs.index, fn)}")
             pin = A.PathExpr(lhs.index.loc, name=t, decl=object(), type=lhs.index.type)
             fn.locals[id(pin.decl)] = t
-            inner = self.pin_lvalue(lhs.expr, fn)  # type: ignore[arg-type]
+            inner = self.pin_lvalue(operand(lhs.expr, lhs.loc), fn)
             return dataclasses.replace(lhs, expr=inner, index=pin)
         if isinstance(lhs, A.Member | A.Slice | A.Index) and isinstance(lhs.expr, A.Expr):
             return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
@@ -518,7 +520,7 @@ class ExprConverter:
             s = dataclasses.replace(s, lhs=self.pin_lvalue(s.lhs, fn))
         lt = base_type(s.lhs.type)
         if is_aggregate(lt):
-            src = self.build_aggregate(lt, s.rhs, fn)  # type: ignore[arg-type]
+            src = self.build_aggregate(lt, s.rhs, fn)
             dst = self.expr(s.lhs, fn)
             fn.emit(self.ctx.types.assign(lt, dst, src))
             if isinstance(lt, A.HeaderT):
@@ -568,7 +570,7 @@ class ExprConverter:
         if is_aggregate(t):
             fn.emit(f"{name} = {self.ctx.types.new(t)}")
             if d.init is not None:
-                src = self.build_aggregate(t, d.init, fn)  # type: ignore[arg-type]
+                src = self.build_aggregate(t, d.init, fn)
                 fn.emit(self.ctx.types.assign(t, name, src))
         elif d.init is not None:
             if isinstance(d.init, A.Call):
@@ -620,7 +622,7 @@ class ExprConverter:
         v = None
         if s.expr is not None and is_aggregate(fn.ret_type):
             # a new value: the caller may keep it, and `{...}` needs the type
-            src = self.build_aggregate(fn.ret_type, s.expr, fn)  # type: ignore[arg-type]
+            src = self.build_aggregate(fn.ret_type, s.expr, fn)
             v = fn.tmp("ret")
             fn.emit(f"{v} = {self.ctx.types.copy(fn.ret_type, src)}")
         elif s.expr is not None:

@@ -10,7 +10,7 @@ only the last clone/resubmit/recirculate/digest call of a pass counts.
 
 from __future__ import annotations
 
-from softswitch.engine.context import Fn, GenContext, UnsupportedError
+from softswitch.engine.context import Fn, GenContext, UnsupportedError, operand
 from softswitch.engine.exprs import ExprConverter, mask
 from softswitch.engine.values import base_type, is_aggregate, width_of
 from softswitch.frontend import ast as A
@@ -194,7 +194,7 @@ class CallConverter:
             elif p.direction in ("in", "") and not isinstance(a, A.ListExpr | A.StructInit):
                 pyargs.append(self.exprs.expr(a, fn))
             else:
-                pyargs.append(self.exprs.build_aggregate(pt, a, fn))  # type: ignore[arg-type]
+                pyargs.append(self.exprs.build_aggregate(pt, a, fn))
             return
         if p.direction == "out":
             pyargs.append(self.ctx.types.new(pt))
@@ -245,7 +245,7 @@ class CallConverter:
         if isinstance(ot, A.StackT):
             s = self.exprs.expr(obj, fn)  # type: ignore[arg-type]
             if m in ("push_front", "pop_front"):
-                n = self.exprs.expr(c.args[0].expr, fn)  # type: ignore[arg-type]
+                n = self.exprs.expr(operand(c.args[0].expr, c.args[0].loc), fn)
                 fn.emit(f"_{m}({s}, {n})")
                 return None
         if isinstance(ot, A.TableT) or (
@@ -285,14 +285,14 @@ class CallConverter:
         if isinstance(ot, A.ExternT) and ot.name == "packet_in":
             return self.packet_in_method(m, c, fn)
         if isinstance(ot, A.ExternT) and ot.name == "packet_out" and m == "emit":
-            self.emit_call(c.args[0].expr, fn)  # type: ignore[arg-type]
+            self.emit_call(operand(c.args[0].expr, c.args[0].loc), fn)
             return None
         if isinstance(obj, A.PathExpr) and isinstance(obj.decl, A.Param):
             pt = base_type(obj.decl.resolved)
             if isinstance(pt, A.ExternT) and pt.name == "packet_in":
                 return self.packet_in_method(m, c, fn)
             if isinstance(pt, A.ExternT) and pt.name == "packet_out" and m == "emit":
-                self.emit_call(c.args[0].expr, fn)  # type: ignore[arg-type]
+                self.emit_call(operand(c.args[0].expr, c.args[0].loc), fn)
                 return None
         raise UnsupportedError(c.loc, f"method {m}")
 
@@ -530,8 +530,8 @@ class CallConverter:
             cls = self.ctx.types.cls(t)
             nb = (t.width() + 7) // 8
             if isinstance(target, A.Member) and target.kind == "stack_next":
-                s = self.exprs.expr(target.expr, fn)  # type: ignore[arg-type]
-                st = base_type(target.expr.type)  # type: ignore[union-attr]
+                s = self.exprs.expr(operand(target.expr, target.loc), fn)
+                st = base_type(operand(target.expr, target.loc).type)
                 assert isinstance(st, A.StackT)
                 sv = fn.tmp("s")
                 fn.emit(f"{sv} = {s}")
@@ -600,10 +600,10 @@ class CallConverter:
         fn.emit(f"if ({fixed} + {n}) % 8: raise _PErr({bad})")
         post = ""
         if isinstance(target, A.Member) and target.kind == "stack_next":
-            st = base_type(target.expr.type)  # type: ignore[union-attr]
+            st = base_type(operand(target.expr, target.loc).type)
             assert isinstance(st, A.StackT)
             sv = fn.tmp("s")
-            fn.emit(f"{sv} = {self.exprs.expr(target.expr, fn)}")  # type: ignore[arg-type]
+            fn.emit(f"{sv} = {self.exprs.expr(operand(target.expr, target.loc), fn)}")
             oob = self.ctx.error_code("StackOutOfBounds")
             fn.emit(f"if {sv}.n >= {st.size}: raise _PErr({oob})")
             h = f"{sv}.h[{sv}.n]"

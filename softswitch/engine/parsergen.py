@@ -12,7 +12,7 @@ packet_in methods a state calls (extract, lookahead, advance) are calls
 
 from __future__ import annotations
 
-from softswitch.engine.context import Fn, GenContext, UnsupportedError
+from softswitch.engine.context import Fn, GenContext, UnsupportedError, operand
 from softswitch.engine.controlgen import ControlConverter
 from softswitch.engine.exprs import ExprConverter, const_of, mask
 from softswitch.engine.values import base_type, width_of
@@ -174,12 +174,12 @@ class ParserConverter:
         if isinstance(it, A.Default):
             return "True"
         if isinstance(it, A.Mask):
-            v = self.exprs.expr(it.value, fn)  # type: ignore[arg-type]
-            m = self.exprs.expr(it.mask, fn)  # type: ignore[arg-type]
+            v = self.exprs.expr(operand(it.value, it.loc), fn)
+            m = self.exprs.expr(operand(it.mask, it.loc), fn)
             return f"({k} & {m}) == ({v} & {m})"
         if isinstance(it, A.Range):
-            lo = self.exprs.expr(it.lo, fn)  # type: ignore[arg-type]
-            hi = self.exprs.expr(it.hi, fn)  # type: ignore[arg-type]
+            lo = self.exprs.expr(operand(it.lo, it.loc), fn)
+            hi = self.exprs.expr(operand(it.hi, it.loc), fn)
             return f"{lo} <= {k} <= {hi}"
         if isinstance(it, A.PathExpr) and isinstance(it.decl, A.ValueSetDecl):
             vs = self.value_set_fn(it.decl)
