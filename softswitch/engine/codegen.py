@@ -162,8 +162,7 @@ class Generator:
         self.calls = CallConverter(self.ctx, self.exprs)
         self.controls = ControlConverter(self.ctx, self.exprs, self.calls)
         self.parsers = ParserConverter(self.ctx, self.exprs, self.controls)
-        self.ctx.calls = self.calls
-        self.ctx.controls = self.controls
+        self.ctx.wire(self.calls, self.controls)
         self.sm_cls = ""  # the standard_metadata class, once generated
 
     # ------------------------------------------------------------ whole program

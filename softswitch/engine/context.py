@@ -113,13 +113,6 @@ class ControlHooks(Protocol):
     def function_fn(self, d: A.FunctionDecl) -> str: ...
 
 
-class _Unwired:
-    """Stands for a converter the generator has not installed yet."""
-
-    def __getattr__(self, name: str) -> object:
-        raise RuntimeError(f"code generator used before its converters were wired ({name})")
-
-
 class GenContext:
     """The output and the naming state while generating one program."""
 
@@ -148,8 +141,25 @@ class GenContext:
         self.private_ids: dict[str, int] = {}
         self.field_lists_used: set[int] = set()
         self.state_fns: dict[str, str] = {}  # the parser being generated: state -> function
-        self.calls: CallHooks = _Unwired()  # type: ignore[assignment]
-        self.controls: ControlHooks = _Unwired()  # type: ignore[assignment]
+        self._calls: CallHooks | None = None
+        self._controls: ControlHooks | None = None
+
+    def wire(self, calls: CallHooks, controls: ControlHooks) -> None:
+        """Install the converters that expressions and calls reach upwards."""
+        self._calls = calls
+        self._controls = controls
+
+    @property
+    def calls(self) -> CallHooks:
+        if self._calls is None:
+            raise RuntimeError("code generator used before its converters were wired")
+        return self._calls
+
+    @property
+    def controls(self) -> ControlHooks:
+        if self._controls is None:
+            raise RuntimeError("code generator used before its converters were wired")
+        return self._controls
 
     @property
     def cur_block(self) -> A.BlockInstance:

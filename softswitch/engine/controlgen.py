@@ -22,8 +22,10 @@ from softswitch.runtime.tables import (
     ActionCall,
     ExactMatch,
     LpmMatch,
+    Match,
     OptionalMatch,
     RangeMatch,
+    Table,
     TernaryMatch,
 )
 
@@ -339,10 +341,10 @@ class ControlConverter:
             vals.append(v & ((1 << width_of(p.resolved)) - 1))
         return ActionCall(self.action_id(ai), tuple(vals))
 
-    def install_table_program_state(self, ti: A.TableInstance, table: object) -> None:
+    def install_table_program_state(self, ti: A.TableInstance, table: Table) -> None:
         td = ti.decl
         if td.default_action is not None:
-            table.set_initial_default_action(self._action_call_of(ti, td.default_action))  # type: ignore[attr-defined]
+            table.set_initial_default_action(self._action_call_of(ti, td.default_action))
         if not td.entries:
             return
         entries = []
@@ -361,9 +363,9 @@ class ControlConverter:
             else:
                 prio = top - bp
             entries.append((tuple(matches), prio, self._action_call_of(ti, ent.action)))
-        table.add_const_entries(entries)  # type: ignore[attr-defined]
+        table.add_const_entries(entries)
 
-    def _const_match(self, k: A.KeyElement, ks: A.Expr) -> object:
+    def _const_match(self, k: A.KeyElement, ks: A.Expr) -> Match:
         w = width_of(k.expr.type)
         full = (1 << w) - 1
         kind = k.match_kind

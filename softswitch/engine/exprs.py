@@ -159,7 +159,7 @@ class ExprConverter:
         return f"_sidx({s}, {self.expr(idx, fn)})"
 
     def x_Slice(self, e: A.Slice, fn: Fn) -> str:
-        hi, lo = int(e.hi.const), int(e.lo.const)  # type: ignore[union-attr,arg-type]
+        hi, lo = _slice_bounds(e)
         x = self.expr(operand(e.expr, e.loc), fn)
         m = mask(hi - lo + 1)
         if lo == 0:
@@ -393,8 +393,10 @@ class ExprConverter:
         return [(x, width_of(t), None)]
 
     def _flat_obj(self, obj: str, t: A.Type) -> list[tuple[str, int | str, str | None]]:
+        if not isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
+            raise UnsupportedError(None, f"a field list with a {type(t).__name__}")
         out: list[tuple[str, int | str, str | None]] = []
-        for f, ft in t.fields:  # type: ignore[union-attr]
+        for f, ft in t.fields:
             bt = base_type(ft)
             if isinstance(bt, A.HeaderT | A.StructT | A.HeaderUnionT):
                 out.extend(self._flat_obj(f"{obj}.{f}", bt))
@@ -464,7 +466,7 @@ class ExprConverter:
                 self.touch_header(operand(lhs.expr, lhs.loc), fn)
             return
         if isinstance(lhs, A.Slice):
-            hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
+            hi, lo = _slice_bounds(lhs)
             inner = lhs.expr
             assert inner is not None
             cur = self.expr(inner, fn)
@@ -575,9 +577,11 @@ class ExprConverter:
         elif d.init is not None:
             if isinstance(d.init, A.Call):
                 v = self.ctx.calls.call(d.init, fn, want_value=True)
+                if v is None:
+                    raise UnsupportedError(d.loc, "initialization from a void call")
             else:
                 v = self.expr(d.init, fn)
-            fn.emit(f"{name} = {self.fit(v, d.init.type, t)}")  # type: ignore[arg-type]
+            fn.emit(f"{name} = {self.fit(v, d.init.type, t)}")
         else:
             fn.emit(f"{name} = {self.ctx.types.new(t)}")
 
@@ -665,6 +669,15 @@ class ExprConverter:
             fn.indent += 1
             self.block(case.body.stmts, fn)
             fn.indent -= 1
+
+
+def _slice_bounds(e: A.Slice) -> tuple[int, int]:
+    """(hi, lo) of a slice; the type checker folded both to constants."""
+    hi = e.hi.const if e.hi is not None else None
+    lo = e.lo.const if e.lo is not None else None
+    if not isinstance(hi, int) or not isinstance(lo, int):
+        raise UnsupportedError(e.loc, "a slice with bounds that are not constants")
+    return int(hi), int(lo)
 
 
 def _has_runtime_index(e: A.Expr | A.TypeRef | None) -> bool:

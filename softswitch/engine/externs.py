@@ -223,13 +223,13 @@ class CallConverter:
         obj = f.expr
         ot = base_type(obj.type) if isinstance(obj, A.Expr) else None
         m = f.name
-        if isinstance(ot, A.HeaderT):
-            h = self.exprs.expr(obj, fn)  # type: ignore[arg-type]
+        if isinstance(ot, A.HeaderT) and isinstance(obj, A.Expr):
+            h = self.exprs.expr(obj, fn)
             if m == "isValid":
                 return f"{h}._v"
             if m == "setValid":
                 fn.emit(f"_set_valid({h})")
-                self.exprs.union_member_valid(obj, fn)  # type: ignore[arg-type]
+                self.exprs.union_member_valid(obj, fn)
                 return None
             if m == "setInvalid":
                 fn.emit(f"{h}._v = False")
@@ -237,13 +237,13 @@ class CallConverter:
             if m in ("minSizeInBits", "minSizeInBytes"):
                 w = ot.width()
                 return str(w if m == "minSizeInBits" else (w + 7) // 8)
-        if isinstance(ot, A.HeaderUnionT):
+        if isinstance(ot, A.HeaderUnionT) and isinstance(obj, A.Expr):
             if m == "isValid":
-                u = self.exprs.expr(obj, fn)  # type: ignore[arg-type]
+                u = self.exprs.expr(obj, fn)
                 return f"({' or '.join(f'{u}.{f}._v' for f, _ in ot.fields) or 'False'})"
             raise UnsupportedError(c.loc, f"header_union method {m}")
-        if isinstance(ot, A.StackT):
-            s = self.exprs.expr(obj, fn)  # type: ignore[arg-type]
+        if isinstance(ot, A.StackT) and isinstance(obj, A.Expr):
+            s = self.exprs.expr(obj, fn)
             if m in ("push_front", "pop_front"):
                 n = self.exprs.expr(operand(c.args[0].expr, c.args[0].loc), fn)
                 fn.emit(f"_{m}({s}, {n})")

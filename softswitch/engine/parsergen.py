@@ -88,7 +88,7 @@ class ParserConverter:
             fn.emit("return None")
             return
         if tr.select is None:
-            fn.emit(f"return {self._state_ref(tr.state, tr.loc)}")  # type: ignore[arg-type]
+            fn.emit(f"return {self._state_ref(tr.state, tr.loc)}")
             return
         keys = [self.exprs.expr(k, fn) for k in tr.select]
         ktypes = [base_type(k.type) for k in tr.select]
@@ -148,8 +148,8 @@ class ParserConverter:
             fn.emit(f"if {cond}: return {target}")
         fn.emit(f"raise _PErr({self.ctx.error_code('NoMatch')})")
 
-    def _state_ref(self, name: str, loc: A.Loc) -> str:
-        r = self.ctx.state_fns.get(name)
+    def _state_ref(self, name: str | None, loc: A.Loc) -> str:
+        r = self.ctx.state_fns.get(name) if name is not None else None
         if r is None:
             raise UnsupportedError(loc, f"transition to unknown state {name}")
         return r
