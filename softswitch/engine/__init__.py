@@ -2,7 +2,7 @@
 and runs packets through it with BMv2 simple_switch semantics."""
 
 from softswitch.engine.codegen import AssertionFailure
-from softswitch.engine.exprs import UnsupportedError
+from softswitch.engine.context import UnsupportedError
 from softswitch.engine.pipeline import Pipeline, build_pipeline
 
 __all__ = ["AssertionFailure", "Pipeline", "UnsupportedError", "build_pipeline"]

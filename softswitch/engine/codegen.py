@@ -15,14 +15,14 @@ from typing import Any
 
 from softswitch.engine import algorithms
 from softswitch.engine.architecture import driver_source
-from softswitch.engine.controlgen import ControlMixin
-from softswitch.engine.exprs import ExprMixin, UnsupportedError
-from softswitch.engine.externs import CallMixin
+from softswitch.engine.context import GenContext, UnsupportedError
+from softswitch.engine.controlgen import ControlConverter
+from softswitch.engine.exprs import ExprConverter
+from softswitch.engine.externs import CallConverter
 from softswitch.engine.packet_errors import PacketErrors
-from softswitch.engine.parsergen import ParserMixin
+from softswitch.engine.parsergen import ParserConverter
 from softswitch.engine.values import Stack as _Stack
 from softswitch.engine.values import (
-    TypeRegistry,
     as_stack,
     base_type,
     cp_stack,
@@ -30,6 +30,7 @@ from softswitch.engine.values import (
     push_front,
 )
 from softswitch.frontend import ast as A
+from softswitch.runtime.state import DeviceState
 
 log = logging.getLogger("softswitch.engine")
 
@@ -151,63 +152,18 @@ _out_append = None
 """
 
 
-class Generator(ExprMixin, CallMixin, ParserMixin, ControlMixin):
-    """Holds the output and the naming state while generating one program."""
+class Generator:
+    """Generates one program: builds the shared context and the converters around it."""
 
-    def __init__(self, e: A.Elaborated, state: Any, cpu_port: int | None) -> None:
+    def __init__(self, e: A.Elaborated, state: DeviceState, cpu_port: int | None) -> None:
         self.e = e
-        self.state = state
-        self.cpu_port = cpu_port
-        self.types = TypeRegistry()
-        self.out: list[str] = []
-        self.post: list[str] = []
-        self.ns: dict[str, Any] = {}
-        self._bound: dict[int, str] = {}
-        self._idents: set[str] = set()
-        self.cur_block: A.BlockInstance = None  # type: ignore[assignment]
-        self.prefix = ""
-        self.frame_names: dict[int, str] = {}
-        self.extern_by_decl: dict[int, A.ExternInstance] = {}
-        self._stack: list[tuple] = []
-        self.block_fns: dict[str, str] = {}
-        self.action_fns: dict[str, str] = {}
-        self.table_fns: dict[str, str] = {}
-        self.function_fns: dict[int, str] = {}
-        self.private_ids: dict[str, int] = {}
-        self.field_lists_used: set[int] = set()
-        self._state_fns: dict[str, str] = {}
-
-    # ------------------------------------------------------------ naming
-
-    def ident(self, hint: str) -> str:
-        base = "".join(c if c.isalnum() else "_" for c in hint)
-        n = base
-        i = 1
-        while n in self._idents:
-            i += 1
-            n = f"{base}_{i}"
-        self._idents.add(n)
-        return n
-
-    def bind(self, obj: object, hint: str) -> str:
-        """A module global holding a runtime object (table, register, ...)."""
-        name = self._bound.get(id(obj))
-        if name is None:
-            name = self.ident(f"_{hint}{len(self._bound)}")
-            self._bound[id(obj)] = name
-            self.ns[name] = obj
-        return name
-
-    def enter_block(self, b: A.BlockInstance, prefix: str) -> None:
-        self._stack.append((self.cur_block, self.prefix, self.frame_names, self.extern_by_decl))
-        self.cur_block = b
-        self.prefix = prefix
-        self.frame_names = {}
-        self.extern_by_decl = {id(ei.decl): ei for ei in b.externs.values()}
-        self.block_fns[b.qualname] = prefix
-
-    def leave_block(self) -> None:
-        self.cur_block, self.prefix, self.frame_names, self.extern_by_decl = self._stack.pop()
+        self.ctx = GenContext(e, state, cpu_port)
+        self.exprs = ExprConverter(self.ctx)
+        self.calls = CallConverter(self.ctx, self.exprs)
+        self.controls = ControlConverter(self.ctx, self.exprs, self.calls)
+        self.parsers = ParserConverter(self.ctx, self.exprs, self.controls)
+        self.ctx.wire(self.calls, self.controls)
+        self.sm_cls = ""  # the standard_metadata class, once generated
 
     # ------------------------------------------------------------ whole program
 
@@ -219,20 +175,24 @@ class Generator(ExprMixin, CallMixin, ParserMixin, ControlMixin):
             if r not in e.blocks:
                 raise UnsupportedError(e.main.loc, f"a v1model program without its {r} block")
         fns = {}
-        fns["parser"] = self.gen_parser(e.blocks["parser"])
+        fns["parser"] = self.parsers.gen_parser(e.blocks["parser"])
         for r in ROLES[1:]:
-            fns[r] = self.gen_control(e.blocks[r])
+            fns[r] = self.controls.gen_control(e.blocks[r])
         pparams = e.blocks["parser"].decl.params
         if len(pparams) != 4:
             raise UnsupportedError(
                 pparams[0].loc if pparams else e.main.loc, "this parser signature"
             )
         h_t, m_t, sm_t = (base_type(p.resolved) for p in pparams[1:])
-        h_cls = self.types.cls(h_t)  # type: ignore[arg-type]
-        m_cls = self.types.cls(m_t)  # type: ignore[arg-type]
-        sm_cls = self.types.cls(sm_t)  # type: ignore[arg-type]
-        fl_lines = self.field_list_fns(m_t)  # type: ignore[arg-type]
-        sm_fields = {f for f, _ in sm_t.fields}  # type: ignore[union-attr]
+        h_cls = self.ctx.types.cls(h_t)
+        m_cls = self.ctx.types.cls(m_t)
+        sm_cls = self.ctx.types.cls(sm_t)
+        if not isinstance(m_t, A.StructT):
+            raise UnsupportedError(pparams[2].loc, "user metadata that is not a struct")
+        if not isinstance(sm_t, A.StructT):
+            raise UnsupportedError(pparams[3].loc, "standard_metadata that is not a struct")
+        fl_lines = self.field_list_fns(m_t)
+        sm_fields = {f for f, _ in sm_t.fields}
         driver = driver_source(
             fns,
             h_cls,
@@ -243,20 +203,20 @@ class Generator(ExprMixin, CallMixin, ParserMixin, ControlMixin):
         lines = [
             f"# generated by softswitch.engine from {e.main.loc.file}",
             PRELUDE,
-            *self.types.lines,
-            *self.out,
+            *self.ctx.types.lines,
+            *self.ctx.out,
             *fl_lines,
-            *self.post,
+            *self.ctx.post,
             driver,
         ]
-        self._sm_cls = sm_cls
+        self.sm_cls = sm_cls
         return "\n".join(lines) + "\n"
 
     def field_list_fns(self, m_t: A.StructT) -> list[str]:
         """`_FL[i](dst, src)` copies the metadata fields tagged @field_list(i)."""
         lines = []
         entries = []
-        for idx in sorted(self.field_lists_used):
+        for idx in sorted(self.ctx.field_lists_used):
             name = f"_fl_copy_{idx}"
             body: list[str] = []
             self._fl_fields(m_t, "d", "s", idx, body)
@@ -284,12 +244,12 @@ class Generator(ExprMixin, CallMixin, ParserMixin, ControlMixin):
                             tagged = True
             if isinstance(bt, A.StructT):
                 if tagged:
-                    body.append(f"_as_{self.types.cls(bt)}({d}.{f}, {s}.{f})")
+                    body.append(f"_as_{self.ctx.types.cls(bt)}({d}.{f}, {s}.{f})")
                 else:
                     self._fl_fields(bt, f"{d}.{f}", f"{s}.{f}", idx, body)
             elif tagged:
                 if isinstance(bt, A.HeaderT | A.StackT):
-                    body.append(self.types.assign(bt, f"{d}.{f}", f"{s}.{f}"))
+                    body.append(self.ctx.types.assign(bt, f"{d}.{f}", f"{s}.{f}"))
                 else:
                     body.append(f"{d}.{f} = {s}.{f}")
 
@@ -303,7 +263,7 @@ def compile_program(
     filename = f"<p4:{e.main.loc.file}>"
     linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
     code = compile(src, filename, "exec")
-    ns: dict[str, Any] = dict(g.ns)
+    ns: dict[str, Any] = dict(g.ctx.ns)
     errors = PacketErrors(filename)
     ns["_packet_error"] = errors.record
     errs = e.program.errors
@@ -325,11 +285,11 @@ def compile_program(
             "__name__": "softswitch.engine.generated",
         }
     )
-    for algo, f in algorithms.ALGORITHMS.items():
-        ns[f"_ALG_{algo}"] = f
+    for algo, algo_fn in algorithms.ALGORITHMS.items():
+        ns[f"_ALG_{algo}"] = algo_fn
     exec(code, ns)
     # the driver reads these standard_metadata fields even if an old v1model lacks them
-    sm = ns[g._sm_cls]
+    sm = ns[g.sm_cls]
     for f in ("mcast_grp", "egress_rid", "priority", "egress_spec", "parser_error"):
         if not hasattr(sm, f):
             setattr(sm, f, 0)

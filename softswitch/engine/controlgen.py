@@ -13,38 +13,42 @@ leaves the action id in `_RUN` for `switch (t.apply().action_run)`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from softswitch.engine.exprs import Fn, UnsupportedError
+from softswitch.engine.context import Fn, GenContext, UnsupportedError
+from softswitch.engine.exprs import ExprConverter
+from softswitch.engine.externs import CallConverter
 from softswitch.engine.values import base_type, is_aggregate, width_of
 from softswitch.frontend import ast as A
 from softswitch.runtime.tables import (
     ActionCall,
     ExactMatch,
     LpmMatch,
+    Match,
     OptionalMatch,
     RangeMatch,
+    Table,
     TernaryMatch,
 )
 
-if TYPE_CHECKING:
-    from softswitch.engine.codegen import Generator
 
+class ControlConverter:
+    """Controls, actions, tables and functions, generated in one shared `GenContext`."""
 
-class ControlMixin:
-    """Controls, actions, tables; mixed into `Generator`."""
+    def __init__(self, ctx: GenContext, exprs: ExprConverter, calls: CallConverter) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.calls = calls
 
     # ------------------------------------------------------------ frames
 
-    def bind_params(self: Generator, params: list[A.Param], fn: Fn) -> list[str]:
+    def bind_params(self, params: list[A.Param], fn: Fn) -> list[str]:
         """Bind a block's parameters into its frame; returns the Python parameter names."""
         names = []
         for p in params:
             pt = base_type(p.resolved)
             if isinstance(pt, A.ExternT) and pt.name in ("packet_in", "packet_out"):
                 continue
-            g = f"{self.prefix}_{p.name}"
-            self.frame_names[id(p)] = g
+            g = f"{self.ctx.prefix}_{p.name}"
+            self.ctx.frame_names[id(p)] = g
             pname = f"p_{p.name}"
             names.append(pname)
             fn.globals_assigned.add(g)
@@ -53,20 +57,20 @@ class ControlMixin:
                 fn.outs.append(g)
         return names
 
-    def init_frame_locals(self: Generator, decls: list[A.Declaration], fn: Fn) -> None:
+    def init_frame_locals(self, decls: list[A.Declaration], fn: Fn) -> None:
         for d in decls:
             if isinstance(d, A.VarDecl):
-                g = f"{self.prefix}_{d.name}"
-                self.frame_names[id(d)] = g
+                g = f"{self.ctx.prefix}_{d.name}"
+                self.ctx.frame_names[id(d)] = g
                 fn.globals_assigned.add(g)
                 t = base_type(d.type.resolved)
                 if d.init is not None and not is_aggregate(t):
-                    fn.emit(f"{g} = {self.fit(self.expr(d.init, fn), d.init.type, t)}")
+                    fn.emit(f"{g} = {self.exprs.fit(self.exprs.expr(d.init, fn), d.init.type, t)}")
                 else:
-                    fn.emit(f"{g} = {self.types.new(t)}")
+                    fn.emit(f"{g} = {self.ctx.types.new(t)}")
                     if d.init is not None:
-                        src = self.build_aggregate(t, d.init, fn)  # type: ignore[arg-type]
-                        fn.emit(self.types.assign(t, g, src))
+                        src = self.exprs.build_aggregate(t, d.init, fn)
+                        fn.emit(self.ctx.types.assign(t, g, src))
             elif isinstance(
                 d, (A.Instantiation | A.ConstDecl | A.ActionDecl | A.TableDecl, A.ValueSetDecl)
             ):
@@ -76,11 +80,11 @@ class ControlMixin:
 
     # ------------------------------------------------------------ controls
 
-    def gen_control(self: Generator, b: A.BlockInstance) -> str:
+    def gen_control(self, b: A.BlockInstance) -> str:
         d = b.decl
         assert isinstance(d, A.ControlDecl)
-        prefix = self.ident("C_" + b.qualname)
-        self.enter_block(b, prefix)
+        prefix = self.ctx.ident("C_" + b.qualname)
+        self.ctx.enter_block(b, prefix)
         fn = Fn(prefix)
         params = self.bind_params(d.params, fn)
         # frame variables must be known before actions are generated
@@ -95,13 +99,13 @@ class ControlMixin:
             else:
                 raise UnsupportedError(child.decl.loc, "a parser instantiated inside a control")
         if d.body is not None:
-            self.block(d.body.stmts, fn)
-        self.out.extend(fn.source(f"def {prefix}({', '.join(params)}):"))
-        self.leave_block()
+            self.exprs.block(d.body.stmts, fn)
+        self.ctx.out.extend(fn.source(f"def {prefix}({', '.join(params)}):"))
+        self.ctx.leave_block()
         return prefix
 
-    def control_apply_call(self: Generator, child: A.BlockInstance, c: A.Call, fn: Fn) -> None:
-        target = self.block_fns.get(child.qualname)
+    def control_apply_call(self, child: A.BlockInstance, c: A.Call, fn: Fn) -> None:
+        target = self.ctx.block_fns.get(child.qualname)
         if target is None:
             raise UnsupportedError(c.loc, f"apply of {child.qualname}")
         # packet_in / packet_out are module globals in the generated code: drop them
@@ -120,30 +124,30 @@ class ControlMixin:
                 args.append(a)
         # a parser/control gets its header and metadata structs by reference
         call = A.Call(c.loc, func=c.func, args=args)
-        self.user_call(target, params, call, fn, False, copy_inout=False)
+        self.calls.user_call(target, params, call, fn, False, copy_inout=False)
         return None
 
     # ------------------------------------------------------------ actions
 
-    def action_for_decl(self: Generator, d: A.ActionDecl, loc: A.Loc) -> A.ActionInstance:
-        for ai in self.cur_block.actions.values():
+    def action_for_decl(self, d: A.ActionDecl, loc: A.Loc) -> A.ActionInstance:
+        for ai in self.ctx.cur_block.actions.values():
             if ai.decl is d:
                 return ai
-        for ai in self.e.actions:
+        for ai in self.ctx.e.actions:
             if ai.decl is d and ai.owner is None:
                 return ai
-        for ai in self.e.actions:
+        for ai in self.ctx.e.actions:
             if ai.decl is d:
                 return ai
         raise UnsupportedError(loc, f"action {d.name} has no instance")
 
-    def action_fn(self: Generator, ai: A.ActionInstance) -> str:
+    def action_fn(self, ai: A.ActionInstance) -> str:
         key = f"{ai.qualname}#{id(ai.decl)}"  # actions may share a name (@name)
-        name = self.action_fns.get(key)
+        name = self.ctx.action_fns.get(key)
         if name is not None:
             return name
-        name = self.ident("A_" + ai.qualname)
-        self.action_fns[key] = name
+        name = self.ctx.ident("A_" + ai.qualname)
+        self.ctx.action_fns[key] = name
         fn = Fn(name, is_action=True)
         pnames = []
         for p in ai.decl.params:
@@ -152,36 +156,36 @@ class ControlMixin:
             pnames.append(pn)
             if p.direction in ("out", "inout") and not is_aggregate(base_type(p.resolved)):
                 fn.outs.append(pn)
-        if ai.owner is not None and ai.owner is not self.cur_block:
+        if ai.owner is not None and ai.owner is not self.ctx.cur_block:
             raise UnsupportedError(ai.decl.loc, f"action {ai.qualname} used outside its control")
         if ai.decl.body is not None:
-            self.block(ai.decl.body.stmts, fn)
-        self.out.extend(fn.source(f"def {name}({', '.join(pnames)}):"))
+            self.exprs.block(ai.decl.body.stmts, fn)
+        self.ctx.out.extend(fn.source(f"def {name}({', '.join(pnames)}):"))
         return name
 
-    def action_id(self: Generator, ai: A.ActionInstance) -> int:
-        aid = self.state.action_ids.get(ai.qualname)
+    def action_id(self, ai: A.ActionInstance) -> int:
+        aid = self.ctx.state.action_ids.get(ai.qualname)
         if aid is None:
             # not in P4Info (unused by any table): a private id
-            aid = self.private_ids.setdefault(ai.qualname, -(len(self.private_ids) + 1))
+            aid = self.ctx.private_ids.setdefault(ai.qualname, -(len(self.ctx.private_ids) + 1))
         return aid
 
-    def action_id_of_label(self: Generator, lb: A.Expr) -> int:
+    def action_id_of_label(self, lb: A.Expr) -> int:
         d = getattr(lb, "decl", None)
         if isinstance(d, A.ActionDecl):
             return self.action_id(self.action_for_decl(d, lb.loc))
         if isinstance(lb, A.PathExpr):
-            for ai in list(self.cur_block.actions.values()) + self.e.actions:
+            for ai in list(self.ctx.cur_block.actions.values()) + self.ctx.e.actions:
                 if ai.decl.name == lb.name:
                     return self.action_id(ai)
         raise UnsupportedError(lb.loc, "switch label that is not an action")
 
-    def function_fn(self: Generator, d: A.FunctionDecl) -> str:
-        name = self.function_fns.get(id(d))
+    def function_fn(self, d: A.FunctionDecl) -> str:
+        name = self.ctx.function_fns.get(id(d))
         if name is not None:
             return name
-        name = self.ident("F_" + d.name)
-        self.function_fns[id(d)] = name
+        name = self.ctx.ident("F_" + d.name)
+        self.ctx.function_fns[id(d)] = name
         fn = Fn(name)
         rt = base_type(d.ret.resolved) if d.ret is not None else None
         fn.returns_value = rt is not None and not isinstance(rt, A.VoidT)
@@ -193,22 +197,22 @@ class ControlMixin:
             pnames.append(pn)
             if p.direction in ("out", "inout") and not is_aggregate(base_type(p.resolved)):
                 fn.outs.append(pn)
-        saved = self.frame_names
-        self.frame_names = {}
+        saved = self.ctx.frame_names
+        self.ctx.frame_names = {}
         if d.body is not None:
-            self.block(d.body.stmts, fn)
-        self.frame_names = saved
-        self.out.extend(fn.source(f"def {name}({', '.join(pnames)}):"))
+            self.exprs.block(d.body.stmts, fn)
+        self.ctx.frame_names = saved
+        self.ctx.out.extend(fn.source(f"def {name}({', '.join(pnames)}):"))
         return name
 
     # ------------------------------------------------------------ tables
 
-    def table_fn(self: Generator, ti: A.TableInstance) -> str:
-        name = self.table_fns.get(ti.qualname)
+    def table_fn(self, ti: A.TableInstance) -> str:
+        name = self.ctx.table_fns.get(ti.qualname)
         if name is not None:
             return name
         td = ti.decl
-        table = self.state.tables.get(ti.qualname)
+        table = self.ctx.state.tables.get(ti.qualname)
         if table is None:
             raise UnsupportedError(td.loc, f"table {ti.qualname} (not in P4Info)")
         if ti.implementation is not None:
@@ -216,9 +220,9 @@ class ControlMixin:
         for k in td.keys:
             if k.match_kind not in ("exact", "ternary", "lpm", "range", "optional"):
                 raise UnsupportedError(k.loc, f"match kind {k.match_kind}")
-        name = self.ident("T_" + ti.qualname)
-        self.table_fns[ti.qualname] = name
-        tv = self.bind(table, "tbl")
+        name = self.ctx.ident("T_" + ti.qualname)
+        self.ctx.table_fns[ti.qualname] = name
+        tv = self.ctx.bind(table, "tbl")
         # dispatch: P4Info action id -> function taking the control-plane args
         dispatch: dict[int, str] = {}
         for ref, ai in zip(td.actions, ti.actions, strict=True):
@@ -233,16 +237,16 @@ class ControlMixin:
         # default entry can select must dispatch
         for aid in [*getattr(table, "actions", {}), table.default_action.action_id]:
             if aid not in dispatch:
-                ai = self._action_by_id(aid)
-                if ai is not None:
-                    dispatch[aid] = self.action_fn(ai)
-        dv = self.ident(f"_D_{name}")
-        self.post.append(f"{dv} = {{{', '.join(f'{k}: {v}' for k, v in dispatch.items())}}}")
+                extra = self._action_by_id(aid)
+                if extra is not None:
+                    dispatch[aid] = self.action_fn(extra)
+        dv = self.ctx.ident(f"_D_{name}")
+        self.ctx.post.append(f"{dv} = {{{', '.join(f'{k}: {v}' for k, v in dispatch.items())}}}")
         fn = Fn(name)
         fn.globals_assigned.add("_RUN")
         keys = []
         for k in td.keys:
-            x = self.expr(k.expr, fn)
+            x = self.exprs.expr(k.expr, fn)
             if isinstance(base_type(k.expr.type), A.BoolT):
                 x = f"int({x})"
             keys.append(x)
@@ -270,34 +274,34 @@ class ControlMixin:
         fn.emit("_RUN = _id = _a.action_id")
         fn.emit(f"{dv}[_id](*_a.args)")
         fn.emit("return True")
-        self.out.extend(fn.source(f"def {name}():"))
+        self.ctx.out.extend(fn.source(f"def {name}():"))
         self.install_table_program_state(ti, table)
         return name
 
-    def _action_by_id(self: Generator, aid: int) -> A.ActionInstance | None:
-        for ai in list(self.cur_block.actions.values()) + self.e.actions:
-            if self.state.action_ids.get(ai.qualname) == aid and (
-                ai.owner is None or ai.owner is self.cur_block
+    def _action_by_id(self, aid: int) -> A.ActionInstance | None:
+        for ai in list(self.ctx.cur_block.actions.values()) + self.ctx.e.actions:
+            if self.ctx.state.action_ids.get(ai.qualname) == aid and (
+                ai.owner is None or ai.owner is self.ctx.cur_block
             ):
                 return ai
         # a top-level action only P4Info names (NoAction as the implicit default)
-        for qualname, i in self.state.action_ids.items():
+        for qualname, i in self.ctx.state.action_ids.items():
             if i != aid:
                 continue
-            for d in self.e.program.declarations:
+            for d in self.ctx.e.program.declarations:
                 if isinstance(d, A.ActionDecl) and d.name == qualname:
                     return A.ActionInstance(qualname, d, None)
         return None
 
     def action_wrapper(
-        self: Generator, ti: A.TableInstance, ref: A.ActionRef, ai: A.ActionInstance, afn: str
+        self, ti: A.TableInstance, ref: A.ActionRef, ai: A.ActionInstance, afn: str
     ) -> str:
         """A function binding the table's directional arguments to an action."""
-        name = self.ident(f"W_{ti.qualname}_{ai.decl.name}")
+        name = self.ctx.ident(f"W_{ti.qualname}_{ai.decl.name}")
         fn = Fn(name)
         n_dir = sum(1 for p in ai.decl.params if p.direction != "")
         args = [A.Arg(a.loc, a.expr, a.name) for a in ref.args[:n_dir]]
-        cp_names = []
+        cp_names: list[str] = []
         for p in ai.decl.params:
             if p.direction == "":
                 pn = f"a{len(cp_names)}"
@@ -307,20 +311,20 @@ class ControlMixin:
                     A.Arg(ref.loc, A.PathExpr(ref.loc, name=p.name, decl=p, type=p.resolved))
                 )
         c = A.Call(ref.loc, func=None, args=args)
-        self.user_call(afn, ai.decl.params, c, fn, returns_value=False, is_action=True)
-        self.out.extend(fn.source(f"def {name}({', '.join(cp_names)}):"))
+        self.calls.user_call(afn, ai.decl.params, c, fn, returns_value=False, is_action=True)
+        self.ctx.out.extend(fn.source(f"def {name}({', '.join(cp_names)}):"))
         return name
 
     # ------------------------------------------------------------ program-given state
 
-    def _action_call_of(self: Generator, ti: A.TableInstance, ref: A.ActionRef) -> ActionCall:
+    def _action_call_of(self, ti: A.TableInstance, ref: A.ActionRef) -> ActionCall:
         ai = None
         for r, inst in zip(ti.decl.actions, ti.actions, strict=True):
             if r.decl is ref.decl or r.name.name == ref.name.name:
                 ai = inst
                 break
         if ai is None:
-            for inst in self.e.actions:
+            for inst in self.ctx.e.actions:
                 if inst.decl is ref.decl:
                     ai = inst
         if ai is None:
@@ -337,10 +341,10 @@ class ControlMixin:
             vals.append(v & ((1 << width_of(p.resolved)) - 1))
         return ActionCall(self.action_id(ai), tuple(vals))
 
-    def install_table_program_state(self: Generator, ti: A.TableInstance, table: object) -> None:
+    def install_table_program_state(self, ti: A.TableInstance, table: Table) -> None:
         td = ti.decl
         if td.default_action is not None:
-            table.set_initial_default_action(self._action_call_of(ti, td.default_action))  # type: ignore[attr-defined]
+            table.set_initial_default_action(self._action_call_of(ti, td.default_action))
         if not td.entries:
             return
         entries = []
@@ -359,9 +363,9 @@ class ControlMixin:
             else:
                 prio = top - bp
             entries.append((tuple(matches), prio, self._action_call_of(ti, ent.action)))
-        table.add_const_entries(entries)  # type: ignore[attr-defined]
+        table.add_const_entries(entries)
 
-    def _const_match(self: Generator, k: A.KeyElement, ks: A.Expr) -> object:
+    def _const_match(self, k: A.KeyElement, ks: A.Expr) -> Match:
         w = width_of(k.expr.type)
         full = (1 << w) - 1
         kind = k.match_kind
@@ -409,12 +413,12 @@ class ControlMixin:
 
     # ------------------------------------------------------------ apply
 
-    def table_apply_expr(self: Generator, c: A.Call, fn: Fn, as_stmt: bool = False) -> str | None:
+    def table_apply_expr(self, c: A.Call, fn: Fn, as_stmt: bool = False) -> str | None:
         f = c.func
         if not (isinstance(f, A.Member) and f.name == "apply" and isinstance(f.expr, A.PathExpr)):
             raise UnsupportedError(c.loc, "apply of something other than a table")
         d = f.expr.decl
-        for ti in self.cur_block.tables.values():
+        for ti in self.ctx.cur_block.tables.values():
             if ti.decl is d:
                 name = self.table_fn(ti)
                 if as_stmt:

@@ -11,86 +11,10 @@ widen, saturation).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from softswitch.engine.context import Fn, GenContext, UnsupportedError, operand
 from softswitch.engine.values import base_type, is_aggregate, width_of
 from softswitch.frontend import ast as A
-
-if TYPE_CHECKING:
-    from softswitch.engine.codegen import Generator
-
-
-LOC_TAG = "# @p4 "  # trailing comment naming the P4 statement a generated line runs
-
-
-class UnsupportedError(Exception):
-    """A construct the engine refuses; str() is `file:line:col: <what> is not supported`."""
-
-    def __init__(self, loc: A.Loc | None, what: str) -> None:
-        self.loc = loc or A.NOLOC
-        self.what = what
-        super().__init__(f"{self.loc}: {what} is not supported")
-
-
-@dataclass
-class Fn:
-    """The function being generated: its body lines and its name bindings."""
-
-    name: str
-    lines: list[str] = field(default_factory=list)
-    indent: int = 1
-    locals: dict[int, str] = field(default_factory=dict)  # id(decl) -> Python local
-    globals_assigned: set[str] = field(default_factory=set)
-    outs: list[str] = field(default_factory=list)  # scalar out/inout params returned
-    returns_value: bool = False
-    ntmp: int = 0
-    # an action: an exit inside it carries its out/inout values (`_ExitOut`), which
-    # a call from a control copies out, as BMv2 does; a call from an action does not
-    is_action: bool = False
-    ret_type: A.Type | None = None  # a function's return type
-
-    def emit(self, line: str) -> None:
-        self.lines.append("    " * self.indent + line)
-
-    def mark(self, start: int, loc: A.Loc) -> None:
-        """Tag the first line emitted since `start` with the P4 location it runs.
-
-        A packet error is reported at the nearest tag above the failing line.
-        """
-        if start < len(self.lines) and loc.line:
-            self.lines[start] += f"  {LOC_TAG}{loc}"
-
-    def tmp(self, hint: str = "t") -> str:
-        self.ntmp += 1
-        return f"_{hint}{self.ntmp}"
-
-    def ret_stmt(self, value: str | None) -> str:
-        vals = ([value] if self.returns_value and value is not None else []) + self.outs
-        if not vals:
-            return "return"
-        if len(vals) == 1 and not (self.returns_value and self.outs):
-            return f"return {vals[0]}"
-        return f"return ({', '.join(vals)},)"
-
-    def source(self, header: str) -> list[str]:
-        out = [header]
-        if self.globals_assigned:
-            out.append("    global " + ", ".join(sorted(self.globals_assigned)))
-        body = self.lines or ["    pass"]
-        if self.is_action and self.outs:
-            out.append("    try:")
-            out.extend("    " + ln for ln in body)
-            out.append("    except _Exit:")
-            vals = "".join(o + ", " for o in self.outs)
-            out.append(f"        raise _ExitOut(({vals})) from None")
-        else:
-            out.extend(body)
-        end = self.ret_stmt(None)
-        if end != "return":
-            out.append("    " + end)
-        out.append("")
-        return out
 
 
 def mask(w: int) -> int:
@@ -123,34 +47,31 @@ def signed(x: str, w: int) -> str:
     return f"(({x} ^ {s}) - {s})"
 
 
-class ExprMixin:
-    """Expression and statement generation; mixed into `Generator`."""
+class ExprConverter:
+    """Expressions and statements, generated in one shared `GenContext`."""
+
+    def __init__(self, ctx: GenContext) -> None:
+        self.ctx = ctx
 
     # ------------------------------------------------------------ helpers
 
-    def is_signed(self: Generator, t: A.Type | None) -> bool:
+    def is_signed(self, t: A.Type | None) -> bool:
         t = base_type(t)
         return isinstance(t, A.BitT) and t.signed
 
-    def enum_value(self: Generator, e: A.Member) -> int:
+    def enum_value(self, e: A.Member) -> int:
         t = base_type(e.type)
         if isinstance(t, A.EnumT):
             if t.underlying is not None and e.name in t.values:
                 return t.values[e.name]
             return t.members.index(e.name)
         if isinstance(t, A.ErrorT):
-            return self.error_code(e.name)
+            return self.ctx.error_code(e.name)
         raise UnsupportedError(e.loc, f"enum member {e.name}")
-
-    def error_code(self: Generator, name: str) -> int:
-        try:
-            return self.e.program.errors.index(name)
-        except ValueError:
-            raise UnsupportedError(None, f"unknown error {name}") from None
 
     # ------------------------------------------------------------ expressions
 
-    def expr(self: Generator, e: A.Expr, fn: Fn) -> str:
+    def expr(self, e: A.Expr, fn: Fn) -> str:
         t = base_type(e.type)
         if (
             isinstance(e.const, bool | int)
@@ -161,26 +82,27 @@ class ExprMixin:
         m = getattr(self, "x_" + type(e).__name__, None)
         if m is None:
             raise UnsupportedError(e.loc, f"expression {type(e).__name__}")
-        return m(e, fn)
+        r: str = m(e, fn)
+        return r
 
-    def x_IntLit(self: Generator, e: A.IntLit, fn: Fn) -> str:
+    def x_IntLit(self, e: A.IntLit, fn: Fn) -> str:
         return const_of(e.value, e.type)
 
-    def x_BoolLit(self: Generator, e: A.BoolLit, fn: Fn) -> str:
+    def x_BoolLit(self, e: A.BoolLit, fn: Fn) -> str:
         return "True" if e.value else "False"
 
-    def x_StringLit(self: Generator, e: A.StringLit, fn: Fn) -> str:
+    def x_StringLit(self, e: A.StringLit, fn: Fn) -> str:
         return repr(e.value)
 
-    def x_TypeExpr(self: Generator, e: A.TypeExpr, fn: Fn) -> str:
+    def x_TypeExpr(self, e: A.TypeExpr, fn: Fn) -> str:
         raise UnsupportedError(e.loc, "a type used as a value")
 
-    def x_PathExpr(self: Generator, e: A.PathExpr, fn: Fn) -> str:
+    def x_PathExpr(self, e: A.PathExpr, fn: Fn) -> str:
         d = e.decl
         name = fn.locals.get(id(d))
         if name is not None:
             return name
-        name = self.frame_names.get(id(d))
+        name = self.ctx.frame_names.get(id(d))
         if name is not None:
             return name
         if isinstance(d, A.ConstDecl):
@@ -189,34 +111,35 @@ class ExprMixin:
             return const_of(d.value.const, e.type)
         if isinstance(d, A.Instantiation):
             raise UnsupportedError(e.loc, f"instance {e.name} used as a value")
-        if isinstance(d, A.Param) and any(d is p for p in self.cur_block.decl.ctor_params):
-            v = self.cur_block.ctor_args.get(d.name)
+        if isinstance(d, A.Param) and any(d is p for p in self.ctx.cur_block.decl.ctor_params):
+            v = self.ctx.cur_block.ctor_args.get(d.name)
             if isinstance(v, bool | int):
                 return const_of(v, e.type)
         raise UnsupportedError(e.loc, f"reference to {e.name}")
 
-    def x_Member(self: Generator, e: A.Member, fn: Fn) -> str:
+    def x_Member(self, e: A.Member, fn: Fn) -> str:
         k = e.kind
         if k == "field":
-            base = self.expr(e.expr, fn)  # type: ignore[arg-type]
+            base = self.expr(operand(e.expr, e.loc), fn)
             return f"{base}.{e.name}"
         if k in ("enum_member", "error_member"):
             return str(self.enum_value(e))
         if k == "stack_next":
-            return f"_snext({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+            return f"_snext({self.expr(operand(e.expr, e.loc), fn)})"
         if k == "stack_last":
-            return f"_slast({self.expr(e.expr, fn)})"  # type: ignore[arg-type]
+            return f"_slast({self.expr(operand(e.expr, e.loc), fn)})"
         if k == "stack_size":
-            st = base_type(e.expr.type)  # type: ignore[union-attr]
+            st = base_type(operand(e.expr, e.loc).type)
             assert isinstance(st, A.StackT)
             return str(st.size)
         if k == "stack_lastIndex":
-            return f"(({self.expr(e.expr, fn)}.n - 1) & 0xffffffff)"  # type: ignore[arg-type]
+            return f"(({self.expr(operand(e.expr, e.loc), fn)}.n - 1) & 0xffffffff)"
         if k in ("hit", "miss"):
             call = e.expr
             if not isinstance(call, A.Call):
                 raise UnsupportedError(e.loc, f".{k} of something other than apply()")
-            hit = self.table_apply_expr(call, fn)
+            hit = self.ctx.controls.table_apply_expr(call, fn)
+            assert hit is not None
             return hit if k == "hit" else f"(not {hit})"
         if k == "action_run":
             raise UnsupportedError(e.loc, "action_run outside switch")
@@ -224,9 +147,9 @@ class ExprMixin:
             return const_of(e.const, e.type)
         raise UnsupportedError(e.loc, f"member .{e.name} ({k})")
 
-    def x_Index(self: Generator, e: A.Index, fn: Fn) -> str:
-        s = self.expr(e.expr, fn)  # type: ignore[arg-type]
-        st = base_type(e.expr.type)  # type: ignore[union-attr]
+    def x_Index(self, e: A.Index, fn: Fn) -> str:
+        s = self.expr(operand(e.expr, e.loc), fn)
+        st = base_type(operand(e.expr, e.loc).type)
         idx = e.index
         assert idx is not None
         if idx.const is not None and isinstance(idx.const, int):
@@ -235,16 +158,16 @@ class ExprMixin:
             return f"{s}.h[{idx.const}]"
         return f"_sidx({s}, {self.expr(idx, fn)})"
 
-    def x_Slice(self: Generator, e: A.Slice, fn: Fn) -> str:
-        hi, lo = int(e.hi.const), int(e.lo.const)  # type: ignore[union-attr,arg-type]
-        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+    def x_Slice(self, e: A.Slice, fn: Fn) -> str:
+        hi, lo = _slice_bounds(e)
+        x = self.expr(operand(e.expr, e.loc), fn)
         m = mask(hi - lo + 1)
         if lo == 0:
             return f"({x} & {m:#x})"
         return f"(({x} >> {lo}) & {m:#x})"
 
-    def x_Unary(self: Generator, e: A.Unary, fn: Fn) -> str:
-        x = self.expr(e.expr, fn)  # type: ignore[arg-type]
+    def x_Unary(self, e: A.Unary, fn: Fn) -> str:
+        x = self.expr(operand(e.expr, e.loc), fn)
         t = base_type(e.type)
         if e.op == "!":
             return f"(not {x})"
@@ -267,7 +190,7 @@ class ExprMixin:
     # emitted statements is moved under the condition that selects it, and the
     # operands before it are saved to temporaries before its statements run.
 
-    def capture(self: Generator, e: A.Expr, fn: Fn) -> tuple[str, list[str]]:
+    def capture(self, e: A.Expr, fn: Fn) -> tuple[str, list[str]]:
         """Generate e; return its value and the statements it emitted (taken out of fn)."""
         start = len(fn.lines)
         v = self.expr(e, fn)
@@ -275,7 +198,7 @@ class ExprMixin:
         del fn.lines[start:]
         return v, lines
 
-    def in_order(self: Generator, exprs: list[A.Expr], fn: Fn) -> list[str]:
+    def in_order(self, exprs: list[A.Expr], fn: Fn) -> list[str]:
         """Values of exprs evaluated left to right, side effects included."""
         vals: list[str] = []
         for x in exprs:
@@ -291,13 +214,13 @@ class ExprMixin:
             vals.append(v)
         return vals
 
-    def _emit_under(self: Generator, fn: Fn, lines: list[str]) -> None:
+    def _emit_under(self, fn: Fn, lines: list[str]) -> None:
         fn.lines.extend("    " + ln for ln in lines)
 
-    def x_Ternary(self: Generator, e: A.Ternary, fn: Fn) -> str:
-        c = self.expr(e.cond, fn)  # type: ignore[arg-type]
-        a, la = self.capture(e.then, fn)  # type: ignore[arg-type]
-        b, lb = self.capture(e.other, fn)  # type: ignore[arg-type]
+    def x_Ternary(self, e: A.Ternary, fn: Fn) -> str:
+        c = self.expr(operand(e.cond, e.loc), fn)
+        a, la = self.capture(operand(e.then, e.loc), fn)
+        b, lb = self.capture(operand(e.other, e.loc), fn)
         if not la and not lb:
             return f"({a} if {c} else {b})"
         t = fn.tmp("q")
@@ -309,9 +232,9 @@ class ExprMixin:
         fn.emit(f"    {t} = {b}")
         return t
 
-    def _short_circuit(self: Generator, e: A.Binary, fn: Fn) -> str:
-        a = self.expr(e.left, fn)  # type: ignore[arg-type]
-        b, lb = self.capture(e.right, fn)  # type: ignore[arg-type]
+    def _short_circuit(self, e: A.Binary, fn: Fn) -> str:
+        a = self.expr(operand(e.left, e.loc), fn)
+        b, lb = self.capture(operand(e.right, e.loc), fn)
         py = "and" if e.op == "&&" else "or"
         if not lb:
             return f"({a} {py} {b})"
@@ -322,14 +245,14 @@ class ExprMixin:
         fn.emit(f"    {t} = {b}")
         return t
 
-    def x_Binary(self: Generator, e: A.Binary, fn: Fn) -> str:
+    def x_Binary(self, e: A.Binary, fn: Fn) -> str:
         op = e.op
-        lt, rt = base_type(e.left.type), base_type(e.right.type)  # type: ignore[union-attr]
+        lt, rt = base_type(operand(e.left, e.loc).type), base_type(operand(e.right, e.loc).type)
         if op in ("&&", "||"):
             return self._short_circuit(e, fn)
         if op in ("==", "!=") and is_aggregate(lt):
             return self.aggregate_eq(e, fn)
-        a, b = self.in_order([e.left, e.right], fn)  # type: ignore[list-item]
+        a, b = self.in_order([operand(e.left, e.loc), operand(e.right, e.loc)], fn)
         if op in ("==", "!="):
             return f"({a} {op} {b})"
         if op in ("<", "<=", ">", ">="):
@@ -353,13 +276,13 @@ class ExprMixin:
         if op in ("&", "|", "^"):
             return f"({a} {op} {b})"
         if op == "<<":
-            c = e.right.const  # type: ignore[union-attr]
+            c = operand(e.right, e.loc).const
             if isinstance(c, int):
                 return "0" if c >= w else f"(({a} << {c}) & {m:#x})"
             return f"_shl({a}, {b}, {w})"
         if op == ">>":
             if sg:
-                c = e.right.const  # type: ignore[union-attr]
+                c = operand(e.right, e.loc).const
                 if isinstance(c, int):
                     c = min(c, w)
                     return f"(({signed(a, w)} >> {c}) & {m:#x})"
@@ -380,17 +303,17 @@ class ExprMixin:
             return f"max({a} - {b}, 0)"
         raise UnsupportedError(e.loc, f"operator {op}")
 
-    def aggregate_eq(self: Generator, e: A.Binary, fn: Fn) -> str:
+    def aggregate_eq(self, e: A.Binary, fn: Fn) -> str:
         """`==`/`!=` on headers, structs and stacks (an initializer takes the other side's type)."""
         left, right = e.left, e.right
         assert left is not None and right is not None
         t = left.type if not isinstance(left, A.ListExpr | A.StructInit) else right.type
-        a = self.build_aggregate(t, left, fn)  # type: ignore[arg-type]
-        b = self.build_aggregate(t, right, fn)  # type: ignore[arg-type]
-        x = self.types.eq(t, a, b)
+        a = self.build_aggregate(t, left, fn)
+        b = self.build_aggregate(t, right, fn)
+        x = self.ctx.types.eq(t, a, b)
         return x if e.op == "==" else f"(not {x})"
 
-    def x_Cast(self: Generator, e: A.Cast, fn: Fn) -> str:
+    def x_Cast(self, e: A.Cast, fn: Fn) -> str:
         to = base_type(e.type)
         src_e = e.expr
         assert src_e is not None
@@ -419,18 +342,18 @@ class ExprMixin:
             return x
         raise UnsupportedError(e.loc, f"cast from {type(fr).__name__} to {type(to).__name__}")
 
-    def x_Call(self: Generator, e: A.Call, fn: Fn) -> str:
-        r = self.call(e, fn, want_value=True)
+    def x_Call(self, e: A.Call, fn: Fn) -> str:
+        r = self.ctx.calls.call(e, fn, want_value=True)
         if r is None:
             raise UnsupportedError(e.loc, "call of a void function as a value")
         return r
 
-    def x_ListExpr(self: Generator, e: A.ListExpr, fn: Fn) -> str:
+    def x_ListExpr(self, e: A.ListExpr, fn: Fn) -> str:
         return "(" + "".join(self.expr(i, fn) + ", " for i in e.items) + ")"
 
     # ------------------------------------------------------------ aggregates
 
-    def flat_scalars(self: Generator, e: A.Expr, fn: Fn) -> list[tuple[str, int | str, str | None]]:
+    def flat_scalars(self, e: A.Expr, fn: Fn) -> list[tuple[str, int | str, str | None]]:
         """The scalar leaves of an expression, in order: (python expr, width, validity guard).
 
         The width of a varbit field is an expression (its current width).
@@ -453,12 +376,12 @@ class ExprMixin:
             obj = self.expr(e, fn)
             return self._flat_obj(obj, t)
         if isinstance(e, A.Member) and e.kind == "field":
-            bt = base_type(e.expr.type)  # type: ignore[union-attr]
+            bt = base_type(operand(e.expr, e.loc).type)
             x = self.expr(e, fn)
             if isinstance(t, A.BoolT):
                 x = f"int({x})"
             if isinstance(bt, A.HeaderT):
-                h = self.expr(e.expr, fn)  # type: ignore[arg-type]
+                h = self.expr(operand(e.expr, e.loc), fn)
                 w = f"{h}._vl_{e.name}" if isinstance(t, A.VarbitT) else width_of(t)
                 return [(x, w, h)]
             return [(x, width_of(t), None)]
@@ -469,9 +392,11 @@ class ExprMixin:
             raise UnsupportedError(e.loc, "an unsized integer in a field list")
         return [(x, width_of(t), None)]
 
-    def _flat_obj(self: Generator, obj: str, t: A.Type) -> list[tuple[str, int | str, str | None]]:
+    def _flat_obj(self, obj: str, t: A.Type) -> list[tuple[str, int | str, str | None]]:
+        if not isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
+            raise UnsupportedError(None, f"a field list with a {type(t).__name__}")
         out: list[tuple[str, int | str, str | None]] = []
-        for f, ft in t.fields:  # type: ignore[union-attr]
+        for f, ft in t.fields:
             bt = base_type(ft)
             if isinstance(bt, A.HeaderT | A.StructT | A.HeaderUnionT):
                 out.extend(self._flat_obj(f"{obj}.{f}", bt))
@@ -486,22 +411,24 @@ class ExprMixin:
                 out.append((x, w, obj if isinstance(t, A.HeaderT) else None))
         return out
 
-    def build_aggregate(self: Generator, t: A.Type, e: A.Expr, fn: Fn) -> str:
+    def build_aggregate(self, ty: A.Type | None, e: A.Expr, fn: Fn) -> str:
         """A new object of aggregate type t from a list / struct initializer / value."""
-        t = base_type(t)  # type: ignore[assignment]
+        t = base_type(ty)
         if isinstance(e, A.ListExpr | A.StructInit):
+            if not isinstance(t, A.HeaderT | A.StructT | A.HeaderUnionT):
+                raise UnsupportedError(e.loc, "an initializer of this type")
             tmp = fn.tmp("agg")
-            fn.emit(f"{tmp} = {self.types.new(t)}")
+            fn.emit(f"{tmp} = {self.ctx.types.new(t)}")
             if isinstance(e, A.ListExpr):
-                pairs = list(zip([f for f, _ in t.fields], e.items, strict=False))  # type: ignore[union-attr]
+                pairs = list(zip([f for f, _ in t.fields], e.items, strict=False))
             else:
                 pairs = list(e.fields)
-            ftypes = dict(t.fields)  # type: ignore[union-attr]
+            ftypes = dict(t.fields)
             for fname, fe in pairs:
                 ft = base_type(ftypes[fname])
                 if is_aggregate(ft):
-                    sub = self.build_aggregate(ft, fe, fn)  # type: ignore[arg-type]
-                    fn.emit(self.types.assign(ft, f"{tmp}.{fname}", sub))
+                    sub = self.build_aggregate(ft, fe, fn)
+                    fn.emit(self.ctx.types.assign(ft, f"{tmp}.{fname}", sub))
                 else:
                     fn.emit(f"{tmp}.{fname} = {self.expr(fe, fn)}")
             if isinstance(t, A.HeaderT):
@@ -511,7 +438,7 @@ class ExprMixin:
 
     # ------------------------------------------------------------ l-values
 
-    def assign(self: Generator, lhs: A.Expr, value: str, fn: Fn) -> None:
+    def assign(self, lhs: A.Expr, value: str, fn: Fn) -> None:
         """Emit `lhs = value` for a scalar lhs (value is an already generated atom)."""
         if isinstance(lhs, A.PathExpr):
             d = lhs.decl
@@ -519,15 +446,15 @@ class ExprMixin:
             if name is not None:
                 fn.emit(f"{name} = {value}")
                 return
-            name = self.frame_names.get(id(d))
+            name = self.ctx.frame_names.get(id(d))
             if name is not None:
                 fn.globals_assigned.add(name)
                 fn.emit(f"{name} = {value}")
                 return
             raise UnsupportedError(lhs.loc, f"assignment to {lhs.name}")
         if isinstance(lhs, A.Member) and lhs.kind == "field":
-            base_t = base_type(lhs.expr.type)  # type: ignore[union-attr]
-            obj = self.expr(lhs.expr, fn)  # type: ignore[arg-type]
+            base_t = base_type(operand(lhs.expr, lhs.loc).type)
+            obj = self.expr(operand(lhs.expr, lhs.loc), fn)
             if isinstance(base_t, A.HeaderT):
                 if not _simple(obj):
                     o = fn.tmp("h")
@@ -536,10 +463,10 @@ class ExprMixin:
                 fn.emit(f"{obj}.{lhs.name} = {value}; {obj}._raw = None")
             else:
                 fn.emit(f"{obj}.{lhs.name} = {value}")
-                self.touch_header(lhs.expr, fn)  # type: ignore[arg-type]
+                self.touch_header(operand(lhs.expr, lhs.loc), fn)
             return
         if isinstance(lhs, A.Slice):
-            hi, lo = int(lhs.hi.const), int(lhs.lo.const)  # type: ignore[union-attr,arg-type]
+            hi, lo = _slice_bounds(lhs)
             inner = lhs.expr
             assert inner is not None
             cur = self.expr(inner, fn)
@@ -550,7 +477,7 @@ class ExprMixin:
             return
         raise UnsupportedError(lhs.loc, f"assignment to {type(lhs).__name__}")
 
-    def pin_lvalue(self: Generator, lhs: A.Expr, fn: Fn) -> A.Expr:
+    def pin_lvalue(self, lhs: A.Expr, fn: Fn) -> A.Expr:
         """lhs with the stack indexes that contain calls evaluated now (into temporaries).
 
         As p4c orders side effects for BMv2: a call inside the left-hand side runs
@@ -562,25 +489,25 @@ class ExprMixin:
             fn.emit(f"{t} = {self.expr(lhs.index, fn)}")
             pin = A.PathExpr(lhs.index.loc, name=t, decl=object(), type=lhs.index.type)
             fn.locals[id(pin.decl)] = t
-            inner = self.pin_lvalue(lhs.expr, fn)  # type: ignore[arg-type]
+            inner = self.pin_lvalue(operand(lhs.expr, lhs.loc), fn)
             return dataclasses.replace(lhs, expr=inner, index=pin)
-        if isinstance(lhs, A.Member | A.Slice | A.Index) and lhs.expr is not None:
+        if isinstance(lhs, A.Member | A.Slice | A.Index) and isinstance(lhs.expr, A.Expr):
             return dataclasses.replace(lhs, expr=self.pin_lvalue(lhs.expr, fn))
         return lhs
 
-    def touch_header(self: Generator, e: A.Expr, fn: Fn) -> None:
+    def touch_header(self, e: A.Expr, fn: Fn) -> None:
         """e (a struct) was written: if it lies inside a header, the header's bytes changed."""
-        outer: A.Expr | None = e
+        outer: A.Expr | A.TypeRef | None = e
         while isinstance(outer, A.Member) and outer.kind == "field":
             outer = outer.expr
-            if outer is not None and isinstance(base_type(outer.type), A.HeaderT):
+            if isinstance(outer, A.Expr) and isinstance(base_type(outer.type), A.HeaderT):
                 fn.emit(f"{self.expr(outer, fn)}._raw = None")
                 return
 
-    def union_member_valid(self: Generator, h: A.Expr, fn: Fn) -> None:
+    def union_member_valid(self, h: A.Expr, fn: Fn) -> None:
         """After header `h` may have become valid: if it is a header_union member,
         the union's other members become invalid (spec 8.20, as BMv2)."""
-        if not (isinstance(h, A.Member) and h.kind == "field" and h.expr is not None):
+        if not (isinstance(h, A.Member) and h.kind == "field" and isinstance(h.expr, A.Expr)):
             return
         ut = base_type(h.expr.type)
         if not isinstance(ut, A.HeaderUnionT):
@@ -590,21 +517,21 @@ class ExprMixin:
         if others:
             fn.emit(f"if {u}.{h.name}._v: " + "; ".join(f"{u}.{o}._v = False" for o in others))
 
-    def s_Assign(self: Generator, s: A.Assign, fn: Fn) -> None:
+    def s_Assign(self, s: A.Assign, fn: Fn) -> None:
         if _has_runtime_index(s.lhs) and _has_call(s.rhs):
             s = dataclasses.replace(s, lhs=self.pin_lvalue(s.lhs, fn))
         lt = base_type(s.lhs.type)
         if is_aggregate(lt):
-            src = self.build_aggregate(lt, s.rhs, fn)  # type: ignore[arg-type]
+            src = self.build_aggregate(lt, s.rhs, fn)
             dst = self.expr(s.lhs, fn)
-            fn.emit(self.types.assign(lt, dst, src))
+            fn.emit(self.ctx.types.assign(lt, dst, src))
             if isinstance(lt, A.HeaderT):
                 self.union_member_valid(s.lhs, fn)
             elif isinstance(lt, A.StructT):
                 self.touch_header(s.lhs, fn)
             return
         if isinstance(s.rhs, A.Call):
-            v = self.call(s.rhs, fn, want_value=True)
+            v = self.ctx.calls.call(s.rhs, fn, want_value=True)
             if v is None:
                 raise UnsupportedError(s.loc, "assignment from a void call")
         else:
@@ -612,7 +539,7 @@ class ExprMixin:
         v = self.fit(v, s.rhs.type, lt)
         self.assign(s.lhs, v, fn)
 
-    def fit(self: Generator, v: str, frm: A.Type | None, to: A.Type | None) -> str:
+    def fit(self, v: str, frm: A.Type | None, to: A.Type | None) -> str:
         """Reduce an unsized value to the destination width when needed."""
         frm, to = base_type(frm), base_type(to)
         if isinstance(frm, A.InfIntT) and isinstance(to, A.BitT):
@@ -621,7 +548,7 @@ class ExprMixin:
 
     # ------------------------------------------------------------ statements
 
-    def stmt(self: Generator, s: A.Stmt | A.Declaration, fn: Fn) -> None:
+    def stmt(self, s: A.Stmt | A.Declaration, fn: Fn) -> None:
         if isinstance(s, A.VarDecl):
             start = len(fn.lines)
             self.local_var(s, fn)
@@ -638,41 +565,43 @@ class ExprMixin:
         m(s, fn)
         fn.mark(start, s.loc)
 
-    def local_var(self: Generator, d: A.VarDecl, fn: Fn) -> None:
+    def local_var(self, d: A.VarDecl, fn: Fn) -> None:
         t = base_type(d.type.resolved)
         name = f"l{len(fn.locals)}_{d.name}"
         fn.locals[id(d)] = name
         if is_aggregate(t):
-            fn.emit(f"{name} = {self.types.new(t)}")
+            fn.emit(f"{name} = {self.ctx.types.new(t)}")
             if d.init is not None:
-                src = self.build_aggregate(t, d.init, fn)  # type: ignore[arg-type]
-                fn.emit(self.types.assign(t, name, src))
+                src = self.build_aggregate(t, d.init, fn)
+                fn.emit(self.ctx.types.assign(t, name, src))
         elif d.init is not None:
             if isinstance(d.init, A.Call):
-                v = self.call(d.init, fn, want_value=True)
+                v = self.ctx.calls.call(d.init, fn, want_value=True)
+                if v is None:
+                    raise UnsupportedError(d.loc, "initialization from a void call")
             else:
                 v = self.expr(d.init, fn)
-            fn.emit(f"{name} = {self.fit(v, d.init.type, t)}")  # type: ignore[arg-type]
+            fn.emit(f"{name} = {self.fit(v, d.init.type, t)}")
         else:
-            fn.emit(f"{name} = {self.types.new(t)}")
+            fn.emit(f"{name} = {self.ctx.types.new(t)}")
 
-    def block(self: Generator, stmts: list, fn: Fn) -> None:
+    def block(self, stmts: list[A.Stmt | A.Declaration], fn: Fn) -> None:
         start = len(fn.lines)
         for s in stmts:
             self.stmt(s, fn)
         if len(fn.lines) == start:
             fn.emit("pass")
 
-    def s_Block(self: Generator, s: A.Block, fn: Fn) -> None:
+    def s_Block(self, s: A.Block, fn: Fn) -> None:
         self.block(s.stmts, fn)
 
-    def s_Empty(self: Generator, s: A.Empty, fn: Fn) -> None:
+    def s_Empty(self, s: A.Empty, fn: Fn) -> None:
         fn.emit("pass")
 
-    def s_CallStmt(self: Generator, s: A.CallStmt, fn: Fn) -> None:
-        self.call(s.call, fn, want_value=False)
+    def s_CallStmt(self, s: A.CallStmt, fn: Fn) -> None:
+        self.ctx.calls.call(s.call, fn, want_value=False)
 
-    def s_If(self: Generator, s: A.If, fn: Fn) -> None:
+    def s_If(self, s: A.If, fn: Fn) -> None:
         c = self.expr(s.cond, fn)
         fn.emit(f"if {c}:")
         fn.indent += 1
@@ -684,32 +613,32 @@ class ExprMixin:
             self.stmt_as_block(s.other, fn)
             fn.indent -= 1
 
-    def stmt_as_block(self: Generator, s: A.Stmt, fn: Fn) -> None:
+    def stmt_as_block(self, s: A.Stmt, fn: Fn) -> None:
         start = len(fn.lines)
         self.stmt(s, fn)
         if len(fn.lines) == start:
             fn.emit("pass")
 
-    def s_Exit(self: Generator, s: A.Exit, fn: Fn) -> None:
+    def s_Exit(self, s: A.Exit, fn: Fn) -> None:
         fn.emit("raise _Exit")
 
-    def s_Return(self: Generator, s: A.Return, fn: Fn) -> None:
+    def s_Return(self, s: A.Return, fn: Fn) -> None:
         v = None
         if s.expr is not None and is_aggregate(fn.ret_type):
             # a new value: the caller may keep it, and `{...}` needs the type
-            src = self.build_aggregate(fn.ret_type, s.expr, fn)  # type: ignore[arg-type]
+            src = self.build_aggregate(fn.ret_type, s.expr, fn)
             v = fn.tmp("ret")
-            fn.emit(f"{v} = {self.types.copy(fn.ret_type, src)}")
+            fn.emit(f"{v} = {self.ctx.types.copy(fn.ret_type, src)}")
         elif s.expr is not None:
             v = self.fit(self.expr(s.expr, fn), s.expr.type, fn.ret_type)
         fn.emit(fn.ret_stmt(v))
 
-    def s_Switch(self: Generator, s: A.Switch, fn: Fn) -> None:
+    def s_Switch(self, s: A.Switch, fn: Fn) -> None:
         x = s.expr
         if isinstance(x, A.Member) and x.kind == "action_run":
             call = x.expr
             assert isinstance(call, A.Call)
-            self.table_apply_expr(call, fn, as_stmt=True)
+            self.ctx.controls.table_apply_expr(call, fn, as_stmt=True)
             sel = fn.tmp("run")
             fn.emit(f"{sel} = _RUN")
             action_label = True
@@ -725,7 +654,7 @@ class ExprMixin:
                 if isinstance(lb, A.Default):
                     continue
                 if action_label:
-                    pending.append(str(self.action_id_of_label(lb)))
+                    pending.append(str(self.ctx.controls.action_id_of_label(lb)))
                 else:
                     pending.append(self.expr(lb, fn))
             if case.body is None:
@@ -742,7 +671,16 @@ class ExprMixin:
             fn.indent -= 1
 
 
-def _has_runtime_index(e: A.Expr | None) -> bool:
+def _slice_bounds(e: A.Slice) -> tuple[int, int]:
+    """(hi, lo) of a slice; the type checker folded both to constants."""
+    hi = e.hi.const if e.hi is not None else None
+    lo = e.lo.const if e.lo is not None else None
+    if not isinstance(hi, int) or not isinstance(lo, int):
+        raise UnsupportedError(e.loc, "a slice with bounds that are not constants")
+    return int(hi), int(lo)
+
+
+def _has_runtime_index(e: A.Expr | A.TypeRef | None) -> bool:
     """Whether an l-value has a stack index with a call in it."""
     while isinstance(e, A.Member | A.Slice | A.Index):
         if isinstance(e, A.Index) and e.index is not None and _has_call(e.index):
@@ -760,7 +698,7 @@ def _has_call(e: object) -> bool:
     if isinstance(e, A.Expr):
         return any(
             _has_call(getattr(e, name))
-            for name in e.__dataclass_fields__  # type: ignore[attr-defined]
+            for name in e.__dataclass_fields__
             if name not in ("type", "const", "loc", "decl")
         )
     return False

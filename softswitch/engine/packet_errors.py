@@ -16,7 +16,7 @@ import logging
 import traceback
 from types import TracebackType
 
-from softswitch.engine.exprs import LOC_TAG
+from softswitch.engine.context import LOC_TAG
 
 log = logging.getLogger("softswitch.engine")
 

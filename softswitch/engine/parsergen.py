@@ -5,25 +5,29 @@ function (None for accept/reject). The packet is the module globals `_PD`
 (bytes), `_PL` (length) and `_PO` (byte offset). Parser errors raise `_PErr`;
 the driver catches it, records the error code and stops parsing, as BMv2
 does: headers extracted so far stay valid, the packet continues to ingress
-with `parser_error` set, and the unparsed bytes are the payload.
+with `parser_error` set, and the unparsed bytes are the payload. The
+packet_in methods a state calls (extract, lookahead, advance) are calls
+(`externs.CallConverter`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from softswitch.engine.exprs import Fn, UnsupportedError, const_of, mask
+from softswitch.engine.context import Fn, GenContext, UnsupportedError, operand
+from softswitch.engine.controlgen import ControlConverter
+from softswitch.engine.exprs import ExprConverter, const_of, mask
 from softswitch.engine.values import base_type, width_of
 from softswitch.frontend import ast as A
 
-if TYPE_CHECKING:
-    from softswitch.engine.codegen import Generator
 
+class ParserConverter:
+    """Parser states and select, generated in one shared `GenContext`."""
 
-class ParserMixin:
-    """Parser states, select, extract/lookahead/advance; mixed into `Generator`."""
+    def __init__(self, ctx: GenContext, exprs: ExprConverter, controls: ControlConverter) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.controls = controls
 
-    def gen_parser(self: Generator, b: A.BlockInstance, sub: bool = False) -> str:
+    def gen_parser(self, b: A.BlockInstance, sub: bool = False) -> str:
         """The parser's entry function; `sub`: a parser applied by another parser.
 
         A sub-parser shares the packet and the position with its caller; its
@@ -31,62 +35,62 @@ class ParserMixin:
         """
         d = b.decl
         assert isinstance(d, A.ParserDecl)
-        prefix = self.ident("P_" + b.qualname)
+        prefix = self.ctx.ident("P_" + b.qualname)
         for child in b.children.values():
             if isinstance(child.decl, A.ParserDecl):
                 self.gen_parser(child, sub=True)
             else:
                 raise UnsupportedError(child.decl.loc, "a control instantiated inside a parser")
-        self.enter_block(b, prefix)
+        self.ctx.enter_block(b, prefix)
         state_fns = {s.name: f"{prefix}_s_{s.name}" for s in d.states}
         state_fns["accept"] = "None"
         state_fns["reject"] = "None"
-        self._state_fns = state_fns
+        self.ctx.state_fns = state_fns
         # the parser entry binds the frame first: the states refer to it
         entry = Fn(prefix)
-        params = self.bind_params(d.params, entry)
-        self.init_frame_locals(d.locals, entry)
+        params = self.controls.bind_params(d.params, entry)
+        self.controls.init_frame_locals(d.locals, entry)
         for s in d.states:
             if s.name in ("accept", "reject"):
                 continue
             fn = Fn(state_fns[s.name])
-            self.block(s.stmts, fn)
+            self.exprs.block(s.stmts, fn)
             start = len(fn.lines)
             self.transition(s, fn)
             fn.mark(start, s.transition.loc if s.transition is not None else s.loc)
-            self.out.extend(fn.source(f"def {fn.name}():"))
-        start = state_fns.get("start")
-        if start is None:
+            self.ctx.out.extend(fn.source(f"def {fn.name}():"))
+        start_fn = state_fns.get("start")
+        if start_fn is None:
             raise UnsupportedError(d.loc, "a parser without a start state")
         if sub:
-            entry.emit(f"st = {start}")
+            entry.emit(f"st = {start_fn}")
             entry.emit("while st is not None:")
             entry.emit("    st = st()")
-            self.out.extend(entry.source(f"def {prefix}({', '.join(params)}):"))
-            self.leave_block()
+            self.ctx.out.extend(entry.source(f"def {prefix}({', '.join(params)}):"))
+            self.ctx.leave_block()
             return prefix
         entry.globals_assigned.update({"_PD", "_PL", "_PO"})
         entry.emit("_PD = data; _PL = len(data); _PO = 0")
-        entry.emit(f"st = {start}")
+        entry.emit(f"st = {start_fn}")
         entry.emit("try:")
         entry.emit("    while st is not None:")
         entry.emit("        st = st()")
         entry.emit("except _PErr as exc:")
         entry.emit("    return _PO, exc.code")
         entry.emit("return _PO, 0")
-        self.out.extend(entry.source(f"def {prefix}(data, {', '.join(params)}):"))
-        self.leave_block()
+        self.ctx.out.extend(entry.source(f"def {prefix}(data, {', '.join(params)}):"))
+        self.ctx.leave_block()
         return prefix
 
-    def transition(self: Generator, s: A.ParserState, fn: Fn) -> None:
+    def transition(self, s: A.ParserState, fn: Fn) -> None:
         tr = s.transition
         if tr is None:
             fn.emit("return None")
             return
         if tr.select is None:
-            fn.emit(f"return {self._state_ref(tr.state, tr.loc)}")  # type: ignore[arg-type]
+            fn.emit(f"return {self._state_ref(tr.state, tr.loc)}")
             return
-        keys = [self.expr(k, fn) for k in tr.select]
+        keys = [self.exprs.expr(k, fn) for k in tr.select]
         ktypes = [base_type(k.type) for k in tr.select]
         kv = []
         for k in keys:
@@ -114,14 +118,14 @@ class ParserMixin:
                 simple = False
                 break
             vals = []
-            for it, t in zip(items, ktypes, strict=True):
+            for it, kt in zip(items, ktypes, strict=True):
                 if isinstance(it, A.Mask | A.Range | A.Default) or not isinstance(
                     it.const, int | bool
                 ):
                     simple = False
                     break
                 vals.append(
-                    int(it.const) & (mask(width_of(t)) if not isinstance(t, A.InfIntT) else -1)
+                    int(it.const) & (mask(width_of(kt)) if not isinstance(kt, A.InfIntT) else -1)
                 )
             if not simple:
                 break
@@ -129,9 +133,9 @@ class ParserMixin:
             if all(k != key for k, _ in table):
                 table.append((key, self._state_ref(case.state, case.loc)))
         if simple and len(table) >= 3:
-            name = self.ident(f"_SEL_{fn.name}")
+            name = self.ctx.ident(f"_SEL_{fn.name}")
             entries = ", ".join(f"{k!r}: {v}" for k, v in table)
-            self.post.append(f"{name} = {{{entries}}}")
+            self.ctx.post.append(f"{name} = {{{entries}}}")
             kx = kv[0] if len(kv) == 1 else "(" + ", ".join(kv) + ",)"
             fn.emit(f"return {name}.get({kx}, {default or '_no_match'})")
             return
@@ -142,15 +146,15 @@ class ParserMixin:
                 fn.emit(f"return {target}")
                 return
             fn.emit(f"if {cond}: return {target}")
-        fn.emit(f"raise _PErr({self.error_code('NoMatch')})")
+        fn.emit(f"raise _PErr({self.ctx.error_code('NoMatch')})")
 
-    def _state_ref(self: Generator, name: str, loc: A.Loc) -> str:
-        r = self._state_fns.get(name)
+    def _state_ref(self, name: str | None, loc: A.Loc) -> str:
+        r = self.ctx.state_fns.get(name) if name is not None else None
         if r is None:
             raise UnsupportedError(loc, f"transition to unknown state {name}")
         return r
 
-    def keyset_cond(self: Generator, ks: A.Expr, kv: list[str], ktypes: list, fn: Fn) -> str:
+    def keyset_cond(self, ks: A.Expr, kv: list[str], ktypes: list[A.Type | None], fn: Fn) -> str:
         items = ks.items if len(kv) > 1 and isinstance(ks, A.ListExpr) else [ks]
         if len(items) == 1 and isinstance(items[0], A.Default):
             return "True"
@@ -166,135 +170,32 @@ class ParserMixin:
                 conds.append(c)
         return " and ".join(conds) if conds else "True"
 
-    def keyset_item(self: Generator, it: A.Expr, k: str, t: A.Type | None, fn: Fn) -> str:
+    def keyset_item(self, it: A.Expr, k: str, t: A.Type | None, fn: Fn) -> str:
         if isinstance(it, A.Default):
             return "True"
         if isinstance(it, A.Mask):
-            v = self.expr(it.value, fn)  # type: ignore[arg-type]
-            m = self.expr(it.mask, fn)  # type: ignore[arg-type]
+            v = self.exprs.expr(operand(it.value, it.loc), fn)
+            m = self.exprs.expr(operand(it.mask, it.loc), fn)
             return f"({k} & {m}) == ({v} & {m})"
         if isinstance(it, A.Range):
-            lo = self.expr(it.lo, fn)  # type: ignore[arg-type]
-            hi = self.expr(it.hi, fn)  # type: ignore[arg-type]
+            lo = self.exprs.expr(operand(it.lo, it.loc), fn)
+            hi = self.exprs.expr(operand(it.hi, it.loc), fn)
             return f"{lo} <= {k} <= {hi}"
         if isinstance(it, A.PathExpr) and isinstance(it.decl, A.ValueSetDecl):
             vs = self.value_set_fn(it.decl)
             return f"{vs}({k})"
         if isinstance(it.const, int | bool) and isinstance(t, A.BitT):
             return f"{k} == {const_of(it.const, t)}"
-        return f"{k} == {self.expr(it, fn)}"
+        return f"{k} == {self.exprs.expr(it, fn)}"
 
-    # ------------------------------------------------------------ packet_in
-
-    def packet_in_method(self: Generator, m: str, c: A.Call, fn: Fn) -> str | None:
-        args = [a.expr for a in c.args]
-        pts = self.error_code("PacketTooShort")
-        fn.globals_assigned.add("_PO")
-        if m == "extract" and len(args) == 2:
-            return self.extract_varbit(c, args[0], args[1], fn)
-        if m == "extract":
-            if len(args) != 1:
-                raise UnsupportedError(c.loc, "extract with these arguments")
-            target = args[0]
-            t = base_type(target.type)
-            if not isinstance(t, A.HeaderT):
-                raise UnsupportedError(c.loc, "extract into a non-header")
-            cls = self.types.cls(t)
-            nb = (t.width() + 7) // 8
-            if isinstance(target, A.Member) and target.kind == "stack_next":
-                s = self.expr(target.expr, fn)  # type: ignore[arg-type]
-                st = base_type(target.expr.type)  # type: ignore[union-attr]
-                assert isinstance(st, A.StackT)
-                sv = fn.tmp("s")
-                fn.emit(f"{sv} = {s}")
-                fn.emit(
-                    f"if {sv}.n >= {st.size}: raise _PErr({self.error_code('StackOutOfBounds')})"
-                )
-                h = f"{sv}.h[{sv}.n]"
-                post = f"; {sv}.n += 1"
-            else:
-                h = self.expr(target, fn)
-                post = ""
-            fn.emit(f"_e = _PO + {nb}")
-            fn.emit(f"if _e > _PL: raise _PErr({pts})")
-            fn.emit(f"_ex_{cls}({h}, _PD[_PO:_e]){post}")
-            fn.emit("_PO = _e")
-            self.union_member_valid(target, fn)
-            return None
-        if m == "lookahead":
-            t = base_type(c.type)
-            if isinstance(t, A.HeaderT):
-                cls = self.types.cls(t)
-                nb = (t.width() + 7) // 8
-                tmp = fn.tmp("la")
-                fn.emit(f"if _PO + {nb} > _PL: raise _PErr({pts})")
-                fn.emit(
-                    f"{tmp} = {cls}(); _ex_{cls}({tmp}, _PD[_PO:_PO + {nb}]); {tmp}._raw = None"
-                )
-                return tmp
-            w = width_of(t)
-            nb = (w + 7) // 8
-            if isinstance(t, A.BoolT):
-                return f"(_lookahead({w}, {nb}) == 1)"
-            return f"_lookahead({w}, {nb})"
-        if m == "advance":
-            n = args[0]
-            if isinstance(n.const, int):
-                if n.const % 8:
-                    raise UnsupportedError(
-                        c.loc, "advance by a number of bits that is not a multiple of 8"
-                    )
-                fn.emit(f"_e = _PO + {n.const // 8}")
-            else:
-                fn.emit(f"_e = _PO + ({self.expr(n, fn)} >> 3)")
-            fn.emit(f"if _e > _PL: raise _PErr({pts})")
-            fn.emit("_PO = _e")
-            return None
-        if m == "length":
-            return "_PL"
-        raise UnsupportedError(c.loc, f"packet_in.{m}")
-
-    def extract_varbit(self: Generator, c: A.Call, target: A.Expr, nbits: A.Expr, fn: Fn) -> None:
-        """extract(hdr, n): the varbit field takes n bits (spec 12.8.2, BMv2's checks:
-        more than its maximum width is error.HeaderTooShort, a header that does not
-        end on a byte boundary is error.ParserInvalidArgument)."""
-        t = base_type(target.type)
-        if not isinstance(t, A.HeaderT):
-            raise UnsupportedError(c.loc, "extract into a non-header")
-        vmax = [bt.max_width for _, ft in t.fields if isinstance(bt := base_type(ft), A.VarbitT)]
-        if len(vmax) != 1:
-            raise UnsupportedError(c.loc, "extract with a size into a header without one varbit")
-        cls = self.types.cls(t)
-        fixed = t.width()
-        n = fn.tmp("vn")
-        fn.emit(f"{n} = {self.expr(nbits, fn)}")
-        fn.emit(f"if {n} > {vmax[0]}: raise _PErr({self.error_code('HeaderTooShort')})")
-        fn.emit(f"if ({fixed} + {n}) % 8: raise _PErr({self.error_code('ParserInvalidArgument')})")
-        post = ""
-        if isinstance(target, A.Member) and target.kind == "stack_next":
-            st = base_type(target.expr.type)  # type: ignore[union-attr]
-            assert isinstance(st, A.StackT)
-            sv = fn.tmp("s")
-            fn.emit(f"{sv} = {self.expr(target.expr, fn)}")  # type: ignore[arg-type]
-            fn.emit(f"if {sv}.n >= {st.size}: raise _PErr({self.error_code('StackOutOfBounds')})")
-            h = f"{sv}.h[{sv}.n]"
-            post = f"; {sv}.n += 1"
-        else:
-            h = self.expr(target, fn)
-        fn.emit(f"_e = _PO + (({fixed} + {n}) >> 3)")
-        fn.emit(f"if _e > _PL: raise _PErr({self.error_code('PacketTooShort')})")
-        fn.emit(f"_exv_{cls}({h}, _PD[_PO:_e], {n}){post}")
-        fn.emit("_PO = _e")
-        self.union_member_valid(target, fn)
-
-    def value_set_fn(self: Generator, d: A.ValueSetDecl) -> str:
-        for vs in self.e.value_sets:
+    def value_set_fn(self, d: A.ValueSetDecl) -> str:
+        for vs in self.ctx.e.value_sets:
             if vs.decl is d:
-                sets = getattr(self.state, "value_sets", {})
+                sets = getattr(self.ctx.state, "value_sets", {})
                 obj = sets.get(vs.qualname)
                 if obj is None:
-                    return self.bind(_never, "vs")
-                return self.bind(obj.matches, "vs")
+                    return self.ctx.bind(_never, "vs")
+                return self.ctx.bind(obj.matches, "vs")
         raise UnsupportedError(d.loc, f"value set {d.name}")
 
 

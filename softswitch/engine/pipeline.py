@@ -28,9 +28,9 @@ class Pipeline:
         self.cpu_port = cpu_port
         self.source, self._ns, self.errors = compile_program(e, state, cpu_port, seed)
         # bind the generated driver directly: no Python-level indirection per packet
-        self.process = self._ns["_process"]
+        self.process = self._ns["_process"]  # type: ignore[method-assign]
 
-    def process(self, ingress_port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:  # type: ignore[no-redef]
+    def process(self, ingress_port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
         """Run one packet through the pipeline (replaced by the generated driver)."""
         return self._ns["_process"](ingress_port, data, now_us)  # type: ignore[no-any-return]
 

@@ -17,6 +17,9 @@ to header).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from softswitch.frontend import ast as A
 
 
@@ -25,7 +28,7 @@ class Stack:
 
     __slots__ = ("h", "n")
 
-    def __init__(self, h: list) -> None:
+    def __init__(self, h: list[Any]) -> None:
         self.h = h
         self.n = 0
 
@@ -76,10 +79,11 @@ class TypeRegistry:
         self._used.add(n)
         return n
 
-    def cls(self, t: A.Type) -> str:
+    def cls(self, ty: A.Type | None) -> str:
         """Class name of a header/struct type, generating it on first use."""
-        t = base_type(t)  # type: ignore[assignment]
-        key = id(t.decl) if getattr(t, "decl", None) is not None else id(t)
+        t = base_type(ty)
+        decl = getattr(t, "decl", None)
+        key = id(decl) if decl is not None else id(t)
         name = self._names.get(key)
         if name is not None:
             return name
@@ -95,7 +99,7 @@ class TypeRegistry:
             # held like a struct of its member headers
             name = self._fresh("U_", t.name)
             self._names[key] = name
-            self._gen_struct(name, t)  # type: ignore[arg-type]
+            self._gen_struct(name, t)
         else:
             raise TypeError(f"no class for {t!r}")
         return name
@@ -240,14 +244,14 @@ class TypeRegistry:
         """
         fields: list[tuple[str, int | str, A.Type | None]] = []
         fixed = 0
-        for f, ft in t.fields:
-            bt = base_type(ft)
+        for f, fty in t.fields:
+            bt = base_type(fty)
             if isinstance(bt, A.VarbitT):
                 fields.append((f, f"h._vl_{f}", bt))
             else:
-                w = width_of(bt)
-                fixed += w
-                fields.append((f, w, bt))
+                fw = width_of(bt)
+                fixed += fw
+                fields.append((f, fw, bt))
         L = self.lines
         L.append(f"class {name}:")
         L.append(f"    _W = {fixed}")
@@ -302,14 +306,14 @@ class TypeRegistry:
         L.append(f"    _exv_{name}(h, b, 0)")
         L.append("")
 
-    def _gen_struct(self, name: str, t: A.StructT) -> None:
+    def _gen_struct(self, name: str, t: A.StructT | A.HeaderUnionT) -> None:
         L = self.lines
         nested: list[tuple[str, A.Type]] = []
         scalars: list[tuple[str, A.Type | None]] = []
         for f, ft in t.fields:
             bt = base_type(ft)
-            if is_aggregate(bt):
-                nested.append((f, bt))  # type: ignore[arg-type]
+            if bt is not None and is_aggregate(bt):
+                nested.append((f, bt))
             else:
                 scalars.append((f, bt))
         # make sure nested classes exist before this one refers to them
@@ -320,8 +324,8 @@ class TypeRegistry:
                 self.cls(ft)
         L.append(f"class {name}:")
         L.append("    _v = True")
-        for f, ft in scalars:
-            L.append(f"    {f} = {'False' if isinstance(ft, A.BoolT) else '0'}")
+        for f, st in scalars:
+            L.append(f"    {f} = {'False' if isinstance(st, A.BoolT) else '0'}")
         if nested:
             L.append("    def __init__(self):")
             for f, ft in nested:
@@ -350,19 +354,19 @@ class TypeRegistry:
         L.append("")
 
 
-def cp_stack(s: Stack, cp: object) -> Stack:
+def cp_stack(s: Stack, cp: Callable[[Any], Any]) -> Stack:
     """Deep copy of a header stack (cp copies one element)."""
-    n = Stack([cp(h) for h in s.h])  # type: ignore[operator]
+    n = Stack([cp(h) for h in s.h])
     n.n = s.n
     return n
 
 
-def as_stack(d: Stack, s: Stack, asg: object) -> None:
+def as_stack(d: Stack, s: Stack, asg: Callable[[Any, Any], None]) -> None:
     """In-place assignment of a whole header stack."""
     if d is s:
         return
     for dh, sh in zip(d.h, s.h, strict=True):
-        asg(dh, sh)  # type: ignore[operator]
+        asg(dh, sh)
     d.n = s.n
 
 

@@ -314,7 +314,7 @@ class Elaborator:
         return ai
 
     def table(self, t: ast.TableDecl, b: ast.BlockInstance) -> ast.TableInstance:
-        actions = []
+        actions: list[ast.ActionInstance] = []
         for ref in t.actions:
             assert ref.decl is not None
             ai = self.action_instance(ref.decl, b)
@@ -381,7 +381,7 @@ class Elaborator:
                 ):
                     # direct type invocation (spec 15.1): one instance, named after the
                     # type, as if declared last among the block's locals
-                    t: ast.Type = (
+                    block_t: ast.Type = (
                         ast.ControlT(callee.name, callee)
                         if isinstance(callee, ast.ControlDecl)
                         else ast.ParserT(callee.name, callee)
@@ -389,8 +389,8 @@ class Elaborator:
                     inst = ast.Instantiation(
                         c.loc,
                         callee.name,
-                        type=ast.TypeRef(c.loc, callee.name, resolved=t),
-                        resolved=t,
+                        type=ast.TypeRef(c.loc, callee.name, resolved=block_t),
+                        resolved=block_t,
                     )
                     decl.locals.append(inst)
                     b.children[callee.name] = self.block(callee, f"{b.qualname}.{callee.name}", {})

@@ -801,6 +801,7 @@ class TypeChecker:
             if not ctors:
                 raise P4Error(d.loc, f"extern {t.name} has no constructor")
             ctor = self.pick_overload(ctors, d.args, d.loc, f"constructor of {t.name}")
+            assert isinstance(ctor, ast.MethodDecl)
             subst = self.extern_subst(t)
             missing = [tv for tv in self.tvars.get(id(t.decl), {}).values() if tv not in subst]
             inferred = self.bind_args(
@@ -1215,7 +1216,7 @@ class TypeChecker:
         et = e.type
         if isinstance(t, TypeVarT) or isinstance(et, TypeVarT):
             return e
-        target = t
+        target: Type = t
         if isinstance(et, InfIntT):
             base = target
             while isinstance(base, NewTypeT):
@@ -1242,7 +1243,7 @@ class TypeChecker:
             and isinstance(t.decl, ast.ParserTypeDecl | ast.ControlTypeDecl)
         ):
             # a parser/control instance given where a parser/control type is expected
-            self.match_block_type(t, et, {}, e.loc, what)  # type: ignore[arg-type]
+            self.match_block_type(t, et, {}, e.loc, what)
             return e
         raise P4Error(
             e.loc,
@@ -1322,17 +1323,17 @@ class TypeChecker:
                     raise P4Error(
                         e.loc, "?: with unsized constant branches needs a width (e.g. 8w1)"
                     )
-                t: Type = INFINT
+                tt: Type = INFINT
             elif isinstance(a, InfIntT):
                 e.then = self.coerce(e.then, b)
-                t = b
+                tt = b
             else:
                 e.other = self.coerce(e.other, a, what="?: branch")
-                t = a
+                tt = a
             if isinstance(e.cond.const, bool):
                 chosen = e.then if e.cond.const else e.other
                 e.const = chosen.const
-            return t
+            return tt
         if isinstance(e, ast.Cast):
             return self.cast(e, scope)
         if isinstance(e, ast.Index):
@@ -1600,8 +1601,8 @@ class TypeChecker:
                 raise P4Error(
                     e.loc, f"{decl.name} takes {len(tparams)} type arguments, {len(targs)} given"
                 )
-            for name, a in zip(tparams, targs, strict=True):
-                subst[tv[name]] = a
+            for name, targ in zip(tparams, targs, strict=True):
+                subst[tv[name]] = targ
         generic = {tv[n] for n in tparams if tv[n] not in subst}
         inferred = self.bind_args(
             e.args, _params_of(callee), scope, e.loc, decl.name, subst=subst, generic=generic
@@ -1853,16 +1854,16 @@ class TypeChecker:
             )
         if isinstance(lt, InfIntT) and not isinstance(rt, InfIntT):
             e.left = self.coerce(e.left, rt, what=f"left operand of {op}")
-            lt = e.left.type
+            lt = _typed(e.left)
         elif isinstance(rt, InfIntT) and not isinstance(lt, InfIntT):
             e.right = self.coerce(e.right, lt, what=f"right operand of {op}")
-            rt = e.right.type
+            rt = _typed(e.right)
         elif isinstance(lt, EnumT) and lt.underlying is not None and not isinstance(rt, EnumT):
             e.left = self.coerce(e.left, rt, what=f"left operand of {op}")
-            lt = e.left.type
+            lt = _typed(e.left)
         elif isinstance(rt, EnumT) and rt.underlying is not None and not isinstance(lt, EnumT):
             e.right = self.coerce(e.right, lt, what=f"right operand of {op}")
-            rt = e.right.type
+            rt = _typed(e.right)
         lc, rc = e.left.const, e.right.const
         if op in ("==", "!="):
             if not same_type(lt, rt):
@@ -2196,6 +2197,12 @@ def _always_returns(s: ast.Stmt | ast.Declaration) -> bool:
     return False
 
 
+def _typed(e: ast.Expr) -> Type:
+    """The type of an expression the checker has typed."""
+    assert e.type is not None
+    return e.type
+
+
 def _direct_calls(s: ast.Stmt) -> Iterator[ast.Call]:
     """Calls in the expressions of s itself (not of nested statements)."""
     exprs: list[ast.Expr] = []
@@ -2205,7 +2212,7 @@ def _direct_calls(s: ast.Stmt) -> Iterator[ast.Call]:
         exprs = [s.call]
     elif isinstance(s, ast.If):
         exprs = [s.cond]
-    elif isinstance(s, ast.Switch) or (isinstance(s, ast.Return) and s.expr is not None):
+    elif isinstance(s, ast.Switch | ast.Return) and s.expr is not None:
         exprs = [s.expr]
     for e in exprs:
         yield from iter_calls(e)

@@ -747,13 +747,13 @@ def _add_extern(
         args = _ctor_args(ext)
         msg = info.counters.add()
         _set_preamble(msg.preamble, symbols, ids.COUNTER, ext.qualname, annotations)
-        msg.spec.unit = _COUNTER_UNITS.get(_enum_member(args.get("type", "")), 0)  # type: ignore[arg-type]
+        msg.spec.unit = _COUNTER_UNITS.get(_enum_member(args.get("type", "")), 0)
         msg.size = int(args["size"])  # type: ignore[call-overload]
     elif kind == "meter":
         args = _ctor_args(ext)
         mmsg = info.meters.add()
         _set_preamble(mmsg.preamble, symbols, ids.METER, ext.qualname, annotations)
-        mmsg.spec.unit = _METER_UNITS.get(_enum_member(args.get("type", "")), 0)  # type: ignore[arg-type]
+        mmsg.spec.unit = _METER_UNITS.get(_enum_member(args.get("type", "")), 0)
         mmsg.size = int(args["size"])  # type: ignore[call-overload]
     elif kind == "register":
         args = _ctor_args(ext)

@@ -18,7 +18,8 @@ HEADER = "# proto-file: p4/config/v1/p4info.proto\n# proto-message: p4.config.v1
 
 def to_text(p4info: p4info_pb2.P4Info) -> str:
     """The text p4c writes for ``p4info`` (including its header comments)."""
-    return HEADER + text_format.MessageToString(p4info)
+    text: str = text_format.MessageToString(p4info)
+    return HEADER + text
 
 
 def parse_text(text: str) -> p4info_pb2.P4Info:

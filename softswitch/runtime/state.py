@@ -76,17 +76,17 @@ def _bitwidth(spec: p4types_pb2.P4DataTypeSpec, p4info: p4info_pb2.P4Info, what:
         bs = spec.bitstring
         which = bs.WhichOneof("type_spec")
         if which == "bit":
-            return bs.bit.bitwidth
+            return int(bs.bit.bitwidth)
         if which == "int":
-            return bs.int.bitwidth
+            return int(bs.int.bitwidth)
         if which == "varbit":
-            return bs.varbit.max_bitwidth
+            return int(bs.varbit.max_bitwidth)
     if kind == "bool":
         return 1
     if kind == "serializable_enum":
         e = p4info.type_info.serializable_enums.get(spec.serializable_enum.name)
         if e is not None:
-            return e.underlying_type.bitwidth
+            return int(e.underlying_type.bitwidth)
     raise UnsupportedP4Info(f"{what}: type {kind} is not supported")
 
 

@@ -31,7 +31,9 @@ from softswitch.runtime.errors import Code, RuntimeStateError
 
 def election_id_of(u: p4runtime_pb2.Uint128) -> int:
     """Uint128 -> int."""
-    return (u.high << 64) | u.low
+    high: int = u.high
+    low: int = u.low
+    return (high << 64) | low
 
 
 def uint128(v: int) -> p4runtime_pb2.Uint128:

@@ -78,7 +78,7 @@ class _RpcStatus(NamedTuple):
     trailing_metadata: tuple[tuple[str, bytes], ...]
 
 
-class _GrpcStatus(_RpcStatus, grpc.Status):
+class _GrpcStatus(_RpcStatus, grpc.Status):  # type: ignore[misc]  # grpc has no types
     """A grpc.Status carrying google.rpc.Status details (what grpcio-status builds)."""
 
 
@@ -117,7 +117,7 @@ def _err(code: Code, msg: str) -> RuntimeStateError:
     return RuntimeStateError(code, msg)
 
 
-class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):
+class P4RuntimeServicer(p4runtime_pb2_grpc.P4RuntimeServicer):  # type: ignore[misc]
     """P4Runtime service for one switch."""
 
     def __init__(self, switch: SwitchLike, *, enable_register_access: bool = False) -> None:

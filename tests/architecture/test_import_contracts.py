@@ -84,6 +84,21 @@ def test_an_indirect_import_breaks_the_check_too(tree: Path) -> None:
     assert "controlplane.probe_helper -> softswitch.runtime" in r.stdout
 
 
+def test_an_upward_import_in_the_code_generator_breaks_the_check(tree: Path) -> None:
+    """Expressions below calls below controls below parsers: exprs importing parsergen
+    (even only for types) breaks the layers contract."""
+    exprs = tree / "softswitch" / "engine" / "exprs.py"
+    exprs.write_text(
+        exprs.read_text(encoding="utf-8") + "\nfrom softswitch.engine import parsergen\n",
+        encoding="utf-8",
+    )
+    r = lint_imports(tree)
+    assert r.returncode == 1, r.stdout + r.stderr
+    broken = [line for line in r.stdout.splitlines() if " BROKEN" in line]
+    assert any("code generator's converters import one way" in line for line in broken), r.stdout
+    assert "softswitch.engine.exprs -> softswitch.engine.parsergen" in r.stdout
+
+
 def test_every_top_level_package_is_under_the_contracts() -> None:
     """A new package (e.g. one for packet I/O) must be a root package of the contracts,
     or imports through it would go unseen."""
