@@ -4,7 +4,7 @@
  * stats on every raw packet and forwarding to the monitor port, then SYN
  * offload. Egress, on the monitor port: the regenerated SYN, the feedback
  * header carrying what the stages produced, and the cut of what the monitor
- * must not see. Reassembly and prefilters come later (README.md). */
+ * must not see. Then TCP stream reassembly; prefilters come later (README.md). */
 #include "include/arch_v1model.p4"
 
 #include "include/size.p4"
@@ -16,6 +16,7 @@
 #include "include/control/stats.p4"
 #include "include/control/forward.p4"
 #include "include/control/syn_offload.p4"
+#include "include/control/reassembly.p4"
 #include "include/control/feedback.p4"
 #include "include/control/monitor_cut.p4"
 
@@ -26,6 +27,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     Stats() stats;
     Forward() forward;
     SynOffload() syn_offload;
+    Reassembly() reassembly;
 
     apply {
         timestamp_t now = standard_metadata.ingress_global_timestamp;
@@ -41,6 +43,10 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
                 forward.apply(standard_metadata.ingress_port, meta, standard_metadata);
             }
             syn_offload.apply(hdr, meta, standard_metadata, now);
+            if (!meta.is_sweep) {
+                reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
+                                 meta.reasm, standard_metadata, now);
+            }
         }
     }
 }

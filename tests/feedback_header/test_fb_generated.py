@@ -71,4 +71,6 @@ def test_spec_sizes() -> None:
         "flow_id_offset": 12,
         "reassembly_state": 8,
         "prefilter_match": 12,
+        "stream_segment": 12,
+        "stream_mode": 16,
     }

@@ -19,6 +19,8 @@ control FlowFields(in headers_t hdr, in port_t ingress_port, inout flow_fields_t
                 flow.src_port = hdr.tcp.src_port;
                 flow.dst_port = hdr.tcp.dst_port;
                 flow.tcp_flags = hdr.tcp.flags;
+                flow.tcp_seq_no = hdr.tcp.seq_no;
+                flow.tcp_ack_no = hdr.tcp.ack_no;
                 flow.l4_payload_length = hdr.ipv4.total_len - ip_header_bytes
                     - ((bit<16>)hdr.tcp.data_offset << 2);
             } else if (hdr.udp.isValid()) {
