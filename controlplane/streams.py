@@ -9,6 +9,11 @@ must start exactly where the stream so far ends (anything else is counted in
 stream_state FALLBACK ends switch mode for the connection at the offsets it carries;
 from then on (and for connections the switch never tracked) the raw TCP payloads are
 kept per direction in arrival order as `raw`, for the monitor's own reassembly.
+
+`Connection.full_stream(direction)` is what the monitor ends up with: the switch's
+in-order bytes, then (software mode) the raw packets reassembled from the fallback offset
+on, first copy wins, up to the first hole. `write_streams` writes one file per connection
+and direction, named by its endpoints, and returns a Zeek-style log entry per connection.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
 
 from feedback_header import codec
 from feedback_header.records import (
@@ -102,6 +109,60 @@ class Connection:
     fallback_offsets: tuple[int, int] | None = None
     segments: int = 0
     errors: list[str] = field(default_factory=list)
+    isn: dict[int, int] = field(default_factory=dict)
+    """Per direction: the initial sequence number, from the SYN or SYN-ACK seen."""
+    first_ts: float = 0.0
+
+    def software_part(self, direction: int) -> bytes:
+        """The raw packets of `direction` reassembled from where the switch stopped: first
+        copy of each byte wins, up to the first hole. Without the direction's SYN the
+        first raw packet's sequence number starts the stream."""
+        isn = self.isn.get(direction)
+        if isn is None:
+            if not self.raw[direction] or self.stream[direction]:
+                return b""
+            isn = self.raw[direction][0][0] - 1
+        start = len(self.stream[direction])
+        got: dict[int, int] = {}
+        for seq, payload in self.raw[direction]:
+            off = (seq - isn - 1) % (1 << 32)
+            for i, b in enumerate(payload):
+                got.setdefault(off + i, b)
+        out = bytearray()
+        while start + len(out) in got:
+            out.append(got[start + len(out)])
+        return bytes(out)
+
+    def full_stream(self, direction: int) -> bytes:
+        """The direction's whole stream as the monitor gets it (see the module doc)."""
+        return bytes(self.stream[direction]) + self.software_part(direction)
+
+    def file_stem(self) -> str:
+        """`orig_h.orig_p-resp_h.resp_p`: how a user finds the connection's files."""
+        oh, op, rh, rp = self.orig
+        return f"{oh}.{op}-{rh}.{rp}"
+
+    def log_entry(self) -> dict[str, Any]:
+        """A Zeek-style log entry (`_path` reassembly) for this connection."""
+        oh, op, rh, rp = self.orig
+        o, r = Direction.ORIGINATOR, Direction.RESPONDER
+        return {
+            "_path": "reassembly",
+            "ts": self.first_ts,
+            "flow_id": self.flow_id,
+            "id.orig_h": oh,
+            "id.orig_p": op,
+            "id.resp_h": rh,
+            "id.resp_p": rp,
+            "mode": self.mode,
+            "fallback_reason": self.fallback_reason or None,
+            "switch_orig_bytes": len(self.stream[o]),
+            "switch_resp_bytes": len(self.stream[r]),
+            "orig_bytes": len(self.full_stream(o)),
+            "resp_bytes": len(self.full_stream(r)),
+            "segments": self.segments,
+            "errors": len(self.errors),
+        }
 
     def direction_of(self, pkt: TcpPacket) -> int:
         """ORIGINATOR if `pkt` goes the originator's way."""
@@ -124,8 +185,8 @@ class StreamRebuilder:
         self.connections: dict[tuple[Tuple4, Tuple4], Connection] = {}
         self.frames = 0
 
-    def feed(self, frame: bytes) -> None:
-        """One frame as the monitor port delivered it."""
+    def feed(self, frame: bytes, ts: float = 0.0) -> None:
+        """One frame as the monitor port delivered it (at `ts` seconds)."""
         self.frames += 1
         records: tuple[object, ...] = ()
         original: bytes | None = frame
@@ -146,10 +207,12 @@ class StreamRebuilder:
             orig = (pkt.src, pkt.sport, pkt.dst, pkt.dport)
             if pkt.flags & 0x12 == 0x12:
                 orig = (pkt.dst, pkt.dport, pkt.src, pkt.sport)
-            conn = self.connections[key] = Connection(orig)
+            conn = self.connections[key] = Connection(orig, first_ts=ts)
         seg = next((r for r in records if isinstance(r, StreamSegment)), None)
         mode = next((r for r in records if isinstance(r, StreamMode)), None)
         direction = conn.direction_of(pkt)
+        if pkt.flags & 0x02:  # SYN or SYN-ACK: the direction's ISN
+            conn.isn[direction] = pkt.seq
         if seg is not None:
             if conn.mode == "untracked":
                 conn.mode = "switch"
@@ -180,3 +243,17 @@ class StreamRebuilder:
             conn.mode = "closed"
         if seg is None and conn.mode in ("untracked", "software") and pkt.payload:
             conn.raw[direction].append((pkt.seq, pkt.payload))
+
+
+def write_streams(rebuilder: StreamRebuilder, directory: Path) -> list[dict[str, Any]]:
+    """One file per connection and direction that carried bytes, `<stem>.orig` and
+    `<stem>.resp` (`Connection.file_stem`), in `directory`; a log entry per connection."""
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for conn in rebuilder.connections.values():
+        for direction, suffix in ((Direction.ORIGINATOR, "orig"), (Direction.RESPONDER, "resp")):
+            data = conn.full_stream(direction)
+            if data:
+                (directory / f"{conn.file_stem()}.{suffix}").write_bytes(data)
+        entries.append(conn.log_entry())
+    return entries
