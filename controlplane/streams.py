@@ -8,7 +8,8 @@ must start exactly where the stream so far ends (anything else is counted in
 `Connection.errors`: the switch broke its promise). A STREAM_MODE record with
 stream_state FALLBACK ends switch mode for the connection at the offsets it carries;
 from then on (and for connections the switch never tracked) the raw TCP payloads are
-kept per direction in arrival order as `raw`, for the monitor's own reassembly.
+kept per direction in arrival order as `raw`, for the monitor's own reassembly (and so
+are payloads that follow the close of a session, e.g. data after a RST).
 
 `Connection.full_stream(direction)` is what the monitor ends up with: the switch's
 in-order bytes, then (software mode) the raw packets reassembled from the fallback offset
@@ -111,6 +112,9 @@ class Connection:
     errors: list[str] = field(default_factory=list)
     isn: dict[int, int] = field(default_factory=dict)
     """Per direction: the initial sequence number, from the SYN or SYN-ACK seen."""
+    syn_data: dict[int, bytes] = field(default_factory=dict)
+    """Per direction: payload of the SYN (TCP Fast Open); the stream starts with it and
+    the switch's stream offsets count from after it."""
     first_ts: float = 0.0
 
     def software_part(self, direction: int) -> bytes:
@@ -122,7 +126,7 @@ class Connection:
             if not self.raw[direction] or self.stream[direction]:
                 return b""
             isn = self.raw[direction][0][0] - 1
-        start = len(self.stream[direction])
+        start = len(self.syn_data.get(direction, b"")) + len(self.stream[direction])
         got: dict[int, int] = {}
         for seq, payload in self.raw[direction]:
             off = (seq - isn - 1) % (1 << 32)
@@ -135,7 +139,8 @@ class Connection:
 
     def full_stream(self, direction: int) -> bytes:
         """The direction's whole stream as the monitor gets it (see the module doc)."""
-        return bytes(self.stream[direction]) + self.software_part(direction)
+        head = self.syn_data.get(direction, b"")
+        return head + bytes(self.stream[direction]) + self.software_part(direction)
 
     def file_stem(self) -> str:
         """`orig_h.orig_p-resp_h.resp_p`: how a user finds the connection's files."""
@@ -213,6 +218,8 @@ class StreamRebuilder:
         direction = conn.direction_of(pkt)
         if pkt.flags & 0x02:  # SYN or SYN-ACK: the direction's ISN
             conn.isn[direction] = pkt.seq
+            if pkt.payload and direction not in conn.syn_data:
+                conn.syn_data[direction] = pkt.payload
         if seg is not None:
             if conn.mode == "untracked":
                 conn.mode = "switch"
@@ -241,7 +248,8 @@ class StreamRebuilder:
             and conn.mode in ("switch", "untracked")
         ):
             conn.mode = "closed"
-        if seg is None and conn.mode in ("untracked", "software") and pkt.payload:
+        if seg is None and pkt.payload and not pkt.flags & 0x02:
+            # Not delivered by the switch: untracked, software mode, or after the close.
             conn.raw[direction].append((pkt.seq, pkt.payload))
 
 

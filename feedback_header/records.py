@@ -155,6 +155,9 @@ class FallbackReason(IntEnum):
     INCONSISTENT_OVERLAP = 7
     #: A gap in the stream was not filled in time.
     GAP_TIMEOUT = 8
+    #: A packet shorter than its IP header says (cut by a capture or a link): its payload is
+    #: not all there.
+    TRUNCATED = 9
     #: Any other reason.
     OTHER = 255
 

@@ -297,6 +297,12 @@ FALLBACK_REASON = EnumSpec(
             7, "INCONSISTENT_OVERLAP", "A retransmission carries other bytes than the first copy."
         ),
         EnumValue(8, "GAP_TIMEOUT", "A gap in the stream was not filled in time."),
+        EnumValue(
+            9,
+            "TRUNCATED",
+            "A packet shorter than its IP header says (cut by a capture or a link): its "
+            "payload is not all there.",
+        ),
         EnumValue(255, "OTHER", "Any other reason."),
     ),
 )

@@ -35,7 +35,8 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
         if (!meta.is_sent_as_is) {
             // Sweep packets come from the controller and are not traffic.
             if (!meta.is_sweep) {
-                flow_fields.apply(hdr, standard_metadata.ingress_port, meta.flow);
+                flow_fields.apply(hdr, standard_metadata.ingress_port,
+                                  standard_metadata.packet_length, meta.flow);
                 stats.apply(meta.flow, now, standard_metadata.packet_length, meta.stats);
                 meta.has_stats_records = has_records(meta.stats.slot0)
                     || has_records(meta.stats.slot1) || has_records(meta.stats.slot2)

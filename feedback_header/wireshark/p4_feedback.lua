@@ -18,7 +18,7 @@ vs.ReportReason = { [1] = "INTERVAL", [2] = "EVICTED" }
 vs.ThresholdKind = { [1] = "PACKETS", [2] = "BYTES" }
 vs.Direction = { [0] = "ORIGINATOR", [1] = "RESPONDER" }
 vs.StreamState = { [1] = "IN_ORDER", [2] = "GAP_BUFFERED", [3] = "CLOSED", [4] = "FALLBACK" }
-vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL", [3] = "HASH_COLLISION", [4] = "OUT_OF_WINDOW", [5] = "MIDSTREAM", [6] = "PARTIAL_OVERLAP", [7] = "INCONSISTENT_OVERLAP", [8] = "GAP_TIMEOUT", [255] = "OTHER" }
+vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL", [3] = "HASH_COLLISION", [4] = "OUT_OF_WINDOW", [5] = "MIDSTREAM", [6] = "PARTIAL_OVERLAP", [7] = "INCONSISTENT_OVERLAP", [8] = "GAP_TIMEOUT", [9] = "TRUNCATED", [255] = "OTHER" }
 vs.MatchType = { [1] = "PATTERN", [2] = "PROTOCOL" }
 vs.HistoryCode = { [1] = "S", [2] = "H", [3] = "A", [4] = "D", [5] = "F", [6] = "R", [7] = "s", [8] = "h", [9] = "a", [10] = "d", [11] = "f", [12] = "r" }
 local HISTORY = { "S", "H", "A", "D", "F", "R", "s", "h", "a", "d", "f", "r" }

@@ -303,6 +303,7 @@ const bit<8> FB_FALLBACK_REASON_MIDSTREAM = 5;
 const bit<8> FB_FALLBACK_REASON_PARTIAL_OVERLAP = 6;
 const bit<8> FB_FALLBACK_REASON_INCONSISTENT_OVERLAP = 7;
 const bit<8> FB_FALLBACK_REASON_GAP_TIMEOUT = 8;
+const bit<8> FB_FALLBACK_REASON_TRUNCATED = 9;
 const bit<8> FB_FALLBACK_REASON_OTHER = 255;
 
 /* MatchType: What a prefilter matched (reserved layout). */

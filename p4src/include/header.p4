@@ -108,6 +108,7 @@ struct flow_fields_t {
     bit<16>     l4_payload_length;
     bit<32>     tcp_seq_no;
     bit<32>     tcp_ack_no;
+    bit<1>      is_truncated;   // the frame is shorter than its IP total length
 }
 
 // A group's identity: the rule and its masked key.

@@ -92,12 +92,12 @@ class Conn:
 
     def handshake(self) -> list[bytes]:
         syn = bytes(
-            Ether()
+            Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
             / IP(src=A, dst=B)
             / TCP(sport=self.sport, dport=self.dport, flags="S", seq=self.isn_o)
         )
         synack = bytes(
-            Ether()
+            Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
             / IP(src=B, dst=A)
             / TCP(
                 sport=self.dport,

@@ -3,7 +3,8 @@
 #ifndef NIDS_CONTROL_FLOW_FIELDS_P4
 #define NIDS_CONTROL_FLOW_FIELDS_P4
 
-control FlowFields(in headers_t hdr, in port_t ingress_port, inout flow_fields_t flow) {
+control FlowFields(in headers_t hdr, in port_t ingress_port, in bit<32> packet_length,
+                   inout flow_fields_t flow) {
     apply {
         flow.ingress_port = ingress_port;
         if (hdr.ipv4.isValid()) {
@@ -15,6 +16,17 @@ control FlowFields(in headers_t hdr, in port_t ingress_port, inout flow_fields_t
                 flow.is_fragment = 1;
             }
             bit<16> ip_header_bytes = (bit<16>)hdr.ipv4.ihl << 2;
+            // A frame shorter than its IP header says (cut by a capture or a link).
+            bit<32> l2_bytes = 14;
+            if (hdr.vlan[0].isValid()) {
+                l2_bytes = l2_bytes + 4;
+            }
+            if (hdr.vlan[1].isValid()) {
+                l2_bytes = l2_bytes + 4;
+            }
+            if (packet_length < l2_bytes + (bit<32>)hdr.ipv4.total_len) {
+                flow.is_truncated = 1;
+            }
             if (hdr.tcp.isValid()) {
                 flow.src_port = hdr.tcp.src_port;
                 flow.dst_port = hdr.tcp.dst_port;

@@ -7,7 +7,8 @@
  * direction, stream offset); a segment whose bytes were all delivered before
  * is dropped and counted (first copy wins). Anything the switch cannot keep in
  * order (a segment ahead of the expected sequence number while the hold
- * budget is 0, a partial overlap, a slot held by another connection) hands
+ * budget is 0, a partial overlap, a truncated packet, a slot held by another
+ * connection) hands
  * the connection to software: a STREAM_MODE record on that packet says up to
  * which offset each direction was delivered, and every later packet of the
  * connection passes unmodified, marked with STREAM_MODE FALLBACK. No byte is
@@ -182,7 +183,10 @@ control Reassembly(in flow_fields_t flow, in bool has_monitor, in bool has_stats
                     bool is_new_end = past != 0 && past[31:31] == 0;
                     bit<8> reason = FB_FALLBACK_REASON_NONE;
 
-                    if (is_rst) {
+                    if (flow.is_truncated == 1) {
+                        // Its payload is not all there: the monitor gets it as it is.
+                        reason = FB_FALLBACK_REASON_TRUNCATED;
+                    } else if (is_rst) {
                         // The connection ends here; what a RST carries is not stream.
                         new_st[2:0] = REASM_RESET;
                         outcomes.count(REASM_OUTCOME_CLOSED);
