@@ -133,8 +133,14 @@ def main() -> int:
         for trace in sorted((TRACES / d).glob("*.pcap")) + sorted((TRACES / d).glob("*.pcapng")):
             r = replay(trace)
             n_traces += 1
-            for i, v in enumerate(shares(r.rebuilt, reasons)):
+            here: Counter[str] = Counter()
+            counts = shares(r.rebuilt, here)
+            reasons.update(here)
+            for i, v in enumerate(counts):
                 tot[i] += v
+            if here:  # the per-trace report lists captures with connections not kept
+                why = ", ".join(f"{k} {v}" for k, v in sorted(here.items()))
+                print(f"  {d}/{trace.name}: {counts[1]} of {counts[0]} in switch mode; {why}")
     n, n_sw, total, in_sw = tot
     print(
         f"zeek traces ({n_traces} captures): {n_sw}/{n} connections with payload in switch "

@@ -285,3 +285,24 @@ def test_disabled_stage_passes_everything(sw: NidsSwitch) -> None:
     c, run = Conn(), Run(sw)
     frames = [*c.handshake(), c.o("PA", 0, b"ab"), c.o("PA", 0, b"ab")]
     assert run.send(*frames) == frames
+
+
+def test_dropped_duplicate_still_delivers_stats_records() -> None:
+    """Stats runs first: an alert on a duplicate the stage drops leaves on an otherwise
+    empty frame (orig EtherType none); the duplicate itself does not."""
+    from feedback_header.records import ThresholdAlert
+
+    stats = (
+        "stats:\n  - name: tcp-alert\n    match: {protocol: tcp}\n"
+        "    thresholds: {packets: 5}\n    id: 9\n    slot: 0\n"
+    )
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\n{stats}")
+        enable(s)
+        c, run = Conn(), Run(s)
+        run.send(*c.handshake(), c.o("PA", 0, b"abcd"))
+        (out,) = run.send(c.o("PA", 0, b"abcd"))  # the 5th TCP packet: the alert
+        d = codec.decode(out)
+        assert not d.has_original and codec.strip(out) == b""
+        assert [type(r) for r in d.records] == [ThresholdAlert]
+        assert outcomes(s)["DUPLICATE"] == 1
