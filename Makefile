@@ -98,6 +98,7 @@ bench:
 	$(PY) -m bench.feedback_decode
 	$(PY) -m bench.install_rate
 	$(PY) -m bench.syn_offload_load
+	$(PY) -m bench.reassembly_load
 	$(PY) -m bench.thresholds_eval
 	$(PY) -m bench.rules_scale --write-results
 	$(PY) -m bench.blb_eval

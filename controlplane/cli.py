@@ -201,6 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the vector rules' interval reports to the history store FILE "
         "(docs/thresholds.md)",
     )
+    p.add_argument(
+        "--streams",
+        type=Path,
+        metavar="DIR",
+        help="rebuild each TCP connection's streams into DIR (one file per direction, "
+        "named orig_h.orig_p-resp_h.resp_p.orig/.resp) with DIR/reassembly.log",
+    )
     p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
     p.add_argument(
@@ -308,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                     state_path=args.state,
                     conn_log=args.conn_log,
                     store=args.store,
+                    streams=args.streams,
                 ),
                 sys.stdout,
                 sys.stderr,

@@ -19,6 +19,7 @@ from google.protobuf import text_format
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from controlplane import reassembly as reasm_mod
 from controlplane import state as state_mod
 from controlplane.capabilities import (
     MONITOR_TABLE,
@@ -366,6 +367,11 @@ def _install_on(
             if rules.syn_offload is not None and rules.syn_offload.enabled
             else 0
         )
+        reasm_slots = (
+            reasm_mod.effective_slots(rules.reassembly, schema, opts.rules_path)
+            if rules.reassembly is not None and rules.reassembly.enabled
+            else 0
+        )
         for n in notes:
             print(n, file=out)
         for w in plan.warnings:
@@ -402,13 +408,20 @@ def _install_on(
             _refuse_incomplete(gaps, changes, syn_lines)
         for line in syn_lines:
             print(line, file=out)
+        reasm_updates: list[p4runtime_pb2.Update] = []
+        if reasm_mod.compiled_slots(schema) is not None:
+            current = reasm_mod.read_default(sw, schema)
+            reasm_updates, reasm_lines = reasm_mod.plan_config(rules, schema, current, reasm_slots)
+            for line in reasm_lines:
+                print(line, file=out)
         if opts.clear:
             for ch in changes:
                 print(f"  {'would ' if opts.dry_run else ''}{ch.describe()}", file=out)
         if opts.dry_run:
             for ch in [] if opts.clear else changes:
                 print(f"  would {ch.describe()}", file=out)
-            print(f"dry run: {len(changes) + len(syn_updates)} updates not sent", file=out)
+            n_updates = len(changes) + len(syn_updates) + len(reasm_updates)
+            print(f"dry run: {n_updates} updates not sent", file=out)
             return 0
         if changes or syn_updates:
             if not sw.is_primary:
@@ -424,7 +437,12 @@ def _install_on(
             )
             if syn_updates:
                 print(f"SYN-offload settings: {len(syn_updates)} updates in one Write", file=out)
-        else:
+        if reasm_updates:
+            if not sw.is_primary:
+                sw.become_primary(take_over=opts.take_over)
+            sw.write(reasm_updates)
+            print("reassembly settings: 1 update", file=out)
+        if not (changes or syn_updates or reasm_updates):
             print("no changes: the switch already holds these rules", file=out)
     if opts.software_fallback is not None:
         header = (

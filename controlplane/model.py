@@ -98,6 +98,23 @@ class SynOffloadConfig:
     slots_where: Where | None = field(default=None, compare=False)
 
 
+REASM_DEFAULT_IDLE_TIMEOUT_US = 300_000_000
+
+
+@dataclass(frozen=True)
+class ReassemblyConfig:
+    """The `reassembly:` section: stage on/off, session-table size, idle timeout and the
+    hold budgets (segments held per connection and in all; this version holds none)."""
+
+    enabled: bool = True
+    slots: int | None = None  # None: all the P4 was compiled with
+    idle_timeout_us: int = REASM_DEFAULT_IDLE_TIMEOUT_US
+    hold_segments_per_flow: int = 0
+    hold_segments_total: int = 0
+    where: Where | None = field(default=None, compare=False)
+    slots_where: Where | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """A whole, valid rules file."""
@@ -109,6 +126,7 @@ class RuleSet:
     sections: frozenset[str] = frozenset()  # top-level sections written with a value
     end: Where | None = field(default=None, compare=False)  # where the file's text ends
     monitors: MonitorGroup | None = None
+    reassembly: ReassemblyConfig | None = None
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""

@@ -180,6 +180,33 @@ SYN_MAX_TIMEOUT_US = 0xFFFFFF
 FIELD_LIST_SYN_REGEN = 1
 """Field list index preserved into the clone that becomes a regenerated SYN."""
 
+# --- reassembly (p4src/include/control/reassembly.p4) ---------------------------------------
+
+REASM_CONFIG_TABLE = f"{INGRESS}.reassembly.config"
+REASM_CONFIGURE = f"{INGRESS}.reassembly.configure"
+REASM_CONFIGURE_PARAMS = ("table_slots", "idle_timeout_us")
+REASM_DISABLE = f"{INGRESS}.reassembly.disable"
+REASM_SESSIONS = f"{INGRESS}.reassembly.sessions"
+REASM_STATUS = f"{INGRESS}.reassembly.status"
+REASM_FLOW_IDS = f"{INGRESS}.reassembly.flow_ids"
+REASM_OUTCOMES_COUNTER = f"{INGRESS}.reassembly.outcomes"
+
+REASM_OUTCOMES = (
+    Outcome("TCP_SEEN", "tcp_seen", "TCP packets the stage saw"),
+    Outcome("OPENED", "sessions_opened", "sessions opened (a SYN-ACK)"),
+    Outcome("COLLISION", "collisions", "SYN-ACK whose slot holds another live connection"),
+    Outcome("IN_ORDER", "in_order", "segments delivered in order with a stream record"),
+    Outcome("DUPLICATE", "duplicates_dropped", "segments fully delivered before: dropped"),
+    Outcome("FALLBACK", "fallbacks", "connections handed to software reassembly"),
+    Outcome("SOFTWARE", "software_passed", "packets of software-mode connections passed"),
+    Outcome("CLOSED", "sessions_closed", "sessions closed (both FINs or a RST)"),
+    Outcome("UNTRACKED", "untracked", "packets of connections without a session"),
+)
+"""Indexes of the reassembly outcomes counter, in order."""
+
+REASM_MAX_IDLE_TIMEOUT_US = 0xFFFFFFFF
+"""Longest idle timeout: a session keeps its last packet's time as the clock's low 32 bits."""
+
 # --- feedback (p4src/include/control/feedback.p4) --------------------------------------------
 
 FEEDBACK_CONFIG_TABLE = f"{EGRESS}.feedback.config"
@@ -197,6 +224,7 @@ def tables() -> dict[str, tuple[str, ...]]:
         BALANCE_CLUSTERS_TABLE: BALANCE_CLUSTERS_KEY,
         BALANCE_WORKER_PORTS_TABLE: BALANCE_WORKER_PORTS_KEY,
         SYN_CONFIG_TABLE: (),
+        REASM_CONFIG_TABLE: (),
         FEEDBACK_CONFIG_TABLE: (),
     }
     for s in range(STATS_SLOTS):
@@ -216,6 +244,8 @@ def actions() -> dict[str, tuple[str, ...]]:
         BALANCE_SET_WORKER_PORT: BALANCE_SET_WORKER_PORT_PARAMS,
         SYN_CONFIGURE: SYN_CONFIGURE_PARAMS,
         SYN_DISABLE: (),
+        REASM_CONFIGURE: REASM_CONFIGURE_PARAMS,
+        REASM_DISABLE: (),
         SET_DEVICE_ID: (SET_DEVICE_ID_PARAM,),
     }
     for s in range(STATS_SLOTS):
@@ -225,7 +255,10 @@ def actions() -> dict[str, tuple[str, ...]]:
 
 def counters() -> dict[str, int | None]:
     """Every indexed counter -> its size (None: set at build time)."""
-    out: dict[str, int | None] = {SYN_OUTCOMES_COUNTER: len(SYN_OUTCOMES)}
+    out: dict[str, int | None] = {
+        SYN_OUTCOMES_COUNTER: len(SYN_OUTCOMES),
+        REASM_OUTCOMES_COUNTER: len(REASM_OUTCOMES),
+    }
     for s in range(STATS_SLOTS):
         out[group_totals(s)] = None
         out[stats_outcomes(s)] = len(STATS_OUTCOMES)
@@ -239,7 +272,8 @@ def direct_counters() -> tuple[str, ...]:
 
 def registers() -> tuple[str, ...]:
     """Every register."""
-    out = [SYN_RECORDS, SYN_RECORDS6, *BALANCE_REGISTERS]
+    out = [SYN_RECORDS, SYN_RECORDS6, REASM_SESSIONS, REASM_STATUS, REASM_FLOW_IDS]
+    out += BALANCE_REGISTERS
     for s in range(STATS_SLOTS):
         out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]
     return tuple(out)

@@ -28,6 +28,12 @@ syn_offload:                  # optional: the SYN-offload stage (docs/syn-offloa
   sweep_monitor_port: 1       # where swept SYNs go (default: the first monitor port)
 monitors:                     # optional: a cluster of workers (docs/balance.md,
   ports: [1, 2, 3, 4]         #   controlplane/balance/section.py for every setting)
+reassembly:                   # optional: TCP stream reassembly (docs/reassembly.md)
+  enabled: true               # default true when the section is present
+  slots: 65536                # sessions used (default: all the P4 was compiled with)
+  idle_timeout: 300s          # a session idle this long may be taken by a new connection
+  hold_segments_per_flow: 0   # out-of-order segments held per connection (0: fall back)
+  hold_segments_total: 0      # ... and in all (this version holds none: 0 only)
 ```
 """
 
@@ -64,14 +70,24 @@ from controlplane.model import (
     STATS_SLOTS,
     SYN_MAX_TIMEOUT_US,
     MonitorPort,
+    ReassemblyConfig,
     RuleSet,
     StatsRule,
     SynOffloadConfig,
     Where,
 )
+from controlplane.pipeline_spec import REASM_MAX_IDLE_TIMEOUT_US
 from controlplane.yamltree import YamlError, alias_of, compose
 
-TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors")
+TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly")
+
+REASM_FIELDS = (
+    "enabled",
+    "slots",
+    "idle_timeout",
+    "hold_segments_per_flow",
+    "hold_segments_total",
+)
 SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
 MAX_SWEEP_RATE = 1_000_000
 RULE_FIELDS = (
@@ -460,6 +476,50 @@ def _read_syn_offload(
     return replace(cfg, **values)  # type: ignore[arg-type]
 
 
+def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> ReassemblyConfig | None:
+    f = r.mapping(node, "reassembly", REASM_FIELDS, "the reassembly settings")
+    if f is None:
+        return None
+    before = len(r.problems)
+    values: dict[str, object] = {}
+    if "enabled" in f:
+        values["enabled"] = r.boolean(f["enabled"][1], "reassembly.enabled")
+    if "slots" in f:
+        values["slots"] = r.integer(
+            f["slots"][1], "reassembly.slots", 1, (1 << 32) - 1, "a number of sessions"
+        )
+        values["slots_where"] = r.where(f["slots"][1])
+    if "idle_timeout" in f:
+        n = f["idle_timeout"][1]
+        t = r.parsed(n, "reassembly.idle_timeout", "a duration", parse_duration_us)
+        if t is not None and not 1 <= t <= REASM_MAX_IDLE_TIMEOUT_US:
+            r.error(
+                n,
+                "reassembly.idle_timeout",
+                f"{t} µs is out of range: 1µs..{REASM_MAX_IDLE_TIMEOUT_US / 1e6}s (a session "
+                "keeps its last packet's time in 32 bits of µs, docs/reassembly.md)",
+            )
+        values["idle_timeout_us"] = t
+    for name in ("hold_segments_per_flow", "hold_segments_total"):
+        if name in f:
+            n = f[name][1]
+            v = r.integer(n, f"reassembly.{name}", 0, (1 << 16) - 1, "a number of segments")
+            if v:
+                r.error(
+                    n,
+                    f"reassembly.{name}",
+                    f"{v} segments asked for, this version of the switch program holds none "
+                    "(a segment ahead of a gap hands the connection to software; "
+                    "docs/reassembly.md): write 0",
+                )
+            values[name] = v
+    if not monitor:
+        r.error(node, "reassembly", "needs a 'monitor:' section (where streams are sent)")
+    if len(r.problems) != before:
+        return None
+    return replace(ReassemblyConfig(where=r.where(node)), **values)  # type: ignore[arg-type]
+
+
 def _assign_ids(r: _Reader, raw: list[dict[str, object]]) -> list[StatsRule]:
     taken: dict[int, str] = {}
     for d in raw:
@@ -563,11 +623,15 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
             r.error(snode, "stats", "expected a list of rules (each item starting with '- name:')")
     rules = _assign_ids(r, raw)
     syn = _read_syn_offload(r, top["syn_offload"][1], monitor) if "syn_offload" in top else None
+    reasm = _read_reassembly(r, top["reassembly"][1], monitor) if "reassembly" in top else None
     mports = {m.monitor_port for m in monitor}
     group = read_monitors(r, top["monitors"][1], mports) if "monitors" in top else None
     sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
     end = Where(path, *text_end(text))
-    return RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group), r.problems
+    return (
+        RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group, reasm),
+        r.problems,
+    )
 
 
 def _is_null(node: Node) -> bool:

@@ -6,8 +6,11 @@ file (pktio.pcap). Each TLV record becomes one JSON line (the codec's
 without its feedback header, as an unmodified monitor expects it; `--software-rules`
 counts the software-fallback rules on the stripped frames. A SYN summary of an
 attempt the switch timed out also becomes a Zeek conn.log entry (conn_state S0,
-history S; `"_path": "conn"`), in the stream and in `--conn-log`. Group keys seen in reports
-are remembered in the state file so `status` can name group_totals indexes.
+history S; `"_path": "conn"`), in the stream and in `--conn-log`. `--streams DIR` rebuilds
+every TCP connection's byte stream per direction from the reassembly stage's records
+(controlplane.streams) into DIR, with a Zeek-style `reassembly.log` line per connection.
+Group keys seen in reports are remembered in the state file so `status` can name
+group_totals indexes.
 
 Only the outermost header, where the switch puts it, is the switch's (docs/feedback-header.md,
 "Trust model"): what a FOREIGN header wraps is the network's frame, handed on unchanged and
@@ -32,6 +35,7 @@ from controlplane.errors import ControllerError, RulesError
 from controlplane.groups import group_index
 from controlplane.rules import load_rules
 from controlplane.software_stats import SoftwareStats
+from controlplane.streams import StreamRebuilder, write_streams
 from controlplane.syn_offload import conn_log_entry
 from feedback_header import spec
 from feedback_header.codec import (
@@ -61,6 +65,7 @@ class WatchOptions:
     state_path: Path = state_mod.DEFAULT_STATE
     conn_log: Path | None = None
     store: Path | None = None  # history store of the vector rules (docs/thresholds.md)
+    streams: Path | None = None  # rebuilt TCP streams and reassembly.log (docs/reassembly.md)
 
 
 @dataclass
@@ -257,9 +262,12 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         handled = True
     except ValueError:  # not the main thread: leave signals alone
         handled = False
+    rebuilder = StreamRebuilder() if opts.streams is not None else None
     try:
         for ts_ns, data, orig_len in frames:
             watcher.feed(ts_ns, data, orig_len)
+            if rebuilder is not None:
+                rebuilder.feed(data, round(ts_ns / 1e9, 6))
             if opts.count is not None and watcher.frames >= opts.count:
                 break
     except KeyboardInterrupt:
@@ -277,6 +285,17 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
             out.flush()
         if collector is not None:
             print(f"watch: {collector.close()}", file=err)
+    if rebuilder is not None and opts.streams is not None:
+        entries = write_streams(rebuilder, opts.streams)
+        with (opts.streams / "reassembly.log").open("w", encoding="utf-8") as log:
+            for entry in entries:
+                log.write(json.dumps(entry, separators=(",", ":")) + "\n")
+        n_switch = sum(1 for e in entries if e["mode"] in ("switch", "closed"))
+        print(
+            f"watch: {len(entries)} TCP connections rebuilt in {opts.streams} "
+            f"({n_switch} in switch mode)",
+            file=err,
+        )
     for e in watcher.errors:
         print(f"watch: {e}", file=err)
     print(

@@ -125,20 +125,20 @@ class Direction(IntEnum):
 
 
 class StreamState(IntEnum):
-    """State of a stream in the reassembly stage (reserved layout)."""
+    """State of a connection's streams in the reassembly stage."""
 
     #: Stream in order, nothing buffered.
     IN_ORDER = 1
     #: Data after a gap is buffered in the switch.
     GAP_BUFFERED = 2
-    #: Stream closed (FIN or RST).
+    #: Connection closed (both FINs, or a RST); its session is freed.
     CLOSED = 3
     #: Handed to software reassembly; see fallback_reason.
     FALLBACK = 4
 
 
 class FallbackReason(IntEnum):
-    """Why reassembly fell back to software (reserved layout)."""
+    """Why reassembly fell back to software."""
 
     #: No fallback.
     NONE = 0
@@ -152,6 +152,15 @@ class FallbackReason(IntEnum):
     OUT_OF_WINDOW = 4
     #: Connection picked up without its handshake.
     MIDSTREAM = 5
+    #: A segment overlaps bytes already delivered and carries new ones after them.
+    PARTIAL_OVERLAP = 6
+    #: A retransmission carries other bytes than the first copy.
+    INCONSISTENT_OVERLAP = 7
+    #: A gap in the stream was not filled in time.
+    GAP_TIMEOUT = 8
+    #: A packet shorter than its IP header says (cut by a capture or a link): its payload is
+    #: not all there.
+    TRUNCATED = 9
     #: Any other reason.
     OTHER = 255
 
@@ -804,6 +813,112 @@ class PrefilterMatch(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StreamSegment(Record):
+    """STREAM_SEGMENT (type 16, 12 bytes, defined).
+
+    This packet's payload is the next piece of its connection's stream in one direction,
+    delivered in order and without duplicates: it starts at `stream_offset` (bytes after the
+    initial sequence number + 1, modulo 2^32). A FIN takes no stream byte.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: direction (8)
+          3: reserved (8)
+          4: flow_id (32)
+          8: stream_offset (32)
+    """
+
+    TYPE: ClassVar[int] = 16
+    NAME: ClassVar[str] = "stream_segment"
+    SIZE: ClassVar[int] = 12
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBII")
+
+    direction: int
+    reserved: int = 0
+    flow_id: int
+    stream_offset: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> StreamSegment:
+        """Decode from `buf` at `offset` (12 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            direction=v[2],
+            reserved=v[3],
+            flow_id=v[4],
+            stream_offset=v[5],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            16,
+            12,
+            self.direction,
+            self.reserved,
+            self.flow_id,
+            self.stream_offset,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamMode(Record):
+    """STREAM_MODE (type 17, 16 bytes, defined).
+
+    The connection's reassembly mode: on the packet that made the switch give a connection
+    up (fallback_reason set) and on every later packet of it, which passes unmodified
+    (stream_state FALLBACK); or on the packet that closed it (CLOSED). The offsets say up to
+    where each direction's stream was delivered in order: from there on the monitor
+    reassembles the connection itself.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: stream_state (8)
+          3: fallback_reason (8)
+          4: flow_id (32)
+          8: orig_offset (32)
+         12: resp_offset (32)
+    """
+
+    TYPE: ClassVar[int] = 17
+    NAME: ClassVar[str] = "stream_mode"
+    SIZE: ClassVar[int] = 16
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBIII")
+
+    stream_state: int
+    fallback_reason: int
+    flow_id: int
+    orig_offset: int
+    resp_offset: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> StreamMode:
+        """Decode from `buf` at `offset` (16 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            stream_state=v[2],
+            fallback_reason=v[3],
+            flow_id=v[4],
+            orig_offset=v[5],
+            resp_offset=v[6],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            17,
+            16,
+            self.stream_state,
+            self.fallback_reason,
+            self.flow_id,
+            self.orig_offset,
+            self.resp_offset,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CounterReport6(Record):
     """COUNTER_REPORT6 (type 9, 76 bytes, defined).
 
@@ -1162,6 +1277,8 @@ RECORD_TYPES: dict[int, type[Record]] = {
     6: FlowIdOffset,
     7: ReassemblyState,
     8: PrefilterMatch,
+    16: StreamSegment,
+    17: StreamMode,
     9: CounterReport6,
     10: ThresholdAlert6,
     11: Collision6,

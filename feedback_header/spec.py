@@ -279,11 +279,11 @@ DIRECTION = EnumSpec(
 STREAM_STATE = EnumSpec(
     "StreamState",
     8,
-    "State of a stream in the reassembly stage (reserved layout).",
+    "State of a connection's streams in the reassembly stage.",
     (
         EnumValue(1, "IN_ORDER", "Stream in order, nothing buffered."),
         EnumValue(2, "GAP_BUFFERED", "Data after a gap is buffered in the switch."),
-        EnumValue(3, "CLOSED", "Stream closed (FIN or RST)."),
+        EnumValue(3, "CLOSED", "Connection closed (both FINs, or a RST); its session is freed."),
         EnumValue(4, "FALLBACK", "Handed to software reassembly; see fallback_reason."),
     ),
 )
@@ -291,7 +291,7 @@ STREAM_STATE = EnumSpec(
 FALLBACK_REASON = EnumSpec(
     "FallbackReason",
     8,
-    "Why reassembly fell back to software (reserved layout).",
+    "Why reassembly fell back to software.",
     (
         EnumValue(0, "NONE", "No fallback."),
         EnumValue(1, "BUFFER_OVERFLOW", "Reordering buffer exhausted."),
@@ -299,6 +299,21 @@ FALLBACK_REASON = EnumSpec(
         EnumValue(3, "HASH_COLLISION", "Session slot taken by another connection."),
         EnumValue(4, "OUT_OF_WINDOW", "Segment too far ahead of the expected sequence number."),
         EnumValue(5, "MIDSTREAM", "Connection picked up without its handshake."),
+        EnumValue(
+            6,
+            "PARTIAL_OVERLAP",
+            "A segment overlaps bytes already delivered and carries new ones after them.",
+        ),
+        EnumValue(
+            7, "INCONSISTENT_OVERLAP", "A retransmission carries other bytes than the first copy."
+        ),
+        EnumValue(8, "GAP_TIMEOUT", "A gap in the stream was not filled in time."),
+        EnumValue(
+            9,
+            "TRUNCATED",
+            "A packet shorter than its IP header says (cut by a capture or a link): its "
+            "payload is not all there.",
+        ),
         EnumValue(255, "OTHER", "Any other reason."),
     ),
 )
@@ -636,6 +651,43 @@ _TLVS4: tuple[TlvSpec, ...] = (
             Field("stream_offset", 32, "Stream offset of the match's first byte."),
         ),
         "reserved layout",
+    ),
+    _tlv(
+        16,
+        "stream_segment",
+        "REASSEMBLY",
+        "This packet's payload is the next piece of its connection's stream in one direction, "
+        "delivered in order and without duplicates: it starts at `stream_offset` (bytes after "
+        "the initial sequence number + 1, modulo 2^32). A FIN takes no stream byte.",
+        (
+            Field("direction", 8, "Stream direction (table `Direction`).", "enum", "Direction"),
+            Field("reserved", 8, "Sent as 0, ignored on receipt.", reserved=True),
+            Field("flow_id", 32, "Flow id, unique per device for the life of the switch.", "hex"),
+            Field("stream_offset", 32, "Offset of the payload's first byte in the stream."),
+        ),
+    ),
+    _tlv(
+        17,
+        "stream_mode",
+        "REASSEMBLY",
+        "The connection's reassembly mode: on the packet that made the switch give a "
+        "connection up (fallback_reason set) and on every later packet of it, which passes "
+        "unmodified (stream_state FALLBACK); or on the packet that closed it (CLOSED). The "
+        "offsets say up to where each direction's stream was delivered in order: from there "
+        "on the monitor reassembles the connection itself.",
+        (
+            Field("stream_state", 8, "State (table `StreamState`).", "enum", "StreamState"),
+            Field(
+                "fallback_reason",
+                8,
+                "Why it fell back (table `FallbackReason`); NONE when it did not.",
+                "enum",
+                "FallbackReason",
+            ),
+            Field("flow_id", 32, "Flow id; 0 when the switch never tracked the connection.", "hex"),
+            Field("orig_offset", 32, "Originator stream bytes delivered in switch mode."),
+            Field("resp_offset", 32, "Responder stream bytes delivered in switch mode."),
+        ),
     ),
 )
 

@@ -4,7 +4,7 @@
  * stats on every raw packet and forwarding to the monitor port, then SYN
  * offload. Egress, on the monitor port: the regenerated SYN, the feedback
  * header carrying what the stages produced, and the cut of what the monitor
- * must not see. Reassembly and prefilters come later (README.md). */
+ * must not see. Then TCP stream reassembly; prefilters come later (README.md). */
 #include "include/arch_v1model.p4"
 
 #include "include/size.p4"
@@ -17,6 +17,7 @@
 #include "include/control/forward.p4"
 #include "include/control/balance.p4"
 #include "include/control/syn_offload.p4"
+#include "include/control/reassembly.p4"
 #include "include/control/feedback.p4"
 #include "include/control/monitor_cut.p4"
 
@@ -28,6 +29,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     Forward() forward;
     Balance() balance;
     SynOffload() syn_offload;
+    Reassembly() reassembly;
 
     apply {
         timestamp_t now = standard_metadata.ingress_global_timestamp;
@@ -36,7 +38,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
             // Sweep packets come from the controller and are not traffic.
             if (!meta.is_sweep) {
                 flow_fields.apply(hdr, meta.ipv6_chain, standard_metadata.ingress_port,
-                                  meta.flow);
+                                  standard_metadata.packet_length, meta.flow);
                 stats.apply(meta.flow, now, standard_metadata.packet_length, meta.stats);
                 meta.has_stats_records = has_records(meta.stats.slot0)
                     || has_records(meta.stats.slot1) || has_records(meta.stats.slot2)
@@ -47,6 +49,10 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
                 }
             }
             syn_offload.apply(hdr, meta, standard_metadata, now);
+            if (!meta.is_sweep) {
+                reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
+                                 meta.reasm, standard_metadata, now);
+            }
         }
     }
 }

@@ -5,7 +5,8 @@ controlplane install` does: validated and placed (`controlplane.deploy.validate`
 checked against the running pipeline's P4Info (`controlplane.capabilities`), compiled
 to table entries (`controlplane.compile`), diffed against what the switch holds and
 written in one batch with undo on refusal (`controlplane.install`), SYN-offload
-settings planned against what the switch holds (`controlplane.syn_offload`). Every
+settings planned against what the switch holds (`controlplane.syn_offload`), and so are
+the reassembly settings (`controlplane.reassembly`). Every
 request goes to softswitch's own P4Runtime servicer (`LocalP4Runtime`), which converts
 and applies it as it does for a gRPC client. Packets then run through the pipeline with
 the clock the caller gives (`run`, `sweep`), so tests and benchmarks exercise the real
@@ -23,6 +24,7 @@ from pathlib import Path
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from controlplane import reassembly as reasm_mod
 from controlplane.capabilities import check_monitor, discover, rule_gaps
 from controlplane.compile import compile_rules, encode, managed_tables
 from controlplane.deploy import validate
@@ -132,7 +134,18 @@ class NidsSwitch:
         self.p4rt.write(syn_updates)
         if changes:
             apply(self.p4rt, changes, before, tables)
-        return len(syn_updates) + len(changes)
+        reasm_updates: list[p4runtime_pb2.Update] = []
+        if reasm_mod.compiled_slots(self.schema) is not None:
+            cfg = rules.reassembly
+            slots = (
+                reasm_mod.effective_slots(cfg, self.schema, path)
+                if cfg is not None and cfg.enabled
+                else 0
+            )
+            current = reasm_mod.read_default(self.p4rt, self.schema)
+            reasm_updates, _ = reasm_mod.plan_config(rules, self.schema, current, slots)
+            self.p4rt.write(reasm_updates)
+        return len(syn_updates) + len(changes) + len(reasm_updates)
 
     def install_text(self, text: str, name: str = "rules.yaml") -> int:
         """`install` of a rules file whose content is `text`, written as `name` in a

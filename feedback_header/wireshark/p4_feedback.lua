@@ -18,11 +18,11 @@ vs.ReportReason = { [1] = "INTERVAL", [2] = "EVICTED" }
 vs.ThresholdKind = { [1] = "PACKETS", [2] = "BYTES" }
 vs.Direction = { [0] = "ORIGINATOR", [1] = "RESPONDER" }
 vs.StreamState = { [1] = "IN_ORDER", [2] = "GAP_BUFFERED", [3] = "CLOSED", [4] = "FALLBACK" }
-vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL", [3] = "HASH_COLLISION", [4] = "OUT_OF_WINDOW", [5] = "MIDSTREAM", [255] = "OTHER" }
+vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL", [3] = "HASH_COLLISION", [4] = "OUT_OF_WINDOW", [5] = "MIDSTREAM", [6] = "PARTIAL_OVERLAP", [7] = "INCONSISTENT_OVERLAP", [8] = "GAP_TIMEOUT", [9] = "TRUNCATED", [255] = "OTHER" }
 vs.MatchType = { [1] = "PATTERN", [2] = "PROTOCOL" }
 vs.HistoryCode = { [1] = "S", [2] = "H", [3] = "A", [4] = "D", [5] = "F", [6] = "R", [7] = "s", [8] = "h", [9] = "a", [10] = "d", [11] = "f", [12] = "r" }
 local HISTORY = { "S", "H", "A", "D", "F", "R", "s", "h", "a", "d", "f", "r" }
-vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH", [9] = "COUNTER_REPORT6", [10] = "THRESHOLD_ALERT6", [11] = "COLLISION6", [12] = "SYN_SUMMARY6" }
+vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH", [16] = "STREAM_SEGMENT", [17] = "STREAM_MODE", [9] = "COUNTER_REPORT6", [10] = "THRESHOLD_ALERT6", [11] = "COLLISION6", [12] = "SYN_SUMMARY6" }
 
 local F = {}
 local flist = {}
@@ -110,6 +110,15 @@ def("prefilter_match.match_type", ProtoField.uint8("p4fb.prefilter_match.match_t
 def("prefilter_match.direction", ProtoField.uint8("p4fb.prefilter_match.direction", "Direction", base.DEC, vs.Direction))
 def("prefilter_match.match_id", ProtoField.uint32("p4fb.prefilter_match.match_id", "Match id", base.DEC))
 def("prefilter_match.stream_offset", ProtoField.uint32("p4fb.prefilter_match.stream_offset", "Stream offset", base.DEC))
+def("stream_segment.direction", ProtoField.uint8("p4fb.stream_segment.direction", "Direction", base.DEC, vs.Direction))
+def("stream_segment.reserved", ProtoField.uint8("p4fb.stream_segment.reserved", "Reserved", base.DEC))
+def("stream_segment.flow_id", ProtoField.uint32("p4fb.stream_segment.flow_id", "Flow id", base.HEX))
+def("stream_segment.stream_offset", ProtoField.uint32("p4fb.stream_segment.stream_offset", "Stream offset", base.DEC))
+def("stream_mode.stream_state", ProtoField.uint8("p4fb.stream_mode.stream_state", "Stream state", base.DEC, vs.StreamState))
+def("stream_mode.fallback_reason", ProtoField.uint8("p4fb.stream_mode.fallback_reason", "Fallback reason", base.DEC, vs.FallbackReason))
+def("stream_mode.flow_id", ProtoField.uint32("p4fb.stream_mode.flow_id", "Flow id", base.HEX))
+def("stream_mode.orig_offset", ProtoField.uint32("p4fb.stream_mode.orig_offset", "Orig offset", base.DEC))
+def("stream_mode.resp_offset", ProtoField.uint32("p4fb.stream_mode.resp_offset", "Resp offset", base.DEC))
 def("counter_report6.rule_slot", ProtoField.uint8("p4fb.counter_report6.rule_slot", "Rule slot", base.DEC))
 def("counter_report6.report_reason", ProtoField.uint8("p4fb.counter_report6.report_reason", "Report reason", base.DEC, vs.ReportReason))
 def("counter_report6.key_ingress_port", ProtoField.uint16("p4fb.counter_report6.key_ingress_port", "Key ingress port", base.DEC))
@@ -252,6 +261,19 @@ local TLVS = {
     { "prefilter_match.direction", 3, 1, "plain" },
     { "prefilter_match.match_id", 4, 4, "plain" },
     { "prefilter_match.stream_offset", 8, 4, "plain" },
+  } },
+  [16] = { name = "STREAM_SEGMENT", size = 12, fields = {
+    { "stream_segment.direction", 2, 1, "plain" },
+    { "stream_segment.reserved", 3, 1, "plain" },
+    { "stream_segment.flow_id", 4, 4, "plain" },
+    { "stream_segment.stream_offset", 8, 4, "plain" },
+  } },
+  [17] = { name = "STREAM_MODE", size = 16, fields = {
+    { "stream_mode.stream_state", 2, 1, "plain" },
+    { "stream_mode.fallback_reason", 3, 1, "plain" },
+    { "stream_mode.flow_id", 4, 4, "plain" },
+    { "stream_mode.orig_offset", 8, 4, "plain" },
+    { "stream_mode.resp_offset", 12, 4, "plain" },
   } },
   [9] = { name = "COUNTER_REPORT6", size = 76, fields = {
     { "counter_report6.rule_slot", 2, 1, "plain" },

@@ -166,6 +166,33 @@ header fb_prefilter_match_h {
     bit<32> stream_offset;
 }
 
+/* TLV STREAM_SEGMENT: type 16, 12 bytes (defined). */
+const bit<8> FB_TLV_STREAM_SEGMENT = 16;
+const bit<8> FB_TLV_STREAM_SEGMENT_BYTES = 12;
+/* This packet's payload is the next piece of its connection's stream in one direction, delivered in order and without duplicates: it starts at `stream_offset` (bytes after the initial sequence number + 1, modulo 2^32). A FIN takes no stream byte. */
+header fb_stream_segment_h {
+    bit<8>  tlv_type;
+    bit<8>  tlv_length;
+    bit<8>  direction;
+    bit<8>  reserved;
+    bit<32> flow_id;
+    bit<32> stream_offset;
+}
+
+/* TLV STREAM_MODE: type 17, 16 bytes (defined). */
+const bit<8> FB_TLV_STREAM_MODE = 17;
+const bit<8> FB_TLV_STREAM_MODE_BYTES = 16;
+/* The connection's reassembly mode: on the packet that made the switch give a connection up (fallback_reason set) and on every later packet of it, which passes unmodified (stream_state FALLBACK); or on the packet that closed it (CLOSED). The offsets say up to where each direction's stream was delivered in order: from there on the monitor reassembles the connection itself. */
+header fb_stream_mode_h {
+    bit<8>  tlv_type;
+    bit<8>  tlv_length;
+    bit<8>  stream_state;
+    bit<8>  fallback_reason;
+    bit<32> flow_id;
+    bit<32> orig_offset;
+    bit<32> resp_offset;
+}
+
 /* TLV COUNTER_REPORT6: type 9, 76 bytes (defined). */
 const bit<8> FB_TLV_COUNTER_REPORT6 = 9;
 const bit<8> FB_TLV_COUNTER_REPORT6_BYTES = 76;
@@ -277,6 +304,12 @@ header fb_syn_summary6_h {
 #ifndef FEEDBACK_MAX_PREFILTER_MATCH
 #define FEEDBACK_MAX_PREFILTER_MATCH 1
 #endif
+#ifndef FEEDBACK_MAX_STREAM_SEGMENT
+#define FEEDBACK_MAX_STREAM_SEGMENT 1
+#endif
+#ifndef FEEDBACK_MAX_STREAM_MODE
+#define FEEDBACK_MAX_STREAM_MODE 1
+#endif
 #ifndef FEEDBACK_MAX_COUNTER_REPORT6
 #define FEEDBACK_MAX_COUNTER_REPORT6 4
 #endif
@@ -303,6 +336,8 @@ struct feedback_headers_t {
     fb_flow_id_offset_h[FEEDBACK_MAX_FLOW_ID_OFFSET] flow_id_offset;
     fb_reassembly_state_h[FEEDBACK_MAX_REASSEMBLY_STATE] reassembly_state;
     fb_prefilter_match_h[FEEDBACK_MAX_PREFILTER_MATCH] prefilter_match;
+    fb_stream_segment_h[FEEDBACK_MAX_STREAM_SEGMENT] stream_segment;
+    fb_stream_mode_h[FEEDBACK_MAX_STREAM_MODE] stream_mode;
     fb_counter_report6_h[FEEDBACK_MAX_COUNTER_REPORT6] counter_report6;
     fb_threshold_alert6_h[FEEDBACK_MAX_THRESHOLD_ALERT6] threshold_alert6;
     fb_collision6_h[FEEDBACK_MAX_COLLISION6] collision6;
@@ -354,19 +389,23 @@ const bit<8> FB_THRESHOLD_KIND_BYTES = 2;
 const bit<8> FB_DIRECTION_ORIGINATOR = 0;
 const bit<8> FB_DIRECTION_RESPONDER = 1;
 
-/* StreamState: State of a stream in the reassembly stage (reserved layout). */
+/* StreamState: State of a connection's streams in the reassembly stage. */
 const bit<8> FB_STREAM_STATE_IN_ORDER = 1;
 const bit<8> FB_STREAM_STATE_GAP_BUFFERED = 2;
 const bit<8> FB_STREAM_STATE_CLOSED = 3;
 const bit<8> FB_STREAM_STATE_FALLBACK = 4;
 
-/* FallbackReason: Why reassembly fell back to software (reserved layout). */
+/* FallbackReason: Why reassembly fell back to software. */
 const bit<8> FB_FALLBACK_REASON_NONE = 0;
 const bit<8> FB_FALLBACK_REASON_BUFFER_OVERFLOW = 1;
 const bit<8> FB_FALLBACK_REASON_TABLE_FULL = 2;
 const bit<8> FB_FALLBACK_REASON_HASH_COLLISION = 3;
 const bit<8> FB_FALLBACK_REASON_OUT_OF_WINDOW = 4;
 const bit<8> FB_FALLBACK_REASON_MIDSTREAM = 5;
+const bit<8> FB_FALLBACK_REASON_PARTIAL_OVERLAP = 6;
+const bit<8> FB_FALLBACK_REASON_INCONSISTENT_OVERLAP = 7;
+const bit<8> FB_FALLBACK_REASON_GAP_TIMEOUT = 8;
+const bit<8> FB_FALLBACK_REASON_TRUNCATED = 9;
 const bit<8> FB_FALLBACK_REASON_OTHER = 255;
 
 /* MatchType: What a prefilter matched (reserved layout). */

@@ -131,6 +131,9 @@ struct flow_fields_t {
     bool        has_ip_options;     // IPv4 options, or any IPv6 extension header
     bool        is_chain_cut;       // IPv6: the parser stopped inside the header chain
     bit<16>     l4_payload_length;
+    bit<32>     tcp_seq_no;
+    bit<32>     tcp_ack_no;
+    bit<1>      is_truncated;   // the frame is shorter than its IP total length
 }
 
 // A group's identity: the rule and its masked key.
@@ -221,12 +224,27 @@ struct ipv6_chain_t {
     bool    is_cut;         // parsing stopped inside the chain (too long, too big)
 }
 
+// What the reassembly stage did with this packet (set by Reassembly, read by Feedback).
+struct reassembly_result_t {
+    bool    has_segment;        // a STREAM_SEGMENT record: in-order payload
+    bit<8>  direction;          // FB_DIRECTION_*
+    bit<32> flow_id;
+    bit<32> stream_offset;
+    bool    has_mode;           // a STREAM_MODE record: fallback, software mode or closed
+    bit<8>  stream_state;       // FB_STREAM_STATE_*
+    bit<8>  fallback_reason;    // FB_FALLBACK_REASON_*
+    bit<32> orig_offset;
+    bit<32> resp_offset;
+    bool    is_records_only;    // a dropped duplicate that carries stats records
+}
+
 struct metadata_t {
     bool            is_sent_as_is;       // packet-out to a port: no stage sees it
     bool            is_sweep;            // a SYN-offload sweep packet from the controller
     flow_fields_t   flow;
     stats_results_t stats;
     syn_offload_result_t syn;
+    reassembly_result_t reasm;
     bool            has_stats_records;   // the stats stage attached a record
     bit<4>          ipv4_option_words;   // parser: option words still to extract
     ipv6_chain_t    ipv6_chain;          // parser: the IPv6 header chain

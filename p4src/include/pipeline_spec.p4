@@ -28,6 +28,20 @@ const bit<32> SYN_OUTCOME_REGENERATED_SWEEP = 6;  // expired, found by a sweep p
 const bit<32> SYN_OUTCOME_SWEEPS = 7;  // sweep packets seen
 const bit<32> SYN_OUTCOMES = 8;
 
+// The reassembly stage's outcomes[] counter indexes.
+const bit<32> REASM_OUTCOME_TCP_SEEN = 0;  // TCP packets the stage saw
+const bit<32> REASM_OUTCOME_OPENED = 1;  // sessions opened (a SYN-ACK)
+const bit<32> REASM_OUTCOME_COLLISION = 2;  // SYN-ACK whose slot holds another live connection
+const bit<32> REASM_OUTCOME_IN_ORDER = 3;  // segments delivered in order with a stream record
+const bit<32> REASM_OUTCOME_DUPLICATE = 4;  // segments fully delivered before: dropped
+const bit<32> REASM_OUTCOME_FALLBACK = 5;  // connections handed to software reassembly
+const bit<32> REASM_OUTCOME_SOFTWARE = 6;  // packets of software-mode connections passed
+const bit<32> REASM_OUTCOME_CLOSED = 7;  // sessions closed (both FINs or a RST)
+const bit<32> REASM_OUTCOME_UNTRACKED = 8;  // packets of connections without a session
+const bit<32> REASM_OUTCOMES = 9;
+// Longest idle timeout: a session keeps its last packet's time in 32 bits (µs).
+const bit<32> REASM_MAX_IDLE_TIMEOUT_US = 0xffffffff;
+
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;
 // Longest timeout: a record keeps the latest SYN as a 24-bit offset in µs.

@@ -40,6 +40,11 @@
 #define BALANCE_FLOW_SLOTS 65536
 #endif
 
+// Sessions of the reassembly stage (38 bytes each); the controller may use fewer.
+#ifndef REASSEMBLY_SLOTS
+#define REASSEMBLY_SLOTS 65536
+#endif
+
 // IPv4 option words the parser keeps (ihl 6..15: up to 10 words of 32 bits).
 #define IPV4_OPTION_WORDS 10
 

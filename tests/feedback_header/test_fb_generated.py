@@ -76,4 +76,6 @@ def test_spec_sizes() -> None:
         "threshold_alert6": 68,
         "collision6": 52,
         "syn_summary6": 56,
+        "stream_segment": 12,
+        "stream_mode": 16,
     }

@@ -261,6 +261,30 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
             length = length + (bit<16>)FB_TLV_NOT_OFFLOADED_BYTES;
         }
 
+        if (meta.reasm.has_segment) {
+            hdr.feedback.stream_segment[0].setValid();
+            hdr.feedback.stream_segment[0].tlv_type = FB_TLV_STREAM_SEGMENT;
+            hdr.feedback.stream_segment[0].tlv_length = FB_TLV_STREAM_SEGMENT_BYTES;
+            hdr.feedback.stream_segment[0].direction = meta.reasm.direction;
+            hdr.feedback.stream_segment[0].reserved = 0;
+            hdr.feedback.stream_segment[0].flow_id = meta.reasm.flow_id;
+            hdr.feedback.stream_segment[0].stream_offset = meta.reasm.stream_offset;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_STREAM_SEGMENT_BYTES;
+        }
+        if (meta.reasm.has_mode) {
+            hdr.feedback.stream_mode[0].setValid();
+            hdr.feedback.stream_mode[0].tlv_type = FB_TLV_STREAM_MODE;
+            hdr.feedback.stream_mode[0].tlv_length = FB_TLV_STREAM_MODE_BYTES;
+            hdr.feedback.stream_mode[0].stream_state = meta.reasm.stream_state;
+            hdr.feedback.stream_mode[0].fallback_reason = meta.reasm.fallback_reason;
+            hdr.feedback.stream_mode[0].flow_id = meta.reasm.flow_id;
+            hdr.feedback.stream_mode[0].orig_offset = meta.reasm.orig_offset;
+            hdr.feedback.stream_mode[0].resp_offset = meta.reasm.resp_offset;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_STREAM_MODE_BYTES;
+        }
+
         // The EtherType after the tags the parser took, where the header goes.
         bit<16> inner_ethertype = hdr.ethernet.ether_type;
         if (hdr.vlan[1].isValid()) {

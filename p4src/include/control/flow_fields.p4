@@ -5,11 +5,13 @@
 #define NIDS_CONTROL_FLOW_FIELDS_P4
 
 control FlowFields(in headers_t hdr, in ipv6_chain_t chain, in port_t ingress_port,
+                   in bit<32> packet_length,
                    inout flow_fields_t flow) {
     apply {
         flow.ingress_port = ingress_port;
         // Bytes of the IP datagram after the IP header(s), and so before TCP/UDP.
         bit<16> l4_length = 0;
+        bit<32> l3_bytes = 0;  // the IP datagram's length as its header says
         if (hdr.ipv4.isValid()) {
             flow.is_ipv4 = 1;
             flow.src_addr = (ip_addr_t)hdr.ipv4.src_addr;
@@ -20,6 +22,7 @@ control FlowFields(in headers_t hdr, in ipv6_chain_t chain, in port_t ingress_po
             }
             flow.has_ip_options = hdr.ipv4.ihl != 5;
             l4_length = hdr.ipv4.total_len - ((bit<16>)hdr.ipv4.ihl << 2);
+            l3_bytes = (bit<32>)hdr.ipv4.total_len;
         } else if (hdr.ipv6.isValid()) {
             flow.is_ipv6 = 1;
             flow.src_addr = hdr.ipv6.src_addr;
@@ -29,11 +32,25 @@ control FlowFields(in headers_t hdr, in ipv6_chain_t chain, in port_t ingress_po
             flow.has_ip_options = chain.ext_headers != 0;
             flow.is_chain_cut = chain.is_cut;
             l4_length = hdr.ipv6.payload_len - chain.ext_bytes;
+            l3_bytes = 40 + (bit<32>)hdr.ipv6.payload_len;
+        }
+        // A frame shorter than its IP header says (cut by a capture or a link).
+        bit<32> l2_bytes = 14;
+        if (hdr.vlan[0].isValid()) {
+            l2_bytes = l2_bytes + 4;
+        }
+        if (hdr.vlan[1].isValid()) {
+            l2_bytes = l2_bytes + 4;
+        }
+        if (l3_bytes != 0 && packet_length < l2_bytes + l3_bytes) {
+            flow.is_truncated = 1;
         }
         if (hdr.tcp.isValid()) {
             flow.src_port = hdr.tcp.src_port;
             flow.dst_port = hdr.tcp.dst_port;
             flow.tcp_flags = hdr.tcp.flags;
+            flow.tcp_seq_no = hdr.tcp.seq_no;
+            flow.tcp_ack_no = hdr.tcp.ack_no;
             flow.l4_payload_length = l4_length - ((bit<16>)hdr.tcp.data_offset << 2);
         } else if (hdr.udp.isValid()) {
             flow.src_port = hdr.udp.src_port;

@@ -1,0 +1,308 @@
+"""TCP stream reassembly (p4src/include/control/reassembly.p4) on the engine, in process:
+what reaches the monitor port, its records, the rebuilt streams and the outcome counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from p4.v1 import p4runtime_pb2
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+from controlplane import pipeline_spec as ps
+from controlplane.compile import encode
+from controlplane.streams import Connection, StreamRebuilder
+from feedback_header import codec
+from feedback_header.records import (
+    Direction,
+    FallbackReason,
+    StreamMode,
+    StreamSegment,
+    StreamState,
+)
+from testbed.nids_switch import NidsSwitch
+
+MONITOR = 1
+IN = 0
+T0 = 1_000_000_000
+OUTCOME = {o.p4: i for i, o in enumerate(ps.REASM_OUTCOMES)}
+
+A, B = "10.0.0.1", "192.0.2.80"
+
+
+def enable(sw: NidsSwitch, slots: int = 1024, idle_us: int = 60_000_000) -> None:
+    t = sw.schema.table(ps.REASM_CONFIG_TABLE)
+    a = sw.schema.action(ps.REASM_CONFIGURE)
+    e = p4runtime_pb2.TableEntry(table_id=t.id, is_default_action=True)
+    e.action.action.action_id = a.id
+    for name, value in zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us), strict=True):
+        p = a.param(name)
+        e.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
+    u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
+    u.entity.table_entry.CopyFrom(e)
+    sw.p4rt.write([u])
+
+
+def outcomes(sw: NidsSwitch) -> dict[str, int]:
+    cells = sw.p4rt.read_counter(sw.schema.counter(ps.REASM_OUTCOMES_COUNTER).id)
+    by_index = {c.index.index: c.data.packet_count for c in cells}
+    return {name: by_index.get(i, 0) for name, i in OUTCOME.items()}
+
+
+@pytest.fixture
+def sw() -> Iterator[NidsSwitch]:
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\nstats: []\n")
+        enable(s)
+        yield s
+
+
+class Conn:
+    """A TCP connection between A:sport (originator) and B:dport."""
+
+    def __init__(self, sport: int = 40000, isn_o: int = 1000, isn_r: int = 5000) -> None:
+        self.sport, self.dport = sport, 80
+        self.isn_o, self.isn_r = isn_o, isn_r
+
+    def o(self, flags: str, off: int = 0, data: bytes = b"") -> bytes:
+        """Originator packet at stream offset `off` (seq = ISN + 1 + off)."""
+        p = Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b") / IP(src=A, dst=B)
+        seq = (self.isn_o + 1 + off) % (1 << 32)
+        p = p / TCP(
+            sport=self.sport,
+            dport=self.dport,
+            flags=flags,
+            seq=seq,
+            ack=(self.isn_r + 1) % (1 << 32),
+        )
+        return bytes(p / data) if data else bytes(p)
+
+    def r(self, flags: str, off: int = 0, data: bytes = b"") -> bytes:
+        p = Ether(src="00:00:00:00:00:0b", dst="00:00:00:00:00:0a") / IP(src=B, dst=A)
+        seq = (self.isn_r + 1 + off) % (1 << 32)
+        p = p / TCP(
+            sport=self.dport,
+            dport=self.sport,
+            flags=flags,
+            seq=seq,
+            ack=(self.isn_o + 1) % (1 << 32),
+        )
+        return bytes(p / data) if data else bytes(p)
+
+    def handshake(self) -> list[bytes]:
+        syn = bytes(
+            Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
+            / IP(src=A, dst=B)
+            / TCP(sport=self.sport, dport=self.dport, flags="S", seq=self.isn_o)
+        )
+        synack = bytes(
+            Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
+            / IP(src=B, dst=A)
+            / TCP(
+                sport=self.dport,
+                dport=self.sport,
+                flags="SA",
+                seq=self.isn_r,
+                ack=(self.isn_o + 1) % (1 << 32),
+            )
+        )
+        return [syn, synack, self.o("A")]
+
+
+class Run:
+    """Frames sent into the switch, what left on the monitor port, rebuilt."""
+
+    def __init__(self, sw: NidsSwitch) -> None:
+        self.sw = sw
+        self.t = T0
+        self.out: list[bytes] = []
+        self.rebuilt = StreamRebuilder()
+
+    def send(self, *frames: bytes) -> list[bytes]:
+        got = []
+        for f in frames:
+            self.t += 10
+            for port, data in self.sw.run(IN, f, self.t):
+                assert port == MONITOR
+                got.append(data)
+                self.rebuilt.feed(data)
+        self.out += got
+        return got
+
+    def conn(self) -> Connection:
+        (c,) = self.rebuilt.connections.values()
+        return c
+
+
+def records(frame: bytes) -> tuple[object, ...]:
+    d = codec.try_decode(frame)
+    return () if d is None else d.records
+
+
+def test_in_order_both_directions(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake())
+    out = run.send(
+        c.o("PA", 0, b"GET / HTTP/1.0\r\n"),
+        c.r("PA", 0, b"HTTP/1.0 200"),
+        c.o("PA", 16, b"\r\n"),
+        c.r("PA", 12, b" OK\r\n"),
+    )
+    segs = [next(r for r in records(f) if isinstance(r, StreamSegment)) for f in out]
+    assert [(s.direction, s.stream_offset) for s in segs] == [
+        (Direction.ORIGINATOR, 0),
+        (Direction.RESPONDER, 0),
+        (Direction.ORIGINATOR, 16),
+        (Direction.RESPONDER, 12),
+    ]
+    assert len({s.flow_id for s in segs}) == 1 and segs[0].flow_id != 0
+    conn = run.conn()
+    assert conn.mode == "switch" and not conn.errors
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"GET / HTTP/1.0\r\n\r\n"
+    assert bytes(conn.stream[Direction.RESPONDER]) == b"HTTP/1.0 200 OK\r\n"
+    # Everything else (handshake, ACKs) passes without records, untouched.
+    assert run.out[:3] == c.handshake()
+    o = outcomes(sw)
+    assert o["OPENED"] == 1 and o["IN_ORDER"] == 4 and o["FALLBACK"] == 0
+
+
+def test_duplicate_dropped_and_counted(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"abcd"))
+    assert run.send(c.o("PA", 0, b"abcd")) == []
+    assert run.send(c.o("PA", 1, b"bc")) == []  # inside what was delivered
+    run.send(c.o("PA", 4, b"ef"))
+    conn = run.conn()
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"abcdef" and conn.mode == "switch"
+    assert outcomes(sw)["DUPLICATE"] == 2
+
+
+def test_inconsistent_retransmission_first_copy_wins(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"good"))
+    assert run.send(c.o("PA", 0, b"evil")) == []
+    assert bytes(run.conn().stream[Direction.ORIGINATOR]) == b"good"
+
+
+def test_gap_falls_back_with_offsets(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"), c.r("PA", 0, b"xy"))
+    ahead = c.o("PA", 8, b"89")
+    (f,) = run.send(ahead)
+    (mode,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert mode.stream_state == StreamState.FALLBACK
+    assert mode.fallback_reason == FallbackReason.BUFFER_OVERFLOW
+    assert (mode.orig_offset, mode.resp_offset) == (4, 2)
+    assert codec.decode(f).original == ahead  # unmodified
+    # Later packets: unmodified, marked, nothing dropped (the duplicate too).
+    later = [c.o("PA", 4, b"4567"), c.o("PA", 0, b"0123"), c.r("PA", 2, b"z")]
+    got = run.send(*later)
+    assert [codec.decode(g).original for g in got] == later
+    for g in got:
+        (m,) = [r for r in records(g) if isinstance(r, StreamMode)]
+        assert m.stream_state == StreamState.FALLBACK
+        assert m.fallback_reason == FallbackReason.BUFFER_OVERFLOW
+        assert not any(isinstance(r, StreamSegment) for r in records(g))
+    conn = run.conn()
+    assert conn.mode == "software" and conn.fallback_offsets == (4, 2)
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"0123"
+    o = outcomes(sw)
+    assert o["FALLBACK"] == 1 and o["SOFTWARE"] == 3
+
+
+def test_partial_overlap_falls_back(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    (f,) = run.send(c.o("PA", 2, b"2345"))
+    (mode,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert mode.fallback_reason == FallbackReason.PARTIAL_OVERLAP
+    assert mode.orig_offset == 4
+
+
+def test_sequence_wrap(sw: NidsSwitch) -> None:
+    c, run = Conn(isn_o=(1 << 32) - 3, isn_r=(1 << 32) - 1), Run(sw)
+    run.send(*c.handshake())
+    run.send(c.o("PA", 0, b"abcd"), c.o("PA", 4, b"efgh"), c.r("PA", 0, b"12"))
+    assert run.send(c.o("PA", 2, b"cd")) == []  # duplicate across the wrap
+    conn = run.conn()
+    assert conn.mode == "switch" and not conn.errors
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"abcdefgh"
+    assert bytes(conn.stream[Direction.RESPONDER]) == b"12"
+
+
+def test_fin_closes_and_rst_mid_stream(sw: NidsSwitch) -> None:
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"ab"))
+    run.send(c.o("FA", 2), c.r("PA", 0, b"xyz"))
+    (f,) = run.send(c.r("FA", 3))
+    (mode,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert mode.stream_state == StreamState.CLOSED and (mode.orig_offset, mode.resp_offset) == (
+        3,
+        4,
+    )
+    assert run.send(c.o("A", 3)) and outcomes(sw)["CLOSED"] == 1
+
+    d, run2 = Conn(sport=40001), Run(sw)
+    run2.send(*d.handshake(), d.o("PA", 0, b"ab"))
+    (f,) = run2.send(d.r("R", 0))
+    (mode,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert mode.stream_state == StreamState.CLOSED
+    # After the RST the session is gone: later packets pass untouched, without records.
+    late = d.o("PA", 2, b"cd")
+    assert run2.send(late) == [late]
+
+
+def test_collision_marks_the_second_connection(sw: NidsSwitch) -> None:
+    enable(sw, slots=1)
+    c, d, run = Conn(), Conn(sport=40001), Run(sw)
+    run.send(*c.handshake())
+    got = run.send(*d.handshake())
+    (mode,) = [r for r in records(got[1]) if isinstance(r, StreamMode)]
+    assert mode.fallback_reason == FallbackReason.HASH_COLLISION and mode.flow_id == 0
+    data = d.o("PA", 0, b"zz")
+    assert run.send(data) == [data]
+    assert outcomes(sw)["COLLISION"] == 1
+
+
+def test_flow_ids_never_reused(sw: NidsSwitch) -> None:
+    enable(sw, slots=1)
+    ids = []
+    for i in range(3):
+        c, run = Conn(sport=41000 + i), Run(sw)
+        run.send(*c.handshake(), c.o("PA", 0, b"x"), c.o("RA", 1))
+        ids.append(run.conn().flow_id)
+    assert len(set(ids)) == 3 and 0 not in ids
+
+
+def test_disabled_stage_passes_everything(sw: NidsSwitch) -> None:
+    t = sw.schema.table(ps.REASM_CONFIG_TABLE)
+    e = p4runtime_pb2.TableEntry(table_id=t.id, is_default_action=True)
+    e.action.action.action_id = sw.schema.action(ps.REASM_DISABLE).id
+    u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
+    u.entity.table_entry.CopyFrom(e)
+    sw.p4rt.write([u])
+    c, run = Conn(), Run(sw)
+    frames = [*c.handshake(), c.o("PA", 0, b"ab"), c.o("PA", 0, b"ab")]
+    assert run.send(*frames) == frames
+
+
+def test_dropped_duplicate_still_delivers_stats_records() -> None:
+    """Stats runs first: an alert on a duplicate the stage drops leaves on an otherwise
+    empty frame (orig EtherType none); the duplicate itself does not."""
+    from feedback_header.records import ThresholdAlert
+
+    stats = (
+        "stats:\n  - name: tcp-alert\n    match: {protocol: tcp}\n"
+        "    thresholds: {packets: 5}\n    id: 9\n    slot: 0\n"
+    )
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\n{stats}")
+        enable(s)
+        c, run = Conn(), Run(s)
+        run.send(*c.handshake(), c.o("PA", 0, b"abcd"))
+        (out,) = run.send(c.o("PA", 0, b"abcd"))  # the 5th TCP packet: the alert
+        d = codec.decode(out)
+        assert not d.has_original and codec.strip(out) == b""
+        assert [type(r) for r in d.records] == [ThresholdAlert]
+        assert outcomes(s)["DUPLICATE"] == 1
