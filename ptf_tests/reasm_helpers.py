@@ -69,9 +69,15 @@ class ReassemblyTest(P4RuntimeTest):
         self.conns: list[Conn] = []
         self.flow_ids: dict[int, int] = {}
 
-    def enable(self, slots: int = 1024, idle_us: int = 60_000_000) -> None:
-        """Tap port 0 to monitor port 1 and configure the stage; `self.before` then
-        holds the outcome counters."""
+    def enable(
+        self,
+        slots: int = 1024,
+        idle_us: int = 60_000_000,
+        hold: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """Tap port 0 to monitor port 1 and configure the stage (`hold`: segments held
+        per connection, in all, gap timeout in µs); `self.before` then holds the outcome
+        counters."""
         self.insert_table_entry(
             ps.MONITOR_TABLE,
             {ps.MONITOR_KEY: IN_PORT},
@@ -81,7 +87,7 @@ class ReassemblyTest(P4RuntimeTest):
         self.set_default_action(
             ps.REASM_CONFIG_TABLE,
             ps.REASM_CONFIGURE,
-            dict(zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us), strict=True)),
+            dict(zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us, *hold), strict=True)),
             restore=(ps.REASM_DISABLE, {}),
         )
         self.before = self.outcomes()

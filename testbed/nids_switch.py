@@ -159,6 +159,11 @@ class NidsSwitch:
         """One frame arriving on `port` at `now_us`: every (port, frame) the pipeline emits."""
         return self.pipeline.process(port, data, now_us)
 
+    def drain(self, now_us: int, tick_us: int = 100) -> list[tuple[int, bytes]]:
+        """What recirculated packets emit until none is left, the clock `tick_us` further
+        at each pass (after the last input packet, as `softswitch run --pcap-in` does)."""
+        return self.pipeline.drain(now_us, tick_us)
+
     def packet_out(self, payload: bytes) -> bytes:
         """`payload` as it enters from the CPU port after a P4Runtime PacketOut with
         egress_port 0 (what `controlplane sweep` sends): the packet_out header in front,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from p4.v1 import p4runtime_pb2
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
 from controlplane import pipeline_spec as ps
@@ -29,14 +30,21 @@ T0 = 1_000_000_000
 OUTCOME = {o.p4: i for i, o in enumerate(ps.REASM_OUTCOMES)}
 
 A, B = "10.0.0.1", "192.0.2.80"
+A6, B6 = "2001:db8::1", "2001:db8:80::80"
 
 
-def enable(sw: NidsSwitch, slots: int = 1024, idle_us: int = 60_000_000) -> None:
+def enable(
+    sw: NidsSwitch,
+    slots: int = 1024,
+    idle_us: int = 60_000_000,
+    hold: tuple[int, int, int] = (0, 0, 0),
+) -> None:
+    """The stage on; `hold` = (segments per connection, in all, gap timeout µs)."""
     t = sw.schema.table(ps.REASM_CONFIG_TABLE)
     a = sw.schema.action(ps.REASM_CONFIGURE)
     e = p4runtime_pb2.TableEntry(table_id=t.id, is_default_action=True)
     e.action.action.action_id = a.id
-    for name, value in zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us), strict=True):
+    for name, value in zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us, *hold), strict=True):
         p = a.param(name)
         e.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
     u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
@@ -59,15 +67,25 @@ def sw() -> Iterator[NidsSwitch]:
 
 
 class Conn:
-    """A TCP connection between A:sport (originator) and B:dport."""
+    """A TCP connection between A:sport (originator) and B:dport (IPv6 between A6 and B6
+    with `v6`)."""
 
-    def __init__(self, sport: int = 40000, isn_o: int = 1000, isn_r: int = 5000) -> None:
+    def __init__(
+        self, sport: int = 40000, isn_o: int = 1000, isn_r: int = 5000, v6: bool = False
+    ) -> None:
         self.sport, self.dport = sport, 80
         self.isn_o, self.isn_r = isn_o, isn_r
+        self.v6 = v6
+
+    def _ip(self, from_orig: bool) -> IP | IPv6:
+        src, dst = (A6, B6) if self.v6 else (A, B)
+        if not from_orig:
+            src, dst = dst, src
+        return IPv6(src=src, dst=dst) if self.v6 else IP(src=src, dst=dst)
 
     def o(self, flags: str, off: int = 0, data: bytes = b"") -> bytes:
         """Originator packet at stream offset `off` (seq = ISN + 1 + off)."""
-        p = Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b") / IP(src=A, dst=B)
+        p = Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b") / self._ip(True)
         seq = (self.isn_o + 1 + off) % (1 << 32)
         p = p / TCP(
             sport=self.sport,
@@ -79,7 +97,7 @@ class Conn:
         return bytes(p / data) if data else bytes(p)
 
     def r(self, flags: str, off: int = 0, data: bytes = b"") -> bytes:
-        p = Ether(src="00:00:00:00:00:0b", dst="00:00:00:00:00:0a") / IP(src=B, dst=A)
+        p = Ether(src="00:00:00:00:00:0b", dst="00:00:00:00:00:0a") / self._ip(False)
         seq = (self.isn_r + 1 + off) % (1 << 32)
         p = p / TCP(
             sport=self.dport,
@@ -93,12 +111,12 @@ class Conn:
     def handshake(self) -> list[bytes]:
         syn = bytes(
             Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
-            / IP(src=A, dst=B)
+            / self._ip(True)
             / TCP(sport=self.sport, dport=self.dport, flags="S", seq=self.isn_o)
         )
         synack = bytes(
             Ether(src="00:00:00:00:00:0a", dst="00:00:00:00:00:0b")
-            / IP(src=B, dst=A)
+            / self._ip(False)
             / TCP(
                 sport=self.dport,
                 dport=self.sport,
@@ -127,6 +145,14 @@ class Run:
                 assert port == MONITOR
                 got.append(data)
                 self.rebuilt.feed(data)
+        self.out += got
+        return got
+
+    def drain(self) -> list[bytes]:
+        """What held segments emit until none is left (the clock moving on)."""
+        got = [data for _, data in self.sw.drain(self.t)]
+        for data in got:
+            self.rebuilt.feed(data)
         self.out += got
         return got
 
@@ -306,3 +332,154 @@ def test_dropped_duplicate_still_delivers_stats_records() -> None:
         assert not d.has_original and codec.strip(out) == b""
         assert [type(r) for r in d.records] == [ThresholdAlert]
         assert outcomes(s)["DUPLICATE"] == 1
+
+
+# ---- holding segments ahead of a gap (a recirculation loop)
+
+HOLD = (4, 64, 1_000)  # 4 per connection, 64 in all, gap timeout 1 ms
+
+
+def held_now(sw: NidsSwitch) -> list[int]:
+    """The held register: [segments held now, most held at once]."""
+    reg = sw.pipeline.state.registers[ps.REASM_HELD]
+    return [int(reg.read(i)) for i in range(2)]
+
+
+def segments(frames: list[bytes]) -> list[tuple[bytes, int]]:
+    """(payload, stream offset) of every frame with a STREAM_SEGMENT record."""
+    out = []
+    for f in frames:
+        seg = next((r for r in records(f) if isinstance(r, StreamSegment)), None)
+        if seg is not None:
+            out.append((codec.decode(f).original[-4:], seg.stream_offset))
+    return out
+
+
+@pytest.mark.parametrize("v6", [False, True], ids=["ipv4", "ipv6"])
+def test_reordered_segment_held_then_released_in_order(sw: NidsSwitch, v6: bool) -> None:
+    enable(sw, hold=HOLD)
+    c, run = Conn(v6=v6), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    late = c.o("PA", 8, b"89ab")
+    assert run.send(late) == []  # held
+    assert held_now(sw) == [1, 1] and sw.pipeline.waiting() == 1
+    fill = c.o("PA", 4, b"4567")
+    got = run.send(fill)
+    # The gap's segment first, then the held one on its next pass: in order, unmodified.
+    assert [codec.decode(g).original for g in got] == [fill, late]
+    assert segments(got) == [(b"4567", 4), (b"89ab", 8)]
+    assert held_now(sw) == [0, 1] and sw.pipeline.waiting() == 0
+    conn = run.conn()
+    assert conn.mode == "switch" and not conn.errors
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"0123456789ab"
+    o = outcomes(sw)
+    assert (o["HELD"], o["RELEASED"], o["FALLBACK"], o["IN_ORDER"]) == (1, 1, 0, 3)
+
+
+def test_several_held_segments_released_in_order(sw: NidsSwitch) -> None:
+    enable(sw, hold=HOLD)
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0000"))
+    # Three segments after two gaps, the later ones first.
+    first = c.o("PA", 4, b"1111")
+    got = run.send(c.o("PA", 16, b"4444"), c.o("PA", 12, b"3333"), first)
+    assert [codec.decode(g).original for g in got] == [first]
+    assert held_now(sw) == [2, 2]
+    got = run.send(c.o("PA", 8, b"2222"))
+    run.drain()
+    conn = run.conn()
+    assert conn.mode == "switch" and not conn.errors
+    assert bytes(conn.stream[Direction.ORIGINATOR]) == b"00001111222233334444"
+    assert segments(got)[0] == (b"2222", 8)
+    assert held_now(sw)[0] == 0 and outcomes(sw)["FALLBACK"] == 0
+
+
+def test_hold_budget_exhausted_falls_back_and_releases_held(sw: NidsSwitch) -> None:
+    enable(sw, hold=(2, 64, 1_000_000))
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    held = [c.o("PA", 8, b"89"), c.o("PA", 10, b"ab")]
+    assert run.send(*held) == []
+    third = c.o("PA", 12, b"cd")
+    got = run.send(third)
+    # The third one falls back; the held ones leave on their next pass (in the loop's
+    # order), unmodified and marked: nothing lost.
+    originals = [codec.decode(g).original for g in got]
+    assert originals[0] == third and sorted(originals[1:]) == sorted(held)
+    for g in got:
+        (m,) = [r for r in records(g) if isinstance(r, StreamMode)]
+        assert (m.stream_state, m.fallback_reason) == (
+            StreamState.FALLBACK,
+            FallbackReason.BUFFER_OVERFLOW,
+        )
+        assert (m.orig_offset, m.resp_offset) == (4, 0)
+    assert held_now(sw) == [0, 2]
+    conn = run.conn()
+    run.send(c.o("PA", 4, b"4567"))
+    assert conn.mode == "software" and conn.full_stream(Direction.ORIGINATOR) == b"0123456789abcd"
+
+
+def test_gap_timeout_releases_the_held_segment(sw: NidsSwitch) -> None:
+    enable(sw, hold=(4, 64, 100))  # 100 µs
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    late = c.o("PA", 8, b"89")
+    assert run.send(late) == []
+    got: list[bytes] = []
+    for _ in range(30):  # 10 µs apart
+        got += run.send(c.r("A", 0))
+    (f,) = [g for g in got if codec.strip(g) == late]
+    # It left after the gap timeout (about 10 later packets), not at the pass bound.
+    assert 9 <= got.index(f) <= 12
+    (m,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert m.fallback_reason == FallbackReason.GAP_TIMEOUT and m.orig_offset == 4
+    assert held_now(sw)[0] == 0 and run.conn().mode == "software"
+
+
+def test_drain_releases_what_is_held_at_the_end(sw: NidsSwitch) -> None:
+    enable(sw, hold=HOLD)
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    late = c.o("PA", 8, b"89")
+    run.send(late)
+    (f,) = run.drain()
+    assert codec.decode(f).original == late and sw.pipeline.waiting() == 0
+
+
+def test_copy_of_a_held_segment(sw: NidsSwitch) -> None:
+    """Same start and length as a held segment: dropped (the held one came first);
+    another length: INCONSISTENT_OVERLAP."""
+    enable(sw, hold=HOLD)
+    c, run = Conn(), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    run.send(c.o("PA", 8, b"good"))
+    assert run.send(c.o("PA", 8, b"evil")) == []
+    assert outcomes(sw)["DUPLICATE"] == 1
+    got = run.send(c.o("PA", 4, b"4567"))
+    assert segments(got) == [(b"4567", 4), (b"good", 8)]
+    assert bytes(run.conn().stream[Direction.ORIGINATOR]) == b"01234567good"
+
+    d, run2 = Conn(sport=40002), Run(sw)
+    run2.send(*d.handshake(), d.o("PA", 0, b"0123"))
+    held = d.o("PA", 8, b"good")
+    run2.send(held)
+    other = d.o("PA", 8, b"goodbye")
+    got = run2.send(other)
+    assert [codec.decode(g).original for g in got] == [other, held]
+    (m,) = [r for r in records(got[0]) if isinstance(r, StreamMode)]
+    assert m.fallback_reason == FallbackReason.INCONSISTENT_OVERLAP
+
+
+def test_held_segment_counted_once_by_stats() -> None:
+    """A held segment's later passes are not counted again by the stats stage."""
+    stats = "stats:\n  - name: all-tcp\n    match: {protocol: tcp}\n    id: 3\n    slot: 0\n"
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\n{stats}")
+        enable(s, hold=(4, 64, 1_000_000))
+        c, run = Conn(), Run(s)
+        frames = [*c.handshake(), c.o("PA", 0, b"0123"), c.o("PA", 8, b"89")]
+        frames += [c.r("A", 0)] * 5 + [c.o("PA", 4, b"4567")]
+        run.send(*frames)
+        assert s.pipeline.waiting() == 0 and outcomes(s)["HOLD_PASS"] == 5
+        reg = s.pipeline.state.counters[ps.stats_outcomes(0)]
+        assert reg.read(0)[1] == len(frames)  # (bytes, packets)
