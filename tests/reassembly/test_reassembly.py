@@ -483,3 +483,53 @@ def test_held_segment_counted_once_by_stats() -> None:
         assert s.pipeline.waiting() == 0 and outcomes(s)["HOLD_PASS"] == 5
         reg = s.pipeline.state.counters[ps.stats_outcomes(0)]
         assert reg.read(0)[1] == len(frames)  # (bytes, packets)
+
+
+def test_ipv6_full_key_never_merges_connections(sw: NidsSwitch) -> None:
+    """Two IPv6 connections whose addresses differ only above the low 32 bits (and same
+    ports) are two connections: with one slot, the second one's SYN-ACK collides."""
+    global A6
+    enable(sw, slots=1)
+    c, run = Conn(v6=True), Run(sw)
+    run.send(*c.handshake())
+    saved, A6 = A6, "2001:db8:ffff::1"
+    try:
+        d = Conn(v6=True)
+        got = run.send(*d.handshake())
+    finally:
+        A6 = saved
+    (mode,) = [r for r in records(got[1]) if isinstance(r, StreamMode)]
+    assert mode.fallback_reason == FallbackReason.HASH_COLLISION
+    assert outcomes(sw)["COLLISION"] == 1
+
+
+def test_ipv6_gap_falls_back_without_holding(sw: NidsSwitch) -> None:
+    c, run = Conn(v6=True), Run(sw)
+    run.send(*c.handshake(), c.o("PA", 0, b"0123"))
+    ahead = c.o("PA", 8, b"89")
+    (f,) = run.send(ahead)
+    (mode,) = [r for r in records(f) if isinstance(r, StreamMode)]
+    assert (mode.fallback_reason, mode.orig_offset) == (FallbackReason.BUFFER_OVERFLOW, 4)
+    assert codec.decode(f).original == ahead
+    conn = run.conn()
+    assert conn.mode == "software" and conn.orig[0] == A6
+
+
+def test_segment_with_stats_records_is_not_held() -> None:
+    """A segment ahead of a gap that carries stats records falls back instead of waiting
+    in the loop (its records leave with it at once)."""
+    from feedback_header.records import ThresholdAlert
+
+    stats = (
+        "stats:\n  - name: tcp-alert\n    match: {protocol: tcp}\n"
+        "    thresholds: {packets: 5}\n    id: 9\n    slot: 0\n"
+    )
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\n{stats}")
+        enable(s, hold=HOLD)
+        c, run = Conn(), Run(s)
+        run.send(*c.handshake(), c.o("PA", 0, b"abcd"))
+        (out,) = run.send(c.o("PA", 8, b"ij"))  # the 5th TCP packet: the alert
+        kinds = {type(r) for r in records(out)}
+        assert kinds == {ThresholdAlert, StreamMode}
+        assert outcomes(s)["HELD"] == 0
