@@ -43,6 +43,7 @@ class Replay:
     outcomes: dict[str, int]
     frames_in: int = 0
     frames_out: int = 0
+    held_peak: int = 0  # the most segments held at once
 
 
 def tcp_frames(trace: Path) -> list[tuple[int, bytes]]:
@@ -82,6 +83,7 @@ def replay(trace: Path, slots: int = 4096, sw: NidsSwitch | None = None) -> Repl
         cells = switch.p4rt.read_counter(switch.schema.counter(ps.REASM_OUTCOMES_COUNTER).id)
         by_index = {c.index.index: c.data.packet_count for c in cells}
         r.outcomes = {o.name: by_index.get(i, 0) for i, o in enumerate(ps.REASM_OUTCOMES)}
+        r.held_peak = switch.held_peak()
         return r
     finally:
         if own:
