@@ -483,6 +483,18 @@ def _read_syn_offload(
     return replace(cfg, **values)  # type: ignore[arg-type]
 
 
+def _duration_in(r: _Reader, n: Node, path: str, most_us: int, why: str) -> int | None:
+    """A duration of 1 µs .. `most_us`; out of range, an error saying `why`."""
+    t = r.parsed(n, path, "a duration", parse_duration_us)
+    if t is not None and not 1 <= t <= most_us:
+        r.error(
+            n,
+            path,
+            f"{t} µs is out of range: 1µs..{most_us / 1e6}s ({why}, docs/reassembly.md)",
+        )
+    return t
+
+
 def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> ReassemblyConfig | None:
     f = r.mapping(node, "reassembly", REASM_FIELDS, "the reassembly settings")
     if f is None:
@@ -496,17 +508,22 @@ def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> Reas
             f["slots"][1], "reassembly.slots", 1, (1 << 32) - 1, "a number of sessions"
         )
         values["slots_where"] = r.where(f["slots"][1])
-    if "idle_timeout" in f:
-        n = f["idle_timeout"][1]
-        t = r.parsed(n, "reassembly.idle_timeout", "a duration", parse_duration_us)
-        if t is not None and not 1 <= t <= REASM_MAX_IDLE_TIMEOUT_US:
-            r.error(
-                n,
-                "reassembly.idle_timeout",
-                f"{t} µs is out of range: 1µs..{REASM_MAX_IDLE_TIMEOUT_US / 1e6}s (a session "
-                "keeps its last packet's time in 32 bits of µs, docs/reassembly.md)",
-            )
-        values["idle_timeout_us"] = t
+    for name, key, most, why in (
+        (
+            "idle_timeout",
+            "idle_timeout_us",
+            REASM_MAX_IDLE_TIMEOUT_US,
+            "a session keeps its last packet's time in 32 bits of µs",
+        ),
+        (
+            "gap_timeout",
+            "gap_timeout_us",
+            REASM_MAX_GAP_TIMEOUT_US,
+            "a held segment goes round the recirculation loop until then",
+        ),
+    ):
+        if name in f:
+            values[key] = _duration_in(r, f[name][1], f"reassembly.{name}", most, why)
     for name, most, why in (
         ("hold_segments_per_flow", REASM_MAX_HOLD_PER_FLOW, "a session counts them in 4 bits"),
         ("hold_segments_total", REASM_MAX_HOLD_TOTAL, "each one goes round the switch"),
@@ -515,17 +532,6 @@ def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> Reas
             values[name] = r.integer(
                 f[name][1], f"reassembly.{name}", 0, most, f"a number of segments ({why})"
             )
-    if "gap_timeout" in f:
-        n = f["gap_timeout"][1]
-        t = r.parsed(n, "reassembly.gap_timeout", "a duration", parse_duration_us)
-        if t is not None and not 1 <= t <= REASM_MAX_GAP_TIMEOUT_US:
-            r.error(
-                n,
-                "reassembly.gap_timeout",
-                f"{t} µs is out of range: 1µs..{REASM_MAX_GAP_TIMEOUT_US / 1e6:g}s (a held "
-                "segment goes round the recirculation loop until then, docs/reassembly.md)",
-            )
-        values["gap_timeout_us"] = t
     if not monitor:
         r.error(node, "reassembly", "needs a 'monitor:' section (where streams are sent)")
     if len(r.problems) != before:

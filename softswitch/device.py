@@ -286,6 +286,15 @@ class Switch:
                 return []
             self.stats["rx"] += 1
             outs = pipeline.process(port, data, now_us)
+            recirculating = pipeline.waiting() > 0
+        if (
+            recirculating
+            and self._thread is not None
+            and threading.current_thread() is not self._thread
+        ):
+            # A packet-out that recirculates: the packet loop runs its next passes.
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"r")
         self._to_listeners(outs)
         return outs
 

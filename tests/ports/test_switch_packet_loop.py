@@ -44,6 +44,12 @@ class FakePipeline:
             outs.append((CPU, b"PI" + data))
         return outs
 
+    def waiting(self) -> int:  # nothing recirculates
+        return 0
+
+    def step(self, now_us: int) -> list[tuple[int, bytes]]:
+        return []
+
 
 def fake_p4info(name: str) -> P4Info:
     p = P4Info()

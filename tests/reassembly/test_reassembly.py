@@ -71,14 +71,20 @@ class Conn:
     with `v6`)."""
 
     def __init__(
-        self, sport: int = 40000, isn_o: int = 1000, isn_r: int = 5000, v6: bool = False
+        self,
+        sport: int = 40000,
+        isn_o: int = 1000,
+        isn_r: int = 5000,
+        v6: bool = False,
+        resp: str = B,
     ) -> None:
         self.sport, self.dport = sport, 80
         self.isn_o, self.isn_r = isn_o, isn_r
         self.v6 = v6
+        self.resp = resp
 
     def _ip(self, from_orig: bool) -> IP | IPv6:
-        src, dst = (A6, B6) if self.v6 else (A, B)
+        src, dst = (A6, B6) if self.v6 else (A, self.resp)
         if not from_orig:
             src, dst = dst, src
         return IPv6(src=src, dst=dst) if self.v6 else IP(src=src, dst=dst)
@@ -533,3 +539,49 @@ def test_segment_with_stats_records_is_not_held() -> None:
         kinds = {type(r) for r in records(out)}
         assert kinds == {ThresholdAlert, StreamMode}
         assert outcomes(s)["HELD"] == 0
+
+
+def test_held_segment_duplicated_to_workers_once_released() -> None:
+    """Balance duplicates the connection to two workers (a multicast group): a held
+    segment goes round as one copy and is duplicated when it leaves, in order on both."""
+    from controlplane.balance.entries import (
+        ClusterRule,
+        cluster_update,
+        group_update,
+        multicast_update,
+        worker_port_updates,
+    )
+    from controlplane.balance.flow import Flow
+
+    workers = (1, 2, 3, 4)
+    victim = "198.51.100.7"
+    with NidsSwitch() as s:
+        s.install_text(f"monitor:\n  port: {MONITOR}\n  ingress_ports: [{IN}]\nstats: []\n")
+        dst = Flow.of("10.0.0.0", victim, 0, 0, 6).dst
+        s.p4rt.write(
+            [
+                group_update(s.schema, 1, len(workers), False, 60_000_000),
+                *worker_port_updates(s.schema, 1, workers),
+                multicast_update(7, [workers[1], workers[3]]),
+                cluster_update(
+                    s.schema, 1, ClusterRule(worker=1, priority=10, dst=(dst, 32), mcast_group=7)
+                ),
+            ]
+        )
+        enable(s, hold=HOLD)
+        c = Conn(resp=victim)
+        t = T0
+        for f in c.handshake():
+            t += 10
+            s.run(IN, f, t)
+        a, late, fill = c.o("PA", 0, b"0123"), c.o("PA", 8, b"89ab"), c.o("PA", 4, b"4567")
+        assert [p for p, _ in s.run(IN, a, t + 10)] == [workers[1], workers[3]]
+        assert s.run(IN, late, t + 20) == []
+        out = s.run(IN, fill, t + 30)
+        assert [p for p, _ in out] == [workers[1], workers[3]] * 2
+        assert [codec.decode(d).original for _, d in out] == [fill, fill, late, late]
+        offsets = [
+            next(r.stream_offset for r in records(d) if isinstance(r, StreamSegment))
+            for _, d in out
+        ]
+        assert offsets == [4, 4, 8, 8]
