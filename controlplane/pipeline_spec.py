@@ -223,8 +223,9 @@ REASM_MAX_IDLE_TIMEOUT_US = 0xFFFFFFFF
 REASM_MAX_HOLD_PER_FLOW = 15
 """Most segments held per connection: the session status counts them in 4 bits."""
 
-REASM_MAX_HOLD_TOTAL = 0xFFFF
-"""Most segments held in all (each one is a packet going round the recirculation loop)."""
+REASM_MAX_HOLD_TOTAL = 1024
+"""Most segments held in all: each one is a packet in the recirculation loop, and BMv2's
+queue for recirculated packets holds 1024 (it drops what does not fit)."""
 
 REASM_MAX_GAP_TIMEOUT_US = 1_000_000
 """Longest gap timeout: a held segment recirculates until then, using switch bandwidth."""

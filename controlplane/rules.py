@@ -33,7 +33,7 @@ reassembly:                   # optional: TCP stream reassembly (docs/reassembly
   slots: 65536                # sessions used (default: all the P4 was compiled with)
   idle_timeout: 300s          # a session idle this long may be taken by a new connection
   hold_segments_per_flow: 4   # out-of-order segments held per connection (0..15; 0: fall back)
-  hold_segments_total: 1024   # ... and in all (0..65535)
+  hold_segments_total: 1024   # ... and in all (0..1024)
   gap_timeout: 10ms           # a held segment's gap must fill within this (1µs..1s)
 ```
 """
@@ -526,7 +526,11 @@ def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> Reas
             values[key] = _duration_in(r, f[name][1], f"reassembly.{name}", most, why)
     for name, most, why in (
         ("hold_segments_per_flow", REASM_MAX_HOLD_PER_FLOW, "a session counts them in 4 bits"),
-        ("hold_segments_total", REASM_MAX_HOLD_TOTAL, "each one goes round the switch"),
+        (
+            "hold_segments_total",
+            REASM_MAX_HOLD_TOTAL,
+            "each one waits in the switch's recirculation queue",
+        ),
     ):
         if name in f:
             values[name] = r.integer(

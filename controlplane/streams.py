@@ -44,7 +44,7 @@ Tuple4 = tuple[str, int, str, int]
 
 @dataclass(frozen=True)
 class TcpPacket:
-    """The fields of an IPv4 TCP packet the rebuilder needs."""
+    """The fields of a TCP packet (IPv4 or IPv6) the rebuilder needs."""
 
     src: str
     sport: int

@@ -35,6 +35,7 @@ def test_section_read() -> None:
         ("  idle_timeout: 2h\n", "r.yaml:5:17: reassembly.idle_timeout: 7200000000 µs is out"),
         ("  hold_segments_per_flow: 16\n", "r.yaml:5:27: reassembly.hold_segments_per_flow:"),
         ("  hold_segments_total: -1\n", "r.yaml:5:24: reassembly.hold_segments_total:"),
+        ("  hold_segments_total: 1025\n", "r.yaml:5:24: reassembly.hold_segments_total:"),
         ("  gap_timeout: 2s\n", "r.yaml:5:16: reassembly.gap_timeout: 2000000 µs is out"),
         ("  gap_timeout: soon\n", "r.yaml:5:16: reassembly.gap_timeout:"),
         ("  enabled: maybe\n", "r.yaml:5:12: reassembly.enabled:"),
