@@ -2,19 +2,21 @@
 
     python -m bench.reassembly_load
 
-`p4src/main.p4` in process (`testbed.nids_switch`, rules installed by the controller):
+`p4src/main.p4` in process (`testbed.nids_switch`, rules installed by the controller,
+holding on with the section's defaults: 4 segments per connection, 1024 in all, gap
+timeout 10 ms):
 
 1. every TCP capture of ../shared/traces/zeek/{tcp,http,ssh,ftp,smtp,tls}/ replayed
-   (`testbed.reassembly_replay`): connections and payload bytes in switch mode, and the
-   fallback reasons;
+   (`testbed.reassembly_replay`): per capture and in all, connections and payload bytes
+   in switch mode, the fallback reasons and the most segments held at once;
 2. a generated mix: 400 connections of 20 data segments each, about 1.5% of the data
    segments swapped with their successor (backbone-like reordering) and 0.5% sent
-   twice: the same shares;
-3. engine packets/s of the whole pipeline on that mix with the stage enabled vs
-   disabled (one core, wall clock).
+   twice: the same shares, with holding on and with holding off (budgets 0);
+3. engine packets/s of the whole pipeline on that mix with the stage on (holding),
+   on without holding, and off (one core, wall clock; recirculation passes included).
 
-Held-segment peak: 0 (this version holds none; docs/reassembly.md). Per-flow memory:
-38 bytes (the `sessions` and `status` registers).
+Per-flow memory: 46 bytes per session slot for IPv4 (`sessions` 32, `status` 6, `holds`
+8), plus 24 (`addrs6`) that every slot has for IPv6 sessions: 70 (docs/reassembly.md).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
 from bench.machine import describe
+from controlplane import pipeline_spec as ps
 from controlplane.streams import StreamRebuilder
 from feedback_header.records import Direction
 from testbed.nids_switch import NidsSwitch
@@ -107,59 +110,86 @@ def generated_mix(seed: int = 1, conns: int = 400, segs: int = 20) -> list[bytes
     return out
 
 
-def run_mix(frames: list[bytes], enabled: bool) -> tuple[float, StreamRebuilder]:
+NO_HOLDING = "  hold_segments_per_flow: 0\n"
+HOLD_PASS = [o.p4 for o in ps.REASM_OUTCOMES].index("HOLD_PASS")
+
+
+def run_mix(frames: list[bytes], mode: str) -> tuple[float, StreamRebuilder, int, int]:
+    """(packets/s, the monitor's streams, held-segment peak, later passes of held
+    segments) with the stage in `mode`: "hold", "no-hold" or "off"."""
     rebuilt = StreamRebuilder()
     with NidsSwitch() as sw:
         rules = RULES.format(slots=65536)
-        if not enabled:
-            rules = rules.split("reassembly:")[0]  # no section: the stage is disabled
+        if mode == "off":
+            # no section: the stage is disabled
+            rules = rules.split("reassembly:")[0] + "stats: []\n"
+        elif mode == "no-hold":
+            rules = rules.replace("reassembly:\n", "reassembly:\n" + NO_HOLDING)
         sw.install_text(rules)
         out: list[bytes] = []
+        t = 1_000_000_000
         t0 = time.perf_counter()
         for i, fr in enumerate(frames):
-            out += [d for port, d in sw.run(0, fr, 1_000_000_000 + i * 10) if port == 1]
+            t = 1_000_000_000 + i * 10
+            out += [d for port, d in sw.run(0, fr, t) if port == 1]
+        out += [d for port, d in sw.drain(t) if port == 1]
         dt = time.perf_counter() - t0
+        peak = sw.held_peak() if mode != "off" else 0
+        cells = sw.p4rt.read_counter(sw.schema.counter(ps.REASM_OUTCOMES_COUNTER).id)
+        passes = sum(c.data.packet_count for c in cells if c.index.index == HOLD_PASS)
     for d in out:
         rebuilt.feed(d)
-    return len(frames) / dt, rebuilt
+    return len(frames) / dt, rebuilt, peak, passes
 
 
 def main() -> int:
     print(f"machine: {describe()}")
     reasons: Counter[str] = Counter()
     tot = [0, 0, 0, 0]
-    n_traces = 0
+    n_traces = peak = 0
     for d in DIRS:
         for trace in sorted((TRACES / d).glob("*.pcap")) + sorted((TRACES / d).glob("*.pcapng")):
             r = replay(trace)
             n_traces += 1
+            peak = max(peak, r.held_peak)
             here: Counter[str] = Counter()
             counts = shares(r.rebuilt, here)
             reasons.update(here)
             for i, v in enumerate(counts):
                 tot[i] += v
-            if here:  # the per-trace report lists captures with connections not kept
-                why = ", ".join(f"{k} {v}" for k, v in sorted(here.items()))
-                print(f"  {d}/{trace.name}: {counts[1]} of {counts[0]} in switch mode; {why}")
+            if counts[0]:
+                why = "; " + ", ".join(f"{k} {v}" for k, v in sorted(here.items())) if here else ""
+                print(
+                    f"  {d}/{trace.name}: {counts[1]}/{counts[0]} connections, "
+                    f"{100 * counts[3] / max(counts[2], 1):.1f}% of bytes in switch mode, "
+                    f"{r.outcomes['segments_held']} held (peak {r.held_peak}){why}"
+                )
     n, n_sw, total, in_sw = tot
     print(
         f"zeek traces ({n_traces} captures): {n_sw}/{n} connections with payload in switch "
         f"mode ({100 * n_sw / max(n, 1):.1f}%), {in_sw}/{total} payload bytes delivered in "
-        f"switch mode ({100 * in_sw / max(total, 1):.1f}%)"
+        f"switch mode ({100 * in_sw / max(total, 1):.1f}%); held-segment peak {peak}"
     )
     print("  not in switch mode: " + ", ".join(f"{k} {v}" for k, v in reasons.most_common()))
     frames = generated_mix()
-    pps_on, rebuilt = run_mix(frames, True)
-    mix_reasons: Counter[str] = Counter()
-    n, n_sw, total, in_sw = shares(rebuilt, mix_reasons)
+    pps: dict[str, float] = {}
+    for mode in ("hold", "no-hold", "off"):
+        pps[mode], rebuilt, mix_peak, passes = run_mix(frames, mode)
+        if mode == "off":
+            continue
+        mix_reasons: Counter[str] = Counter()
+        n, n_sw, total, in_sw = shares(rebuilt, mix_reasons)
+        print(
+            f"generated mix ({len(frames)} frames), {mode}: {n_sw}/{n} connections in switch "
+            f"mode ({100 * n_sw / max(n, 1):.1f}%), {in_sw}/{total} bytes "
+            f"({100 * in_sw / max(total, 1):.1f}%); held-segment peak {mix_peak}, "
+            f"{passes} recirculation passes; fallbacks: {dict(mix_reasons)}"
+        )
     print(
-        f"generated mix ({len(frames)} frames): {n_sw}/{n} connections in switch mode "
-        f"({100 * n_sw / max(n, 1):.1f}%), {in_sw}/{total} bytes "
-        f"({100 * in_sw / max(total, 1):.1f}%); fallbacks: {dict(mix_reasons)}"
+        f"pipeline packets/s on the mix: stage on, holding {pps['hold']:,.0f}; on, no holding "
+        f"{pps['no-hold']:,.0f}; off {pps['off']:,.0f}"
     )
-    pps_off, _ = run_mix(frames, False)
-    print(f"pipeline packets/s on the mix: stage on {pps_on:,.0f}, off {pps_off:,.0f}")
-    print("held-segment peak: 0 (nothing held in this version); per-flow memory: 38 bytes")
+    print("per-flow memory: 46 bytes per session slot (IPv4), 70 with IPv6's addresses")
     return 0
 
 

@@ -99,18 +99,23 @@ class SynOffloadConfig:
 
 
 REASM_DEFAULT_IDLE_TIMEOUT_US = 300_000_000
+REASM_DEFAULT_HOLD_PER_FLOW = 4
+REASM_DEFAULT_HOLD_TOTAL = 1024
+REASM_DEFAULT_GAP_TIMEOUT_US = 10_000
 
 
 @dataclass(frozen=True)
 class ReassemblyConfig:
     """The `reassembly:` section: stage on/off, session-table size, idle timeout and the
-    hold budgets (segments held per connection and in all; this version holds none)."""
+    hold budgets (segments ahead of a gap held per connection and in all, and how long a
+    gap may stay open)."""
 
     enabled: bool = True
     slots: int | None = None  # None: all the P4 was compiled with
     idle_timeout_us: int = REASM_DEFAULT_IDLE_TIMEOUT_US
-    hold_segments_per_flow: int = 0
-    hold_segments_total: int = 0
+    hold_segments_per_flow: int = REASM_DEFAULT_HOLD_PER_FLOW
+    hold_segments_total: int = REASM_DEFAULT_HOLD_TOTAL
+    gap_timeout_us: int = REASM_DEFAULT_GAP_TIMEOUT_US
     where: Where | None = field(default=None, compare=False)
     slots_where: Where | None = field(default=None, compare=False)
 

@@ -184,11 +184,21 @@ FIELD_LIST_SYN_REGEN = 1
 
 REASM_CONFIG_TABLE = f"{INGRESS}.reassembly.config"
 REASM_CONFIGURE = f"{INGRESS}.reassembly.configure"
-REASM_CONFIGURE_PARAMS = ("table_slots", "idle_timeout_us")
+REASM_CONFIGURE_PARAMS = (
+    "table_slots",
+    "idle_timeout_us",
+    "hold_per_flow",
+    "hold_total",
+    "gap_timeout_us",
+)
 REASM_DISABLE = f"{INGRESS}.reassembly.disable"
 REASM_SESSIONS = f"{INGRESS}.reassembly.sessions"
 REASM_STATUS = f"{INGRESS}.reassembly.status"
 REASM_FLOW_IDS = f"{INGRESS}.reassembly.flow_ids"
+REASM_ADDRS6 = f"{INGRESS}.reassembly.addrs6"
+REASM_HOLDS = f"{INGRESS}.reassembly.holds"
+REASM_HELD = f"{INGRESS}.reassembly.held"
+"""[0] segments held now (all connections), [1] the most ever held at once."""
 REASM_OUTCOMES_COUNTER = f"{INGRESS}.reassembly.outcomes"
 
 REASM_OUTCOMES = (
@@ -201,11 +211,33 @@ REASM_OUTCOMES = (
     Outcome("SOFTWARE", "software_passed", "packets of software-mode connections passed"),
     Outcome("CLOSED", "sessions_closed", "sessions closed (both FINs or a RST)"),
     Outcome("UNTRACKED", "untracked", "packets of connections without a session"),
+    Outcome("HELD", "segments_held", "segments ahead of a gap held (their first pass)"),
+    Outcome("HOLD_PASS", "hold_passes", "later recirculation passes of held segments"),
+    Outcome("RELEASED", "held_released", "held segments that left (delivered, dropped or marked)"),
 )
 """Indexes of the reassembly outcomes counter, in order."""
 
 REASM_MAX_IDLE_TIMEOUT_US = 0xFFFFFFFF
 """Longest idle timeout: a session keeps its last packet's time as the clock's low 32 bits."""
+
+REASM_MAX_HOLD_PER_FLOW = 15
+"""Most segments held per connection: the session status counts them in 4 bits."""
+
+REASM_MAX_HOLD_TOTAL = 1024
+"""Most segments held in all: each one is a packet in the recirculation loop, and BMv2's
+queue for recirculated packets holds 1024 (it drops what does not fit)."""
+
+REASM_MAX_GAP_TIMEOUT_US = 1_000_000
+"""Longest gap timeout: a held segment recirculates until then, using switch bandwidth."""
+
+REASM_MAX_HOLD_PASSES = 0xFFFF
+"""Hard bound on a held segment's passes, whatever the clock says (then GAP_TIMEOUT)."""
+
+REASM_MAX_HOLD_SPAN = 0xFFFF
+"""A connection's held segments lie within 64 KiB of sequence space (a 16-bit length)."""
+
+FIELD_LIST_REASM_HOLD = 2
+"""Field list preserved across a held segment's recirculation passes."""
 
 # --- feedback (p4src/include/control/feedback.p4) --------------------------------------------
 
@@ -273,6 +305,7 @@ def direct_counters() -> tuple[str, ...]:
 def registers() -> tuple[str, ...]:
     """Every register."""
     out = [SYN_RECORDS, SYN_RECORDS6, REASM_SESSIONS, REASM_STATUS, REASM_FLOW_IDS]
+    out += [REASM_ADDRS6, REASM_HOLDS, REASM_HELD]
     out += BALANCE_REGISTERS
     for s in range(STATS_SLOTS):
         out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]

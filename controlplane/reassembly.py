@@ -60,7 +60,13 @@ def config_entry(
         return e
     a = schema.action(ps.REASM_CONFIGURE)
     e.action.action.action_id = a.id
-    values = (slots, cfg.idle_timeout_us)
+    values = (
+        slots,
+        cfg.idle_timeout_us,
+        cfg.hold_segments_per_flow,
+        cfg.hold_segments_total,
+        cfg.gap_timeout_us,
+    )
     for name, value in zip(ps.REASM_CONFIGURE_PARAMS, values, strict=True):
         p = a.param(name)
         e.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
@@ -98,8 +104,17 @@ def plan_config(
     if cfg is not None and cfg.enabled:
         line = (
             f"  reassembly: enabled, {slots} sessions, idle timeout "
-            f"{cfg.idle_timeout_us / 1e6:g}s, nothing held"
+            f"{cfg.idle_timeout_us / 1e6:g}s, {_holding(cfg)}"
         )
     else:
         line = "  reassembly: disabled"
     return [u], [line]
+
+
+def _holding(cfg: ReassemblyConfig) -> str:
+    if not cfg.hold_segments_per_flow or not cfg.hold_segments_total:
+        return "nothing held (a gap hands the connection to software)"
+    return (
+        f"holding {cfg.hold_segments_per_flow} segments per connection, "
+        f"{cfg.hold_segments_total} in all, gap timeout {cfg.gap_timeout_us / 1e3:g}ms"
+    )

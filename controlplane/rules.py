@@ -32,8 +32,9 @@ reassembly:                   # optional: TCP stream reassembly (docs/reassembly
   enabled: true               # default true when the section is present
   slots: 65536                # sessions used (default: all the P4 was compiled with)
   idle_timeout: 300s          # a session idle this long may be taken by a new connection
-  hold_segments_per_flow: 0   # out-of-order segments held per connection (0: fall back)
-  hold_segments_total: 0      # ... and in all (this version holds none: 0 only)
+  hold_segments_per_flow: 4   # out-of-order segments held per connection (0..15; 0: fall back)
+  hold_segments_total: 1024   # ... and in all (0..1024)
+  gap_timeout: 10ms           # a held segment's gap must fill within this (1µs..1s)
 ```
 """
 
@@ -76,7 +77,12 @@ from controlplane.model import (
     SynOffloadConfig,
     Where,
 )
-from controlplane.pipeline_spec import REASM_MAX_IDLE_TIMEOUT_US
+from controlplane.pipeline_spec import (
+    REASM_MAX_GAP_TIMEOUT_US,
+    REASM_MAX_HOLD_PER_FLOW,
+    REASM_MAX_HOLD_TOTAL,
+    REASM_MAX_IDLE_TIMEOUT_US,
+)
 from controlplane.yamltree import YamlError, alias_of, compose
 
 TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly")
@@ -87,6 +93,7 @@ REASM_FIELDS = (
     "idle_timeout",
     "hold_segments_per_flow",
     "hold_segments_total",
+    "gap_timeout",
 )
 SYN_FIELDS = ("enabled", "timeout", "sweep_rate", "slots", "sweep_monitor_port")
 MAX_SWEEP_RATE = 1_000_000
@@ -476,6 +483,18 @@ def _read_syn_offload(
     return replace(cfg, **values)  # type: ignore[arg-type]
 
 
+def _duration_in(r: _Reader, n: Node, path: str, most_us: int, why: str) -> int | None:
+    """A duration of 1 µs .. `most_us`; out of range, an error saying `why`."""
+    t = r.parsed(n, path, "a duration", parse_duration_us)
+    if t is not None and not 1 <= t <= most_us:
+        r.error(
+            n,
+            path,
+            f"{t} µs is out of range: 1µs..{most_us / 1e6}s ({why}, docs/reassembly.md)",
+        )
+    return t
+
+
 def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> ReassemblyConfig | None:
     f = r.mapping(node, "reassembly", REASM_FIELDS, "the reassembly settings")
     if f is None:
@@ -489,30 +508,34 @@ def _read_reassembly(r: _Reader, node: Node, monitor: list[MonitorPort]) -> Reas
             f["slots"][1], "reassembly.slots", 1, (1 << 32) - 1, "a number of sessions"
         )
         values["slots_where"] = r.where(f["slots"][1])
-    if "idle_timeout" in f:
-        n = f["idle_timeout"][1]
-        t = r.parsed(n, "reassembly.idle_timeout", "a duration", parse_duration_us)
-        if t is not None and not 1 <= t <= REASM_MAX_IDLE_TIMEOUT_US:
-            r.error(
-                n,
-                "reassembly.idle_timeout",
-                f"{t} µs is out of range: 1µs..{REASM_MAX_IDLE_TIMEOUT_US / 1e6}s (a session "
-                "keeps its last packet's time in 32 bits of µs, docs/reassembly.md)",
-            )
-        values["idle_timeout_us"] = t
-    for name in ("hold_segments_per_flow", "hold_segments_total"):
+    for name, key, most, why in (
+        (
+            "idle_timeout",
+            "idle_timeout_us",
+            REASM_MAX_IDLE_TIMEOUT_US,
+            "a session keeps its last packet's time in 32 bits of µs",
+        ),
+        (
+            "gap_timeout",
+            "gap_timeout_us",
+            REASM_MAX_GAP_TIMEOUT_US,
+            "a held segment goes round the recirculation loop until then",
+        ),
+    ):
         if name in f:
-            n = f[name][1]
-            v = r.integer(n, f"reassembly.{name}", 0, (1 << 16) - 1, "a number of segments")
-            if v:
-                r.error(
-                    n,
-                    f"reassembly.{name}",
-                    f"{v} segments asked for, this version of the switch program holds none "
-                    "(a segment ahead of a gap hands the connection to software; "
-                    "docs/reassembly.md): write 0",
-                )
-            values[name] = v
+            values[key] = _duration_in(r, f[name][1], f"reassembly.{name}", most, why)
+    for name, most, why in (
+        ("hold_segments_per_flow", REASM_MAX_HOLD_PER_FLOW, "a session counts them in 4 bits"),
+        (
+            "hold_segments_total",
+            REASM_MAX_HOLD_TOTAL,
+            "each one waits in the switch's recirculation queue",
+        ),
+    ):
+        if name in f:
+            values[name] = r.integer(
+                f[name][1], f"reassembly.{name}", 0, most, f"a number of segments ({why})"
+            )
     if not monitor:
         r.error(node, "reassembly", "needs a 'monitor:' section (where streams are sent)")
     if len(r.problems) != before:

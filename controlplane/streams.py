@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from feedback_header.records import (
 )
 
 ETHERTYPE_IPV4 = 0x0800
+ETHERTYPE_IPV6 = 0x86DD
 IP_PROTO_TCP = 6
 
 Tuple4 = tuple[str, int, str, int]
@@ -43,7 +44,7 @@ Tuple4 = tuple[str, int, str, int]
 
 @dataclass(frozen=True)
 class TcpPacket:
-    """The fields of an IPv4 TCP packet the rebuilder needs."""
+    """The fields of a TCP packet (IPv4 or IPv6) the rebuilder needs."""
 
     src: str
     sport: int
@@ -55,7 +56,8 @@ class TcpPacket:
 
 
 def parse_tcp(frame: bytes) -> TcpPacket | None:
-    """The IPv4 TCP packet in an Ethernet frame (up to 2 VLAN tags), None otherwise."""
+    """The IPv4 or IPv6 TCP packet in an Ethernet frame (up to 2 VLAN tags; IPv6
+    hop-by-hop, routing and destination-options headers skipped), None otherwise."""
     off = 12
     et = int.from_bytes(frame[off : off + 2], "big")
     tags = 0
@@ -64,6 +66,8 @@ def parse_tcp(frame: bytes) -> TcpPacket | None:
         tags += 1
         et = int.from_bytes(frame[off : off + 2], "big")
     ip = off + 2
+    if et == ETHERTYPE_IPV6:
+        return _parse_tcp6(frame, ip)
     if et != ETHERTYPE_IPV4 or len(frame) < ip + 20:
         return None
     ihl = (frame[ip] & 0x0F) * 4
@@ -85,6 +89,32 @@ def parse_tcp(frame: bytes) -> TcpPacket | None:
         dport,
         seq,
         flags,
+        bytes(frame[t + doff : end]),
+    )
+
+
+_IPV6_SKIPPED = (0, 43, 60)  # hop-by-hop, routing, destination options
+
+
+def _parse_tcp6(frame: bytes, ip: int) -> TcpPacket | None:
+    if len(frame) < ip + 40:
+        return None
+    nh = frame[ip + 6]
+    end = min(len(frame), ip + 40 + int.from_bytes(frame[ip + 4 : ip + 6], "big"))
+    t = ip + 40
+    while nh in _IPV6_SKIPPED and len(frame) >= t + 8:
+        nh, t = frame[t], t + (frame[t + 1] + 1) * 8
+    if nh != IP_PROTO_TCP or len(frame) < t + 20:
+        return None
+    sport, dport, seq = struct.unpack("!HHI", frame[t : t + 8])
+    doff = (frame[t + 12] >> 4) * 4
+    return TcpPacket(
+        str(IPv6Address(frame[ip + 8 : ip + 24])),
+        sport,
+        str(IPv6Address(frame[ip + 24 : ip + 40])),
+        dport,
+        seq,
+        frame[t + 13],
         bytes(frame[t + doff : end]),
     )
 

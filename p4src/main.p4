@@ -30,11 +30,20 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     Balance() balance;
     SynOffload() syn_offload;
     Reassembly() reassembly;
+    ReassemblyHoldRestore() reassembly_restore;
 
     apply {
         timestamp_t now = standard_metadata.ingress_global_timestamp;
         packet_io.apply(hdr, meta, standard_metadata);
-        if (!meta.is_sent_as_is) {
+        // A held TCP segment's later pass (docs/reassembly.md): counted, forwarded and
+        // balanced on its first pass, seen again by reassembly only.
+        bool is_held_pass = meta.reasm_hold.is_held
+            && standard_metadata.instance_type == INSTANCE_TYPE_RECIRC;
+        if (is_held_pass) {
+            reassembly_restore.apply(meta.reasm_hold, meta, standard_metadata);
+            flow_fields.apply(hdr, meta.ipv6_chain, meta.reasm_hold.ingress_port,
+                              standard_metadata.packet_length, meta.flow);
+        } else if (!meta.is_sent_as_is) {
             // Sweep packets come from the controller and are not traffic.
             if (!meta.is_sweep) {
                 flow_fields.apply(hdr, meta.ipv6_chain, standard_metadata.ingress_port,
@@ -49,10 +58,11 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
                 }
             }
             syn_offload.apply(hdr, meta, standard_metadata, now);
-            if (!meta.is_sweep) {
-                reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
-                                 meta.reasm, standard_metadata, now);
-            }
+        }
+        if (!meta.is_sent_as_is && !meta.is_sweep) {
+            reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
+                             meta.monitor_port, meta.is_duplicated, is_held_pass,
+                             meta.reasm, meta.reasm_hold, standard_metadata, now);
         }
     }
 }
@@ -63,9 +73,12 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
     SynRegenerate() syn_regenerate;
     Feedback() feedback;
     MonitorCut() monitor_cut;
+    ReassemblyHoldEgress() reassembly_hold;
 
     apply {
-        if (standard_metadata.egress_port == CPU_PORT) {
+        if (meta.reasm_hold.is_held) {
+            reassembly_hold.apply(meta.reasm_hold, standard_metadata);
+        } else if (standard_metadata.egress_port == CPU_PORT) {
             packet_io.apply(hdr, standard_metadata);
         } else if (meta.has_monitor && (standard_metadata.egress_port == meta.monitor_port
                                         || meta.is_duplicated)) {

@@ -19,6 +19,7 @@ from feedback_match import describe
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
 from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
 from controlplane import pipeline_spec as ps
@@ -29,21 +30,29 @@ IN_PORT = 0
 MONITOR = 1
 OUTCOME = {o.p4: i for i, o in enumerate(ps.REASM_OUTCOMES)}
 A, B = "10.9.0.1", "192.0.2.90"
+A6, B6 = "2001:db8:9::1", "2001:db8:90::90"
 MAC_A, MAC_B = "00:00:00:00:00:0a", "00:00:00:00:00:0b"
 
 
 class Conn:
-    """A TCP connection A:sport (originator) -> B:80; offsets are stream offsets."""
+    """A TCP connection A:sport (originator) -> B:80 (A6 -> B6 with `v6`); offsets are
+    stream offsets."""
 
-    def __init__(self, sport: int, isn_o: int = 1000, isn_r: int = 9000) -> None:
+    def __init__(self, sport: int, isn_o: int = 1000, isn_r: int = 9000, v6: bool = False) -> None:
         self.sport, self.dport, self.isn_o, self.isn_r = sport, 80, isn_o, isn_r
+        self.v6 = v6
+
+    def _ip(self, src: str, dst: str) -> IP | IPv6:
+        if self.v6:
+            return IPv6(src=A6 if src == A else B6, dst=A6 if dst == A else B6)
+        return IP(src=src, dst=dst)
 
     def _pkt(self, from_orig: bool, flags: str, off: int, data: bytes) -> bytes:
         if from_orig:
-            eth, ip = Ether(src=MAC_A, dst=MAC_B), IP(src=A, dst=B)
+            eth, ip = Ether(src=MAC_A, dst=MAC_B), self._ip(A, B)
             sport, dport, isn, peer = self.sport, self.dport, self.isn_o, self.isn_r
         else:
-            eth, ip = Ether(src=MAC_B, dst=MAC_A), IP(src=B, dst=A)
+            eth, ip = Ether(src=MAC_B, dst=MAC_A), self._ip(B, A)
             sport, dport, isn, peer = self.dport, self.sport, self.isn_r, self.isn_o
         seq = (isn + 1 + off) % (1 << 32)
         ack = (peer + 1) % (1 << 32) if "A" in flags else 0
@@ -69,9 +78,15 @@ class ReassemblyTest(P4RuntimeTest):
         self.conns: list[Conn] = []
         self.flow_ids: dict[int, int] = {}
 
-    def enable(self, slots: int = 1024, idle_us: int = 60_000_000) -> None:
-        """Tap port 0 to monitor port 1 and configure the stage; `self.before` then
-        holds the outcome counters."""
+    def enable(
+        self,
+        slots: int = 1024,
+        idle_us: int = 60_000_000,
+        hold: tuple[int, int, int] = (0, 0, 0),
+    ) -> None:
+        """Tap port 0 to monitor port 1 and configure the stage (`hold`: segments held
+        per connection, in all, gap timeout in µs); `self.before` then holds the outcome
+        counters."""
         self.insert_table_entry(
             ps.MONITOR_TABLE,
             {ps.MONITOR_KEY: IN_PORT},
@@ -81,7 +96,7 @@ class ReassemblyTest(P4RuntimeTest):
         self.set_default_action(
             ps.REASM_CONFIG_TABLE,
             ps.REASM_CONFIGURE,
-            dict(zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us), strict=True)),
+            dict(zip(ps.REASM_CONFIGURE_PARAMS, (slots, idle_us, *hold), strict=True)),
             restore=(ps.REASM_DISABLE, {}),
         )
         self.before = self.outcomes()
@@ -149,6 +164,24 @@ class ReassemblyTest(P4RuntimeTest):
         got = (rec.stream_state, rec.fallback_reason, (rec.orig_offset, rec.resp_offset))
         self.assertEqual(got, (state, reason, offsets))
         if c is not None:
+            self.assertEqual(rec.flow_id, self.flow_ids.get(c.sport, rec.flow_id))
+
+    def expect_modes(
+        self, c: Conn, sent: list[bytes], state: int, reason: int, offsets: tuple[int, int]
+    ) -> None:
+        """Each of `sent`, in any order (held segments leave in the loop's order),
+        unchanged with one STREAM_MODE record (state, reason, offsets)."""
+        left = list(sent)
+        for _ in sent:
+            d = codec.try_decode(self.receive())
+            self.assertIsNotNone(d, "no STREAM_MODE record")
+            assert d is not None
+            self.assertIn(d.original, left, f"an unexpected frame: {describe(d.original or b'')}")
+            left.remove(d.original)
+            (rec,) = d.records
+            assert isinstance(rec, StreamMode)
+            got = (rec.stream_state, rec.fallback_reason, (rec.orig_offset, rec.resp_offset))
+            self.assertEqual(got, (state, reason, offsets))
             self.assertEqual(rec.flow_id, self.flow_ids.get(c.sport, rec.flow_id))
 
     def expect_nothing(self) -> None:

@@ -49,6 +49,11 @@ log = logging.getLogger(__name__)
 DEVICE_CONFIG_FORMAT = "softswitch-v1"
 
 
+DRAIN_TICK_US = 100
+"""pcap mode, after the last packet: µs the clock moves on at each pass of the packets
+still recirculating."""
+
+
 class PipelineConfigError(Exception):
     """A device config or P4Info the switch refuses; the message says why."""
 
@@ -281,12 +286,41 @@ class Switch:
                 return []
             self.stats["rx"] += 1
             outs = pipeline.process(port, data, now_us)
+            recirculating = pipeline.waiting() > 0
+        if (
+            recirculating
+            and self._thread is not None
+            and threading.current_thread() is not self._thread
+        ):
+            # A packet-out that recirculates: the packet loop runs its next passes.
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"r")
+        self._to_listeners(outs)
+        return outs
+
+    def _recirculating(self) -> bool:
+        pipeline = self.pipeline
+        return pipeline is not None and pipeline.waiting() > 0
+
+    def step_recirculated(self, now_us: int | None = None) -> list[tuple[int, bytes]]:
+        """One pass of every recirculated packet waiting in the pipeline; its outputs
+        (given to the packet-in listeners like `inject`'s, not transmitted)."""
+        if now_us is None:
+            now_us = self.now_us()
+        with self.lock:
+            pipeline = self.pipeline
+            if pipeline is None:
+                return []
+            outs = pipeline.step(now_us)
+        self._to_listeners(outs)
+        return outs
+
+    def _to_listeners(self, outs: list[tuple[int, bytes]]) -> None:
         if self.cpu_port is not None and self._listeners:
             for p, d in outs:
                 if p == self.cpu_port:
                     for fn in self._listeners:
                         fn(d)
-        return outs
 
     def packet_out(self, data: bytes) -> None:
         """Run a packet-out (packet_out header already in front) from the CPU port."""
@@ -329,7 +363,13 @@ class Switch:
         sel = self._selector
         assert sel is not None
         while not self._stopping.is_set():
-            for key, _ in sel.select():
+            # Recirculated packets make their next pass when no packet waits on a port
+            # (and after every packet, in `inject`), as new arrivals do between two
+            # passes on BMv2.
+            ready = sel.select(timeout=0 if self._recirculating() else None)
+            if not ready:
+                self.transmit(self.step_recirculated())
+            for key, _ in ready:
                 if key.data is None:
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 4096)
@@ -382,7 +422,9 @@ class Switch:
         """Run every packet of the input pcaps through the pipeline, offline.
 
         Packets of all inputs are merged by timestamp (ties: lower port first, then file
-        order) and each runs with ``now_us`` from its timestamp, so a run is deterministic.
+        order) and each runs with ``now_us`` from its timestamp, so a run is deterministic;
+        a recirculated packet makes its next pass after the next input packet, and at the
+        end of the input the switch runs the waiting ones until none is left.
         Output on port N goes to ``out_dir/port<N>.pcap`` with the input packet's
         timestamp (a file per input port always exists). Returns counts.
         """
@@ -415,6 +457,7 @@ class Switch:
                 yield rec.ts_ns, port, seq, rec.data
 
         n_in = n_out = 0
+        last_ns = 0
         start = time.monotonic()
         try:
             for ts_ns, port, _, data in heapq.merge(*(records(p) for p in readers)):
@@ -422,6 +465,7 @@ class Switch:
                 for p, d in self.inject(port, data, ts_ns // 1000):
                     writer(p).write(d, ts_ns)
                     n_out += 1
+                last_ns = ts_ns
                 if progress_every and n_in % progress_every == 0:
                     rate = n_in / max(time.monotonic() - start, 1e-9)
                     print(
@@ -429,6 +473,13 @@ class Switch:
                         file=progress or sys.stderr,
                         flush=True,
                     )
+            # End of input: recirculated packets go round until every one has left, the
+            # clock moving on from the last packet's by DRAIN_TICK_US a pass.
+            while self._recirculating():
+                last_ns += DRAIN_TICK_US * 1000
+                for p, d in self.step_recirculated(last_ns // 1000):
+                    writer(p).write(d, last_ns)
+                    n_out += 1
         finally:
             for r in readers.values():
                 r.close()

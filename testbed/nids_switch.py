@@ -31,6 +31,7 @@ from controlplane.deploy import validate
 from controlplane.errors import CapabilityError
 from controlplane.install import apply, diff, snapshot
 from controlplane.p4info import P4Schema
+from controlplane.pipeline_spec import REASM_HELD
 from controlplane.syn_offload import (
     OUTCOMES,
     clone_session_id,
@@ -158,6 +159,15 @@ class NidsSwitch:
     def run(self, port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
         """One frame arriving on `port` at `now_us`: every (port, frame) the pipeline emits."""
         return self.pipeline.process(port, data, now_us)
+
+    def held_peak(self) -> int:
+        """The most segments the reassembly stage held at once (its `held` register)."""
+        return int(self.pipeline.state.registers[REASM_HELD].read(1))
+
+    def drain(self, now_us: int, tick_us: int = 100) -> list[tuple[int, bytes]]:
+        """What recirculated packets emit until none is left, the clock `tick_us` further
+        at each pass (after the last input packet, as `softswitch run --pcap-in` does)."""
+        return self.pipeline.drain(now_us, tick_us)
 
     def packet_out(self, payload: bytes) -> bytes:
         """`payload` as it enters from the CPU port after a P4Runtime PacketOut with

@@ -43,6 +43,7 @@ class Replay:
     outcomes: dict[str, int]
     frames_in: int = 0
     frames_out: int = 0
+    held_peak: int = 0  # the most segments held at once
 
 
 def tcp_frames(trace: Path) -> list[tuple[int, bytes]]:
@@ -67,15 +68,22 @@ def replay(trace: Path, slots: int = 4096, sw: NidsSwitch | None = None) -> Repl
         switch.install_text(RULES.format(slots=slots))
         rebuilt = StreamRebuilder()
         r = Replay(rebuilt, {})
+        t = 0
         for t, frame in tcp_frames(trace):
             r.frames_in += 1
             for port, data in switch.run(IN_PORT, frame, T0 + t):
                 if port == MONITOR:
                     r.frames_out += 1
                     rebuilt.feed(data, (T0 + t) / 1e6)
+        # Segments still held go round until each has left.
+        for port, data in switch.drain(T0 + t):
+            if port == MONITOR:
+                r.frames_out += 1
+                rebuilt.feed(data, (T0 + t) / 1e6)
         cells = switch.p4rt.read_counter(switch.schema.counter(ps.REASM_OUTCOMES_COUNTER).id)
         by_index = {c.index.index: c.data.packet_count for c in cells}
         r.outcomes = {o.name: by_index.get(i, 0) for i, o in enumerate(ps.REASM_OUTCOMES)}
+        r.held_peak = switch.held_peak()
         return r
     finally:
         if own:

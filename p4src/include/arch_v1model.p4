@@ -15,6 +15,9 @@
 // standard_metadata.instance_type of an ingress-to-egress clone.
 const bit<32> INSTANCE_TYPE_INGRESS_CLONE = 1;
 
+// standard_metadata.instance_type of a recirculated packet.
+const bit<32> INSTANCE_TYPE_RECIRC = 4;
+
 // CRC-32 (zlib's) of a connection's endpoints, onto [0, size).
 control ArchHashEndpoints(in bit<32> addr_a, in bit<32> addr_b, in bit<16> port_a,
                           in bit<16> port_b, in bit<32> size, out bit<32> index) {
@@ -50,6 +53,15 @@ control ArchHashGroupKey6(in bit<336> key, in bit<32> size, out bit<32> index) {
 control ArchCloneSynRegen(in bit<32> session) {
     apply {
         clone_preserving_field_list(CloneType.I2E, session, FIELD_LIST_SYN_REGEN);
+    }
+}
+
+// Egress: the packet goes round again through ingress, carrying the metadata of
+// field list FIELD_LIST_REASM_HOLD (BMv2 queues it ahead of new arrivals, but
+// ingress serves those while it is in egress).
+control ArchRecirculateHold() {
+    apply {
+        recirculate_preserving_field_list(FIELD_LIST_REASM_HOLD);
     }
 }
 

@@ -238,6 +238,22 @@ struct reassembly_result_t {
     bool    is_records_only;    // a dropped duplicate that carries stats records
 }
 
+// What a held TCP segment carries from pass to pass of the recirculation loop
+// (field list FIELD_LIST_REASM_HOLD; docs/reassembly.md, "Holding").
+struct reasm_hold_t {
+    @field_list(2) bool    is_held;         // egress recirculates it; ingress looks again
+    @field_list(2) bit<32> flow_id;         // the session it was held for
+    @field_list(2) bit<48> held_at;         // egress time of its first pass (µs)
+    @field_list(2) bit<48> seen_at;         // egress time of its last pass (µs)
+    @field_list(2) bit<16> passes;
+    @field_list(2) port_t  ingress_port;    // as it arrived: what the first pass decided
+    @field_list(2) port_t  egress_spec;
+    @field_list(2) bit<16> mcast_grp;
+    @field_list(2) port_t  monitor_port;
+    @field_list(2) bool    has_monitor;
+    @field_list(2) bool    is_duplicated;
+}
+
 struct metadata_t {
     bool            is_sent_as_is;       // packet-out to a port: no stage sees it
     bool            is_sweep;            // a SYN-offload sweep packet from the controller
@@ -245,6 +261,7 @@ struct metadata_t {
     stats_results_t stats;
     syn_offload_result_t syn;
     reassembly_result_t reasm;
+    reasm_hold_t    reasm_hold;
     bool            has_stats_records;   // the stats stage attached a record
     bit<4>          ipv4_option_words;   // parser: option words still to extract
     ipv6_chain_t    ipv6_chain;          // parser: the IPv6 header chain

@@ -38,9 +38,19 @@ const bit<32> REASM_OUTCOME_FALLBACK = 5;  // connections handed to software rea
 const bit<32> REASM_OUTCOME_SOFTWARE = 6;  // packets of software-mode connections passed
 const bit<32> REASM_OUTCOME_CLOSED = 7;  // sessions closed (both FINs or a RST)
 const bit<32> REASM_OUTCOME_UNTRACKED = 8;  // packets of connections without a session
-const bit<32> REASM_OUTCOMES = 9;
+const bit<32> REASM_OUTCOME_HELD = 9;  // segments ahead of a gap held (their first pass)
+const bit<32> REASM_OUTCOME_HOLD_PASS = 10;  // later recirculation passes of held segments
+const bit<32> REASM_OUTCOME_RELEASED = 11;  // held segments that left (delivered, dropped or marked)
+const bit<32> REASM_OUTCOMES = 12;
 // Longest idle timeout: a session keeps its last packet's time in 32 bits (µs).
 const bit<32> REASM_MAX_IDLE_TIMEOUT_US = 0xffffffff;
+// Hard bound on a held segment's recirculation passes.
+const bit<16> REASM_MAX_HOLD_PASSES = 65535;
+// A connection's held segments lie within this much sequence space.
+const bit<32> REASM_MAX_HOLD_SPAN = 0xffff;
+// Field list preserved across a held segment's recirculation passes; the
+// @field_list annotations in header.p4 carry this number as a literal.
+const bit<8> FIELD_LIST_REASM_HOLD = 2;
 
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;

@@ -23,10 +23,24 @@ deparsed packet re-enters ingress, metadata reset except the field list,
 instance_type RECIRC), else output (truncated if truncate() was called in
 ingress or egress).
 
-As in BMv2, resetting metadata also clears standard_metadata.ingress_port of
-resubmitted and recirculated packets unless the program preserves it.
-A recirculation/resubmit/clone chain longer than `_MAX_PASSES` is dropped
-with a warning instead of looping forever.
+Recirculated packets wait in a queue, as in simple_switch: there a
+recirculated packet is pushed back into the ingress input buffer from the
+egress thread (its high-priority queue, with resubmits), and the ingress
+thread serves new arrivals while the packet is in egress, so a packet going
+round a recirculation loop does not starve new ones. Here `_process` runs
+the new packet first, then one pass of every packet that was waiting when it
+came (each may queue itself again); `_step(now)` runs one such pass without
+a new packet (a live switch calls it when no packet waits on a port, pcap
+mode drains the queue at the end of the input). So in pcap mode a
+recirculated packet re-enters after the next input packet, at that packet's
+clock, and a run stays deterministic. A resubmit re-enters at once (the
+ingress thread takes it next).
+
+As in BMv2, resetting metadata also clears standard_metadata.ingress_port
+and ingress_global_timestamp of resubmitted and recirculated packets unless
+the program preserves them. A resubmit/clone chain longer than `_MAX_PASSES`
+is dropped with a warning, and so is a packet recirculated more than
+`_MAX_RECIRCULATIONS` times, instead of looping forever.
 """
 
 from __future__ import annotations
@@ -46,6 +60,10 @@ DROP_PORT = 511
 
 _DRIVER = Template("""
 _MAX_PASSES = 64
+_MAX_RECIRCULATIONS = 1 << 16
+# Recirculated packets waiting for ingress: (packet, metadata, standard metadata, times)
+_RQ = []
+_RPASS = 0
 
 def _fl_copy(idx, dst, src):
     f = _FL.get(idx)
@@ -53,18 +71,43 @@ def _fl_copy(idx, dst, src):
         f(dst, src)
 
 def _process(port, data, now):
-    global _NOW
+    global _NOW, _RPASS
     _NOW = now
     out = []
+    waiting = _RQ[:]
+    del _RQ[:]
     sm = $SM()
     sm.ingress_port = port
     sm.packet_length = len(data)
     sm.ingress_global_timestamp = now
+    _RPASS = 0
     try:
         _ingress_pass(data, $M(), sm, out, 0)
     except Exception as exc:
         _packet_error(exc)
+    _recirculated(waiting, out)
     return out
+
+def _step(now):
+    global _NOW
+    _NOW = now
+    out = []
+    waiting = _RQ[:]
+    del _RQ[:]
+    _recirculated(waiting, out)
+    return out
+
+def _waiting():
+    return len(_RQ)
+
+def _recirculated(waiting, out):
+    global _RPASS
+    for pkt, m2, s2, n in waiting:
+        _RPASS = n
+        try:
+            _ingress_pass(pkt, m2, s2, out, 0)
+        except Exception as exc:
+            _packet_error(exc)
 
 def _ingress_pass(data, meta, sm, out, depth):
     global _ILEN, _PAY, _CKERR, _CLONE, _RESUB, _DIGEST, _TRUNC
@@ -164,15 +207,17 @@ $PRIORITY_CHECK
         chunks.append(payload)
         pkt = b"".join(chunks)
         if recirc is not None:
-            if depth >= _MAX_PASSES:
-                _log.warning("recirculation longer than %d passes: packet dropped", _MAX_PASSES)
+            if _RPASS >= _MAX_RECIRCULATIONS:
+                _log.warning(
+                    "recirculated more than %d times: packet dropped", _MAX_RECIRCULATIONS
+                )
             else:
                 m2 = $M()
                 _fl_copy(recirc, m2, meta)
                 s2 = $SM()
                 s2.instance_type = 4
                 s2.packet_length = len(pkt)
-                _ingress_pass(pkt, m2, s2, out, depth + 1)
+                _RQ.append((pkt, m2, s2, _RPASS + 1))
         else:
             if trunc is not None and len(pkt) > trunc:
                 pkt = pkt[:trunc]

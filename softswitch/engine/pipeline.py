@@ -20,6 +20,11 @@ class Pipeline:
     An error while a packet runs drops that packet, is logged with the P4
     location it happened at and is counted in `errors.count`
     (`engine.packet_errors.PacketErrors`); `process` itself never raises.
+
+    Recirculated packets wait in the pipeline (`waiting()` of them) and make one
+    pass each after the next packet `process` runs, or on `step(now_us)`, which
+    returns what those passes produced; `drain(now_us)` steps until none waits
+    (engine.architecture has BMv2's behaviour this follows).
     """
 
     def __init__(self, e: A.Elaborated, state: Any, cpu_port: int | None, seed: int = 0) -> None:
@@ -29,10 +34,30 @@ class Pipeline:
         self.source, self._ns, self.errors = compile_program(e, state, cpu_port, seed)
         # bind the generated driver directly: no Python-level indirection per packet
         self.process = self._ns["_process"]  # type: ignore[method-assign]
+        self.step = self._ns["_step"]  # type: ignore[method-assign]
+        self.waiting = self._ns["_waiting"]  # type: ignore[method-assign]
 
     def process(self, ingress_port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
         """Run one packet through the pipeline (replaced by the generated driver)."""
         return self._ns["_process"](ingress_port, data, now_us)  # type: ignore[no-any-return]
+
+    def step(self, now_us: int) -> list[tuple[int, bytes]]:
+        """One pass of every recirculated packet waiting (replaced by the generated driver)."""
+        return self._ns["_step"](now_us)  # type: ignore[no-any-return]
+
+    def waiting(self) -> int:
+        """Recirculated packets waiting for their next pass (replaced by the driver)."""
+        return self._ns["_waiting"]()  # type: ignore[no-any-return]
+
+    def drain(self, now_us: int, tick_us: int = 0) -> list[tuple[int, bytes]]:
+        """Step until no recirculated packet waits, the clock `tick_us` further at each
+        step (what the switch does after the last packet); everything those passes
+        produced."""
+        out: list[tuple[int, bytes]] = []
+        while self.waiting():
+            out += self.step(now_us)
+            now_us += tick_us
+        return out
 
     def dump_source(self) -> str:
         """The generated Python source (for debugging; tracebacks point into it)."""

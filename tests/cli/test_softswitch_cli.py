@@ -28,6 +28,12 @@ class EchoPipeline:
     def process(self, port: int, data: bytes, now_us: int) -> list[tuple[int, bytes]]:
         return [(port ^ 1, data)]
 
+    def waiting(self) -> int:  # nothing recirculates
+        return 0
+
+    def step(self, now_us: int) -> list[tuple[int, bytes]]:
+        return []
+
 
 def fake_p4info() -> P4Info:
     p = P4Info()

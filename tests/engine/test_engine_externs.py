@@ -111,13 +111,29 @@ def test_truncate_in_egress(sw: Switch) -> None:
 
 
 def test_recirculate(sw: Switch) -> None:
-    out = sw.run(0, pkt(7))
+    # the recirculated packet waits for its next pass, as in simple_switch
+    assert sw.run(0, pkt(7)) == []
+    assert sw.pipeline.waiting() == 1
+    out = sw.pipeline.step(2000)
+    assert sw.pipeline.waiting() == 0
     assert len(out) == 1
     port, data = out[0]
     # the first pass's deparsed packet (with its t header) is parsed again:
     # the parser sees t's bytes as h, so check instance type and preserved field
     assert port == 1
     assert data[:7] == t_hdr(inst=0, keep=7, lost=9, port=1, iinst=4)
+
+
+def test_recirculated_packet_passes_after_the_next_arrival(sw: Switch) -> None:
+    assert sw.run(0, pkt(7)) == []
+    # the next arrival runs first (and recirculates in its turn), then the waiting
+    # packet makes its second pass
+    out = sw.run(0, pkt(7))
+    assert [p for p, _ in out] == [1]
+    assert out[0][1][:7] == t_hdr(inst=0, keep=7, lost=9, port=1, iinst=4)
+    assert sw.pipeline.waiting() == 1
+    assert len(sw.pipeline.drain(3000)) == 1
+    assert sw.pipeline.waiting() == 0
 
 
 def test_e2e_clone_after_original(sw: Switch) -> None:

@@ -69,7 +69,14 @@ def test_generated_constants_are_the_ones_p4_uses() -> None:
     assert f"SYN_CLONE_SESSION_BASE = {ps.SYN_CLONE_SESSION_BASE};" in text
     # the literal field-list index of the @field_list annotations is the spec's
     header = (ROOT / "p4src/include/header.p4").read_text()
-    assert set(re.findall(r"@field_list\((\d+)\)", header)) == {str(ps.FIELD_LIST_SYN_REGEN)}
+    assert set(re.findall(r"@field_list\((\d+)\)", header)) == {
+        str(ps.FIELD_LIST_SYN_REGEN),
+        str(ps.FIELD_LIST_REASM_HOLD),
+    }
+    hold = header[header.index("struct reasm_hold_t {") :]
+    hold = hold[: hold.index("}")]
+    assert set(re.findall(r"@field_list\((\d+)\)", hold)) == {str(ps.FIELD_LIST_REASM_HOLD)}
+    assert f"FIELD_LIST_REASM_HOLD = {ps.FIELD_LIST_REASM_HOLD};" in text
 
 
 def test_parser_takes_as_many_tags_as_decoders_skip() -> None:
