@@ -34,6 +34,8 @@ reassembly:                   # optional: TCP stream reassembly (docs/reassembly
   idle_timeout: 300s          # a session idle this long may be taken by a new connection
   hold_segments_per_flow: 0   # out-of-order segments held per connection (0: fall back)
   hold_segments_total: 0      # ... and in all (this version holds none: 0 only)
+prefilters:                   # optional: protocol detection (controlplane/prefilter.py,
+  rules: [...]                #   docs/prefilter.md for every setting)
 ```
 """
 
@@ -77,9 +79,10 @@ from controlplane.model import (
     Where,
 )
 from controlplane.pipeline_spec import REASM_MAX_IDLE_TIMEOUT_US
+from controlplane.prefilter import read_prefilters
 from controlplane.yamltree import YamlError, alias_of, compose
 
-TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly")
+TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly", "prefilters")
 
 REASM_FIELDS = (
     "enabled",
@@ -626,10 +629,11 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
     reasm = _read_reassembly(r, top["reassembly"][1], monitor) if "reassembly" in top else None
     mports = {m.monitor_port for m in monitor}
     group = read_monitors(r, top["monitors"][1], mports) if "monitors" in top else None
+    pf = read_prefilters(r, top["prefilters"][1], monitor) if "prefilters" in top else None
     sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
     end = Where(path, *text_end(text))
     return (
-        RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group, reasm),
+        RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group, reasm, pf),
         r.problems,
     )
 

@@ -4,7 +4,8 @@
  * stats on every raw packet and forwarding to the monitor port, then SYN
  * offload. Egress, on the monitor port: the regenerated SYN, the feedback
  * header carrying what the stages produced, and the cut of what the monitor
- * must not see. Then TCP stream reassembly; prefilters come later (README.md). */
+ * must not see. Then TCP stream reassembly and, on its in-order streams, the
+ * pattern prefilters (README.md). */
 #include "include/arch_v1model.p4"
 
 #include "include/size.p4"
@@ -18,6 +19,7 @@
 #include "include/control/balance.p4"
 #include "include/control/syn_offload.p4"
 #include "include/control/reassembly.p4"
+#include "include/control/prefilter.p4"
 #include "include/control/feedback.p4"
 #include "include/control/monitor_cut.p4"
 
@@ -30,6 +32,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     Balance() balance;
     SynOffload() syn_offload;
     Reassembly() reassembly;
+    Prefilter() prefilter;
 
     apply {
         timestamp_t now = standard_metadata.ingress_global_timestamp;
@@ -52,6 +55,9 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
             if (!meta.is_sweep) {
                 reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
                                  meta.reasm, standard_metadata, now);
+                prefilter.apply(hdr, meta.flow, meta.payload_parse.taken, meta.reasm,
+                                meta.has_monitor, meta.has_stats_records, meta.prefilter,
+                                standard_metadata);
             }
         }
     }

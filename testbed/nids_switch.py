@@ -24,6 +24,7 @@ from pathlib import Path
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from controlplane import prefilter_install
 from controlplane import reassembly as reasm_mod
 from controlplane.capabilities import check_monitor, discover, rule_gaps
 from controlplane.compile import compile_rules, encode, managed_tables
@@ -145,7 +146,11 @@ class NidsSwitch:
             current = reasm_mod.read_default(self.p4rt, self.schema)
             reasm_updates, _ = reasm_mod.plan_config(rules, self.schema, current, slots)
             self.p4rt.write(reasm_updates)
-        return len(syn_updates) + len(changes) + len(reasm_updates)
+        pf_updates, _ = prefilter_install.config_update(
+            rules.prefilters, self.schema, prefilter_install.read_default(self.p4rt, self.schema)
+        )
+        self.p4rt.write(pf_updates)
+        return len(syn_updates) + len(changes) + len(reasm_updates) + len(pf_updates)
 
     def install_text(self, text: str, name: str = "rules.yaml") -> int:
         """`install` of a rules file whose content is `text`, written as `name` in a

@@ -42,6 +42,23 @@ const bit<32> REASM_OUTCOMES = 9;
 // Longest idle timeout: a session keeps its last packet's time in 32 bits (µs).
 const bit<32> REASM_MAX_IDLE_TIMEOUT_US = 0xffffffff;
 
+// The prefilter stage's outcomes[] counter indexes.
+const bit<32> PF_OUTCOME_SEGMENTS = 0;  // in-order TCP segments of tracked flows
+const bit<32> PF_OUTCOME_LOOKUPS = 1;  // pattern-table lookups (stream head grew)
+const bit<32> PF_OUTCOME_MATCHED = 2;  // flows whose protocol was decided
+const bit<32> PF_OUTCOME_HALF = 3;  // one direction of a two-direction pattern matched
+const bit<32> PF_OUTCOME_KNOWN = 4;  // packets tagged from the flow state
+const bit<32> PF_OUTCOME_NO_PROTOCOL = 5;  // flows that matched nothing (negative matching)
+const bit<32> PF_OUTCOME_CUT = 6;  // packets not forwarded: their flow matched nothing
+const bit<32> PF_OUTCOME_EXCEPTED = 7;  // flows negative matching would cut, kept by an exception
+const bit<32> PF_OUTCOME_LOST = 8;  // packets of flows whose slot another flow took
+const bit<32> PF_OUTCOME_DATAGRAMS = 9;  // UDP datagrams that matched a pattern
+const bit<32> PF_OUTCOMES = 10;
+// Stream bytes per direction the prefilter collects and matches.
+#define PF_HEAD_BYTES 16
+#define PF_MAX_PATTERNS 256
+#define PF_MAX_EXCEPTIONS 64
+
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;
 // Longest timeout: a record keeps the latest SYN as a 24-bit offset in µs.
