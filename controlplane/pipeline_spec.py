@@ -220,7 +220,11 @@ PF_PATTERNS_KEY = ("l4_protocol", "direction", "length", "data", "src_port", "ds
 (FB_DIRECTION_*), bytes collected (range), the first PF_HEAD_BYTES bytes (ternary),
 originator and responder port (TCP) or source and destination port (UDP)."""
 PF_MATCHED = f"{PF}.matched"
-PF_MATCHED_PARAMS = ("protocol_id", "pattern_id", "needs_other")
+PF_MATCHED_PARAMS = ("protocol_id", "pattern_id", "class_id")
+PF_PAIRS_TABLE = f"{PF}.pairs"
+PF_PAIRS_KEY = ("orig_class", "resp_class")
+PF_DECIDE = f"{PF}.decide"
+PF_DECIDE_PARAMS = ("protocol_id",)
 PF_EXCEPTIONS_TABLE = f"{PF}.exceptions"
 PF_EXCEPTIONS_KEY = ("orig_addr", "resp_addr", "resp_port")
 PF_KEEP = f"{PF}.keep"
@@ -231,7 +235,7 @@ PF_OUTCOMES_COUNTER = f"{PF}.outcomes"
 PF_HEAD_BYTES = 16
 """Stream bytes per direction the stage collects and matches (the parser takes up to this
 many payload bytes of each packet)."""
-PF_MAX_PATTERNS = 256
+PF_MAX_PATTERNS = 512
 """Entries of the pattern table (PREFILTER_PATTERNS at build)."""
 PF_MAX_EXCEPTIONS = 64
 """Entries of the exceptions table."""
@@ -240,7 +244,7 @@ PF_OUTCOMES = (
     Outcome("SEGMENTS", "segments_seen", "in-order TCP segments of tracked flows"),
     Outcome("LOOKUPS", "lookups", "pattern-table lookups (stream head grew)"),
     Outcome("MATCHED", "matched", "flows whose protocol was decided"),
-    Outcome("HALF", "half_matched", "one direction of a two-direction pattern matched"),
+    Outcome("HALF", "half_matched", "half a pair matched (a class, looked up in pairs)"),
     Outcome("KNOWN", "known_tagged", "packets tagged from the flow state"),
     Outcome("NO_PROTOCOL", "no_protocol", "flows that matched nothing (negative matching)"),
     Outcome("CUT", "cut", "packets not forwarded: their flow matched nothing"),
@@ -271,6 +275,7 @@ def tables() -> dict[str, tuple[str, ...]]:
         PF_CONFIG_TABLE: (),
         PF_PATTERNS_TABLE: PF_PATTERNS_KEY,
         PF_EXCEPTIONS_TABLE: PF_EXCEPTIONS_KEY,
+        PF_PAIRS_TABLE: PF_PAIRS_KEY,
         FEEDBACK_CONFIG_TABLE: (),
     }
     for s in range(STATS_SLOTS):
@@ -296,6 +301,7 @@ def actions() -> dict[str, tuple[str, ...]]:
         PF_DISABLE: (),
         PF_MATCHED: PF_MATCHED_PARAMS,
         PF_KEEP: (),
+        PF_DECIDE: PF_DECIDE_PARAMS,
         SET_DEVICE_ID: (SET_DEVICE_ID_PARAM,),
     }
     for s in range(STATS_SLOTS):

@@ -412,7 +412,7 @@ def read_prefilters(r: _Reader, node: Node, monitor: list[Any]) -> PrefilterConf
             rule = _read_rule(r, item, i, ids)
             if rule is not None:
                 rules.append(rule)
-    n = sum(len(entries_of(rule)) for rule in rules)
+    n = len(compile_section(tuple(rules)).entries)
     if n > ps.PF_MAX_PATTERNS:
         r.error(
             f["rules"][1],
@@ -438,7 +438,8 @@ def read_prefilters(r: _Reader, node: Node, monitor: list[Any]) -> PrefilterConf
 
 @dataclass(frozen=True)
 class Entry:
-    """One pattern-table entry (before it becomes a P4Runtime message)."""
+    """One pattern-table entry (before it becomes a P4Runtime message). protocol_id 0
+    is half a pair: class_id names it for the pairs table."""
 
     protocol: int
     direction: int | None
@@ -449,8 +450,20 @@ class Entry:
     dst_port: int | None
     protocol_id: int
     pattern_id: int
-    needs_other: bool
+    class_id: int
     label: str
+
+    def key(self) -> tuple[object, ...]:
+        """What the table matches on (two entries with one key: the first wins)."""
+        return (
+            self.protocol,
+            self.direction,
+            self.length,
+            self.value,
+            self.mask,
+            self.src_port,
+            self.dst_port,
+        )
 
     def matches(
         self, protocol: int, direction: int, head: bytes, src_port: int, dst_port: int
@@ -468,20 +481,41 @@ class Entry:
         )
 
 
-def entries_of(rule: PrefilterRule, first_pattern_id: int = 1) -> list[Entry]:
-    """The entries of one rule, pattern ids from `first_pattern_id` (one per pattern)."""
-    out: list[Entry] = []
+@dataclass(frozen=True)
+class Compiled:
+    """The tables' contents for a section: pattern entries in priority order (first
+    wins), pairs (originator class, responder class) -> protocol id."""
+
+    entries: tuple[Entry, ...]
+    pairs: dict[tuple[int, int], int]
+
+
+def _port_keys(rule: PrefilterRule) -> list[tuple[int | None, int | None]]:
     if rule.transport == UDP:
-        port_keys: list[tuple[int | None, int | None]] = [
-            k for p in rule.ports for k in ((None, p), (p, None))
-        ] or [(None, None)]
-    else:
-        port_keys = [(None, p) for p in rule.ports] or [(None, None)]
-    for k, pat in enumerate(rule.patterns):
-        for value, mask in pat.ternary:
-            for sport, dport in port_keys:
-                out.append(
-                    Entry(
+        return [k for p in rule.ports for k in ((None, p), (p, None))] or [(None, None)]
+    return [(None, p) for p in rule.ports] or [(None, None)]
+
+
+def compile_section(rules: tuple[PrefilterRule, ...]) -> Compiled:
+    """Every entry of `rules`: one pattern id per pattern (in file order); a pattern of a
+    `both` rule is half a pair, one class per distinct pattern (a response two protocols
+    share, like FTP's and SMTP's `220 `, is one class, paired with each request)."""
+    out: list[Entry] = []
+    seen: set[tuple[object, ...]] = set()
+    classes: dict[tuple[object, ...], int] = {}
+    pairs: dict[tuple[int, int], int] = {}
+    pattern_id = 0
+    for rule in rules:
+        mine: dict[int, list[int]] = {ORIG: [], RESP: []}
+        for pat in rule.patterns:
+            pattern_id += 1
+            ident = (rule.transport, pat.direction, pat.length, pat.ternary, rule.ports)
+            cls = classes.setdefault(ident, len(classes) + 1) if rule.both else 0
+            if pat.direction is not None and rule.both:
+                mine[pat.direction].append(cls)
+            for value, mask in pat.ternary:
+                for sport, dport in _port_keys(rule):
+                    e = Entry(
                         rule.transport,
                         pat.direction,
                         pat.length,
@@ -489,33 +523,36 @@ def entries_of(rule: PrefilterRule, first_pattern_id: int = 1) -> list[Entry]:
                         mask,
                         sport,
                         dport,
-                        rule.protocol_id,
-                        first_pattern_id + k,
-                        rule.both,
+                        0 if rule.both else rule.protocol_id,
+                        pattern_id,
+                        cls,
                         f"prefilter '{rule.service}' pattern {pat.text!r}",
                     )
-                )
-    return out
+                    if e.key() not in seen:
+                        seen.add(e.key())
+                        out.append(e)
+        for oc in mine[ORIG]:
+            for rc in mine[RESP]:
+                pairs.setdefault((oc, rc), rule.protocol_id)
+    return Compiled(tuple(out), pairs)
 
 
 def all_entries(cfg: PrefilterConfig) -> list[Entry]:
     """Every pattern-table entry, in priority order (first wins)."""
-    out: list[Entry] = []
-    pid = 1
-    for rule in cfg.rules:
-        out += entries_of(rule, pid)
-        pid += len(rule.patterns)
-    return out
+    return list(compile_section(cfg.rules).entries)
 
 
 # --- software matching -----------------------------------------------------------------
 
 
 class SoftwareMatcher:
-    """The pattern table in software, for the streams the switch did not match."""
+    """The pattern and pairs tables in software, for the streams the switch did not
+    match (software-mode and untracked connections, flows whose slot was taken)."""
 
     def __init__(self, cfg: PrefilterConfig) -> None:
-        self.entries = all_entries(cfg)
+        c = compile_section(cfg.rules)
+        self.entries = c.entries
+        self.pairs = c.pairs
         self.names = cfg.services()
 
     def lookup(
@@ -530,15 +567,15 @@ class SoftwareMatcher:
         return None
 
     def tcp_service(self, orig: bytes, resp: bytes, orig_port: int, resp_port: int) -> int:
-        """The protocol id the switch would decide for a connection whose streams start
-        with `orig` and `resp` (0: none); a direction's own match wins over a pair."""
+        """The protocol id the switch decides for a connection whose streams start with
+        `orig` and `resp` (0: none): a direction's own match, else the pair of classes."""
         o = self.lookup(TCP, ORIG, orig, orig_port, resp_port)
         r = self.lookup(TCP, RESP, resp, orig_port, resp_port)
         for e in (o, r):
-            if e is not None and not e.needs_other:
+            if e is not None and e.protocol_id:
                 return e.protocol_id
-        if o is not None and r is not None and o.protocol_id == r.protocol_id:
-            return o.protocol_id
+        if o is not None and r is not None:
+            return self.pairs.get((o.class_id, r.class_id), 0)
         return 0
 
     def udp_service(self, payload: bytes, src_port: int, dst_port: int) -> int:

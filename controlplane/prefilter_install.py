@@ -12,7 +12,7 @@ from p4.v1 import p4runtime_pb2
 from controlplane import pipeline_spec as ps
 from controlplane.compile import Desired, encode
 from controlplane.p4info import P4Schema
-from controlplane.prefilter import PrefilterConfig, all_entries
+from controlplane.prefilter import PrefilterConfig, all_entries, compile_section
 
 
 def _ternary(
@@ -33,7 +33,8 @@ def desired(cfg: PrefilterConfig | None, schema: P4Schema) -> list[Desired]:
         return []
     out: list[Desired] = []
     table = ps.PF_PATTERNS_TABLE
-    entries = all_entries(cfg)
+    compiled = compile_section(cfg.rules)
+    entries = compiled.entries
     action = schema.action(ps.PF_MATCHED)
     for i, en in enumerate(entries):
         e = p4runtime_pb2.TableEntry(table_id=schema.table(table).id, priority=len(entries) - i)
@@ -50,11 +51,24 @@ def desired(cfg: PrefilterConfig | None, schema: P4Schema) -> list[Desired]:
         if en.dst_port is not None:
             _ternary(e, schema, table, "dst_port", en.dst_port, 0xFFFF)
         e.action.action.action_id = action.id
-        values = (en.protocol_id, en.pattern_id, int(en.needs_other))
+        values = (en.protocol_id, en.pattern_id, en.class_id)
         for name, v in zip(ps.PF_MATCHED_PARAMS, values, strict=True):
             p = action.param(name)
             e.action.action.params.add(param_id=p.id, value=encode(v, p.bitwidth))
         out.append(Desired(table, e, en.label))
+    if schema.has_table(ps.PF_PAIRS_TABLE):
+        table = ps.PF_PAIRS_TABLE
+        decide = schema.action(ps.PF_DECIDE)
+        names = cfg.services()
+        for (oc, rc), pid in compiled.pairs.items():
+            e = p4runtime_pb2.TableEntry(table_id=schema.table(table).id)
+            for name, v in zip(ps.PF_PAIRS_KEY, (oc, rc), strict=True):
+                mf = schema.table(table).field(name)
+                e.match.add(field_id=mf.id).exact.value = encode(v, mf.bitwidth)
+            e.action.action.action_id = decide.id
+            p = decide.param(ps.PF_DECIDE_PARAMS[0])
+            e.action.action.params.add(param_id=p.id, value=encode(pid, p.bitwidth))
+            out.append(Desired(table, e, f"prefilter '{names[pid]}' pair {oc}/{rc}"))
     if cfg.negative_bytes and schema.has_table(ps.PF_EXCEPTIONS_TABLE):
         table = ps.PF_EXCEPTIONS_TABLE
         keep = schema.action(ps.PF_KEEP)
@@ -72,7 +86,8 @@ def desired(cfg: PrefilterConfig | None, schema: P4Schema) -> list[Desired]:
 
 def managed(schema: P4Schema) -> list[str]:
     """The prefilter tables install owns (present in the running pipeline)."""
-    return [t for t in (ps.PF_PATTERNS_TABLE, ps.PF_EXCEPTIONS_TABLE) if schema.has_table(t)]
+    names = (ps.PF_PATTERNS_TABLE, ps.PF_PAIRS_TABLE, ps.PF_EXCEPTIONS_TABLE)
+    return [t for t in names if schema.has_table(t)]
 
 
 def config_update(

@@ -46,7 +46,7 @@ const bit<32> REASM_MAX_IDLE_TIMEOUT_US = 0xffffffff;
 const bit<32> PF_OUTCOME_SEGMENTS = 0;  // in-order TCP segments of tracked flows
 const bit<32> PF_OUTCOME_LOOKUPS = 1;  // pattern-table lookups (stream head grew)
 const bit<32> PF_OUTCOME_MATCHED = 2;  // flows whose protocol was decided
-const bit<32> PF_OUTCOME_HALF = 3;  // one direction of a two-direction pattern matched
+const bit<32> PF_OUTCOME_HALF = 3;  // half a pair matched (a class, looked up in pairs)
 const bit<32> PF_OUTCOME_KNOWN = 4;  // packets tagged from the flow state
 const bit<32> PF_OUTCOME_NO_PROTOCOL = 5;  // flows that matched nothing (negative matching)
 const bit<32> PF_OUTCOME_CUT = 6;  // packets not forwarded: their flow matched nothing
@@ -56,7 +56,7 @@ const bit<32> PF_OUTCOME_DATAGRAMS = 9;  // UDP datagrams that matched a pattern
 const bit<32> PF_OUTCOMES = 10;
 // Stream bytes per direction the prefilter collects and matches.
 #define PF_HEAD_BYTES 16
-#define PF_MAX_PATTERNS 256
+#define PF_MAX_PATTERNS 512
 #define PF_MAX_EXCEPTIONS 64
 
 // Regenerated SYNs go out through clone session BASE + monitor port.

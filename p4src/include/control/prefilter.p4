@@ -6,8 +6,9 @@
  * and direction the first PF_HEAD_BYTES stream bytes are collected, whatever
  * the segment sizes, and matched against the ternary pattern table each time
  * they grow. A hit decides the flow's protocol (a PROTOCOL_MATCH record), or,
- * for a pattern that needs the other direction too, waits for a pattern of the
- * same protocol there. The decision is kept in the slot: later segments carry
+ * for half a pair (a request that names the protocol only together with its
+ * response), records its class: the pairs table maps the two directions'
+ * classes to the protocol. The decision is kept in the slot: later segments carry
  * it (match_state KNOWN) without a lookup. With negative matching on, a flow
  * whose both directions have `negative_bytes` bytes without a match is cut: a
  * NO_PROTOCOL record on that packet, and its later packets are not forwarded
@@ -27,8 +28,9 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
     // Per slot, 20 bytes:
     // [159:128] flow id
     // [127:112] protocol id decided (0: none)   [111:96] pattern id that decided it
-    // [95:80]   originator's half protocol (a pattern needing the other side matched)
-    // [79:64]   responder's half protocol
+    // [95:80]   class of the originator's last half match (a pattern that decides
+    //           only with one of the other direction: the pairs table)
+    // [79:64]   class of the responder's last half match
     // [63:56]   originator bytes collected      [55:48] responder bytes collected
     // [47:40]   flags: [40] decided, [41] cut (no protocol), [42] decided by the
     //           responder's bytes, [43] kept by an exception
@@ -68,13 +70,14 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
     bool     is_hit = false;
     bit<16>  hit_protocol = 0;
     bit<16>  hit_pattern = 0;
-    bit<1>   hit_needs_other = 0;
+    bit<16>  hit_class = 0;
 
-    action matched(bit<16> protocol_id, bit<16> pattern_id, bit<1> needs_other) {
+    // protocol_id 0: a half match, class_id says which (the pairs table decides).
+    action matched(bit<16> protocol_id, bit<16> pattern_id, bit<16> class_id) {
         is_hit = true;
         hit_protocol = protocol_id;
         hit_pattern = pattern_id;
-        hit_needs_other = needs_other;
+        hit_class = class_id;
     }
 
     // The patterns, compiled by the controller from rules.yaml `prefilters:`.
@@ -88,6 +91,25 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
             key_dst_port:  ternary @name("dst_port");
         }
         actions = { matched; @defaultonly NoAction; }
+        default_action = NoAction();
+        size = PF_MAX_PATTERNS;
+    }
+
+    bit<16> key_orig_class = 0;
+    bit<16> key_resp_class = 0;
+    bit<16> pair_protocol = 0;
+
+    action decide(bit<16> protocol_id) {
+        pair_protocol = protocol_id;
+    }
+
+    // A request's class and a response's: the protocol both together name.
+    table pairs {
+        key = {
+            key_orig_class: exact @name("orig_class");
+            key_resp_class: exact @name("resp_class");
+        }
+        actions = { decide; @defaultonly NoAction; }
         default_action = NoAction();
         size = PF_MAX_PATTERNS;
     }
@@ -234,14 +256,26 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
             res.flow_id = 0;
         } else if (is_tcp && is_mine) {
             bool was_cut = st[41:41] == 1;
-            if (is_hit) {
-                bit<16> other = st[95:80];
+            bit<16> decided = hit_protocol;
+            if (is_hit && hit_protocol == 0) {
+                // Half a pair: remember its class, look the two classes up.
+                outcomes.count(PF_OUTCOME_HALF);
                 if (is_orig) {
-                    other = st[79:64];
+                    st[95:80] = hit_class;
+                } else {
+                    st[79:64] = hit_class;
                 }
-                if (hit_needs_other == 0 || other == hit_protocol) {
+                key_orig_class = st[95:80];
+                key_resp_class = st[79:64];
+                if (key_orig_class != 0 && key_resp_class != 0) {
+                    pairs.apply();
+                    decided = pair_protocol;
+                }
+            }
+            if (is_hit) {
+                if (decided != 0) {
                     outcomes.count(PF_OUTCOME_MATCHED);
-                    st[127:112] = hit_protocol;
+                    st[127:112] = decided;
                     st[111:96] = hit_pattern;
                     st[40:40] = 1;
                     if (is_orig) {
@@ -252,16 +286,9 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
                     res.has_match = true;
                     res.match_state = FB_MATCH_STATE_MATCHED;
                     res.direction = reasm.direction;
-                    res.protocol_id = hit_protocol;
+                    res.protocol_id = decided;
                     res.pattern_id = hit_pattern;
                     res.flow_id = id;
-                } else {
-                    outcomes.count(PF_OUTCOME_HALF);
-                    if (is_orig) {
-                        st[95:80] = hit_protocol;
-                    } else {
-                        st[79:64] = hit_protocol;
-                    }
                 }
             } else if (reasm.has_segment && st[40:40] == 1) {
                 // Decided before: the flow state names it.
