@@ -122,18 +122,18 @@ class ServiceNamer:
         self.names = cfg.services() if cfg is not None else {}
         self.flows: dict[ConnKey, Flow] = {}
 
-    def feed(self, frame: bytes) -> None:
-        """One frame as the monitor port delivered it."""
+    def feed(self, frame: bytes) -> Flow | None:
+        """One frame as the monitor port delivered it; the connection it belongs to."""
         records: tuple[object, ...] = ()
         original: bytes | None = frame
         d = codec.try_decode(frame)
         if d is not None and not d.is_foreign:
             records, original = d.records, d.original
         if original is None:
-            return
+            return None
         pkt = parse_packet(original)
         if pkt is None:
-            return
+            return None
         key = (pkt.proto, frozenset((pkt.src, pkt.dst)))
         flow = self.flows.get(key)
         if flow is None:
@@ -151,18 +151,19 @@ class ServiceNamer:
         if pkt.proto == UDP:
             if flow.datagram is None and pkt.payload:
                 flow.datagram = pkt.payload
-            return
+            return flow
         if pkt.flags & 0x02:  # SYN or SYN-ACK: the direction's ISN
             flow.base[is_orig] = (pkt.seq + 1) % (1 << 32)
-            return
+            return flow
         if not pkt.payload:
-            return
+            return flow
         self._announce(flow, pkt, is_orig)
         base = flow.base.setdefault(is_orig, pkt.seq)
         start = (pkt.seq - base) % (1 << 32)
         got = flow.heads[is_orig]
         for i, b in enumerate(pkt.payload[: max(0, PF_HEAD_BYTES - start)]):
             got.setdefault(start + i, b)
+        return flow
 
     @staticmethod
     def _announce(flow: Flow, pkt: Packet, is_orig: bool) -> None:
