@@ -104,6 +104,8 @@ class Flow:
     heads: dict[bool, dict[int, int]] = field(default_factory=lambda: {True: {}, False: {}})
     datagram: bytes | None = None  # the first UDP payload
     announced: list[Endpoint] = field(default_factory=list)  # FTP data endpoints
+    octets: int = 0  # bytes of the frames the monitor got (without feedback headers)
+    packets: int = 0
 
     def head(self, is_orig: bool) -> bytes:
         """The direction's first stream bytes (first copy wins, up to the first hole)."""
@@ -148,6 +150,8 @@ class ServiceNamer:
             elif isinstance(rec, NoProtocol):
                 flow.no_protocol = True
         is_orig = (pkt.src, pkt.dst) == (flow.orig, flow.resp)
+        flow.octets += len(original)
+        flow.packets += 1
         if pkt.proto == UDP:
             if flow.datagram is None and pkt.payload:
                 flow.datagram = pkt.payload

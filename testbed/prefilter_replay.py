@@ -19,7 +19,8 @@ from pathlib import Path
 from controlplane import pipeline_spec as ps
 from controlplane.prefilter import TCP, UDP
 from controlplane.rules import read_rules
-from controlplane.services import ConnKey, ServiceNamer
+from controlplane.services import ConnKey, Flow, ServiceNamer
+from feedback_header import codec
 from pktio.pcap import LINKTYPE_ETHERNET, open_capture
 from testbed.nids_switch import NidsSwitch
 from testbed.reassembly_replay import IN_PORT, MONITOR, T0
@@ -87,14 +88,23 @@ class Replay:
 
     services: dict[ConnKey, tuple[str | None, str]]
     outcomes: dict[str, int]
+    flows: dict[ConnKey, Flow] = field(default_factory=dict)
     bytes_in: int = 0
-    bytes_out: int = 0
+    bytes_out: int = 0  # without the feedback headers
     frames_in: int = 0
     frames_out: int = 0
 
 
 def replay(trace: Path, section: str | None = None, sw: NidsSwitch | None = None) -> Replay:
     """`trace` through the switch (a new one unless `sw` is given)."""
+    return replay_frames(ethernet_frames(trace), section, sw)
+
+
+def replay_frames(
+    frames: list[tuple[int, bytes]], section: str | None = None, sw: NidsSwitch | None = None
+) -> Replay:
+    """(µs, Ethernet frame) through the switch with `section` (rules.yaml's prefilters
+    by default) installed; every connection the monitor port got, named."""
     text = RULES + (default_section() if section is None else section)
     own = sw is None
     switch = NidsSwitch() if sw is None else sw
@@ -103,15 +113,17 @@ def replay(trace: Path, section: str | None = None, sw: NidsSwitch | None = None
         cfg = read_rules(text, "rules.yaml")[0].prefilters
         namer = ServiceNamer(cfg)
         r = Replay({}, {})
-        for t, frame in ethernet_frames(trace):
+        for t, frame in frames:
             r.frames_in += 1
             r.bytes_in += len(frame)
             for port, data in switch.run(IN_PORT, frame, T0 + t):
                 if port == MONITOR:
                     r.frames_out += 1
-                    r.bytes_out += len(data)
+                    plain = codec.strip(data)
+                    r.bytes_out += len(plain)
                     namer.feed(data)
         r.services = namer.services()
+        r.flows = namer.flows
         cells = switch.p4rt.read_counter(switch.schema.counter(ps.PF_OUTCOMES_COUNTER).id)
         by_index = {c.index.index: c.data.packet_count for c in cells}
         r.outcomes = {o.name: by_index.get(i, 0) for i, o in enumerate(ps.PF_OUTCOMES)}
@@ -119,6 +131,12 @@ def replay(trace: Path, section: str | None = None, sw: NidsSwitch | None = None
     finally:
         if own:
             switch.close()
+
+
+def with_negative_matching(section: str, nbytes: int = 16) -> str:
+    """`section` (a `prefilters:` section) with negative matching after `nbytes` on."""
+    lines = section.splitlines()
+    return "\n".join([lines[0], "  negative_matching:", f"    bytes: {nbytes}", *lines[1:]]) + "\n"
 
 
 def zeek_services(log: Path) -> dict[ConnKey, list[str]]:
