@@ -11,6 +11,7 @@ from p4.v1 import p4runtime_pb2
 
 from controlplane import pipeline_spec as ps
 from controlplane.compile import Desired, encode
+from controlplane.install import action_key
 from controlplane.p4info import P4Schema
 from controlplane.prefilter import PrefilterConfig, all_entries, compile_section
 
@@ -113,27 +114,18 @@ def config_update(
             if cfg.negative_bytes
             else "negative matching off"
         )
-        line = f"  prefilters: {len(cfg.rules)} services, {len(all_entries(cfg))} entries, {neg}"
-    if current is not None and _params(current) == _params(e):
+        services = len(cfg.services())
+        line = f"  prefilters: {services} services, {len(all_entries(cfg))} entries, {neg}"
+    if current is not None and action_key(current) == action_key(e):
         return [], []
     u = p4runtime_pb2.Update(type=p4runtime_pb2.Update.MODIFY)
     u.entity.table_entry.CopyFrom(e)
     return [u], [line]
 
 
-def _params(e: p4runtime_pb2.TableEntry) -> tuple[int, list[tuple[int, int]]]:
-    a = e.action.action
-    return a.action_id, sorted((p.param_id, int.from_bytes(p.value, "big")) for p in a.params)
-
-
 def read_default(sw: Any, schema: P4Schema) -> p4runtime_pb2.TableEntry | None:
     """The config table's default entry as the switch holds it (None without the stage)."""
     if not schema.has_table(ps.PF_CONFIG_TABLE):
         return None
-    ent = p4runtime_pb2.Entity()
-    ent.table_entry.table_id = schema.table(ps.PF_CONFIG_TABLE).id
-    ent.table_entry.is_default_action = True
-    for e in sw.read([ent]):
-        if e.table_entry.is_default_action:
-            return p4runtime_pb2.TableEntry.FromString(e.table_entry.SerializeToString())
-    return None
+    entry: p4runtime_pb2.TableEntry | None = sw.read_default(schema.table(ps.PF_CONFIG_TABLE).id)
+    return entry

@@ -72,13 +72,14 @@ def ethernet_frames(trace: Path) -> list[tuple[int, bytes]]:
 
 
 def default_section(path: Path = ROOT / "rules.yaml") -> str:
-    """The `prefilters:` section of a rules file, as text (up to the next top-level key)."""
+    """The `prefilters:` section of a rules file, as text (up to the next top-level key),
+    enabled (rules.yaml ships it off)."""
     out: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if out and line[:1].isalpha():
             break
         if out or line.startswith("prefilters:"):
-            out.append(line)
+            out.append("  enabled: true" if line.startswith("  enabled:") else line)
     return "\n".join(out) + "\n"
 
 
@@ -124,9 +125,7 @@ def replay_frames(
                     namer.feed(data)
         r.services = namer.services()
         r.flows = namer.flows
-        cells = switch.p4rt.read_counter(switch.schema.counter(ps.PF_OUTCOMES_COUNTER).id)
-        by_index = {c.index.index: c.data.packet_count for c in cells}
-        r.outcomes = {o.name: by_index.get(i, 0) for i, o in enumerate(ps.PF_OUTCOMES)}
+        r.outcomes = switch.named_outcomes(ps.PF_OUTCOMES_COUNTER, ps.PF_OUTCOMES)
         return r
     finally:
         if own:

@@ -252,3 +252,19 @@ def test_untracked_connection_is_named_by_software(run: Run) -> None:
     out = run.send(c.r(0, b"SSH-2.0-x\r\n"), c.o(0, b"SSH-2.0-y\r\n"))
     assert len(out) == 2 and matches(out) == []
     assert run.service(c) == ("ssh", "software")
+
+
+def test_slot_taken_by_a_newer_flow() -> None:
+    """Two slots: the third connection takes the first one's slot. The first is no
+    longer named by the switch (NO_STATE), the decoder names it in software."""
+    with NidsSwitch({"PREFILTER_SLOTS": "2"}) as sw:
+        sw.install_text(RULES)
+        run = Run(sw)
+        first, second, third = Conn(42000, 8000), Conn(42001, 8001), Conn(42002, 8002)
+        run.send(*first.handshake(), first.o(0, b"GE"))
+        run.send(*second.handshake(), *third.handshake(), third.o(0, b"POST /x"))
+        (lost,) = matches(run.send(first.o(2, b"T / HTTP/1.1\r\n")))
+        assert (lost.match_state, lost.protocol_id) == (MatchState.NO_STATE, 0)
+        assert outcomes(sw)["lost_slot"] == 1
+        assert run.service(first) == ("http", "software")
+        assert run.service(third) == ("http", "switch")
