@@ -98,9 +98,13 @@ header tcp_option_word_t {
     bit<32> data;
 }
 
-// One byte of the TCP or UDP payload: the parser takes the first PF_HEAD_BYTES
-// (fewer if the payload is shorter) for the prefilter stage; the deparser
-// writes them back where they were.
+// The first PF_HEAD_BYTES of a TCP or UDP payload for the prefilter stage: in
+// one piece when the payload has that many bytes, else byte by byte (as many
+// as there are); the deparser writes them back where they were.
+header payload_head_t {
+    bit<128> data;
+}
+
 header payload_byte_t {
     bit<8> data;
 }
@@ -126,6 +130,7 @@ struct headers_t {
     tcp_t         tcp;
     tcp_option_word_t[TCP_OPTION_WORDS] tcp_options;
     udp_t         udp;
+    payload_head_t payload_head;
     payload_byte_t[PF_HEAD_BYTES] payload;
 }
 

@@ -206,14 +206,28 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         transition parse_payload;
     }
 
-    // Payload bytes one at a time, bounded by the IP length (a shorter frame
-    // ends parsing with PacketTooShort there: the bytes stay as they are).
+    // The payload's first PF_HEAD_BYTES, bounded by the IP length: in one piece
+    // if there are that many, else one byte at a time (a frame shorter than its
+    // IP length ends parsing with PacketTooShort there: its bytes stay as they are).
     state parse_payload {
         transition select(meta.payload_parse.remaining[31:31],
-                          meta.payload_parse.remaining[15:0], meta.payload_parse.taken) {
-            (1, _, _): accept;   // lengths that do not add up: nothing taken
-            (_, 0, _): accept;
-            (_, _, PF_HEAD_BYTES): accept;
+                          meta.payload_parse.remaining[15:0]) {
+            (1, _): accept;   // lengths that do not add up: nothing taken
+            (0, 0): accept;
+            (0, 1 .. 15): parse_payload_bytes;
+            default: parse_payload_head;
+        }
+    }
+
+    state parse_payload_head {
+        pkt.extract(hdr.payload_head);
+        meta.payload_parse.taken = PF_HEAD_BYTES;
+        transition accept;
+    }
+
+    state parse_payload_bytes {
+        transition select(meta.payload_parse.remaining[15:0]) {
+            0: accept;
             default: parse_payload_byte;
         }
     }
@@ -222,7 +236,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         pkt.extract(hdr.payload.next);
         meta.payload_parse.remaining = meta.payload_parse.remaining - 1;
         meta.payload_parse.taken = meta.payload_parse.taken + 1;
-        transition parse_payload;
+        transition parse_payload_bytes;
     }
 }
 
@@ -272,6 +286,7 @@ control NidsDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.tcp);
         pkt.emit(hdr.tcp_options);
         pkt.emit(hdr.udp);
+        pkt.emit(hdr.payload_head);
         pkt.emit(hdr.payload);
     }
 }

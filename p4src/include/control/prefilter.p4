@@ -137,30 +137,33 @@ control Prefilter(in headers_t hdr, in flow_fields_t flow, in bit<8> taken,
 
     apply {
         config.apply();
-        // This packet's first payload bytes, the first in [127:120].
-        bit<128> seg = 0;
-        if (hdr.payload[0].isValid()) { seg[127:120] = hdr.payload[0].data; }
-        if (hdr.payload[1].isValid()) { seg[119:112] = hdr.payload[1].data; }
-        if (hdr.payload[2].isValid()) { seg[111:104] = hdr.payload[2].data; }
-        if (hdr.payload[3].isValid()) { seg[103:96] = hdr.payload[3].data; }
-        if (hdr.payload[4].isValid()) { seg[95:88] = hdr.payload[4].data; }
-        if (hdr.payload[5].isValid()) { seg[87:80] = hdr.payload[5].data; }
-        if (hdr.payload[6].isValid()) { seg[79:72] = hdr.payload[6].data; }
-        if (hdr.payload[7].isValid()) { seg[71:64] = hdr.payload[7].data; }
-        if (hdr.payload[8].isValid()) { seg[63:56] = hdr.payload[8].data; }
-        if (hdr.payload[9].isValid()) { seg[55:48] = hdr.payload[9].data; }
-        if (hdr.payload[10].isValid()) { seg[47:40] = hdr.payload[10].data; }
-        if (hdr.payload[11].isValid()) { seg[39:32] = hdr.payload[11].data; }
-        if (hdr.payload[12].isValid()) { seg[31:24] = hdr.payload[12].data; }
-        if (hdr.payload[13].isValid()) { seg[23:16] = hdr.payload[13].data; }
-        if (hdr.payload[14].isValid()) { seg[15:8] = hdr.payload[14].data; }
-        if (hdr.payload[15].isValid()) { seg[7:0] = hdr.payload[15].data; }
-
         bool is_udp = is_enabled && has_monitor && hdr.udp.isValid()
             && flow.is_fragment == 0 && taken != 0;
         // A connection the reassembly stage keeps in switch mode (closing included).
         bool is_tcp = is_enabled && has_monitor && hdr.tcp.isValid() && reasm.flow_id != 0
             && !(reasm.has_mode && reasm.stream_state == FB_STREAM_STATE_FALLBACK);
+        // This packet's first payload bytes, the first in [127:120].
+        bit<128> seg = 0;
+        if (hdr.payload_head.isValid()) {
+            seg = hdr.payload_head.data;
+        } else if (is_udp || is_tcp) {
+            if (hdr.payload[0].isValid()) { seg[127:120] = hdr.payload[0].data; }
+            if (hdr.payload[1].isValid()) { seg[119:112] = hdr.payload[1].data; }
+            if (hdr.payload[2].isValid()) { seg[111:104] = hdr.payload[2].data; }
+            if (hdr.payload[3].isValid()) { seg[103:96] = hdr.payload[3].data; }
+            if (hdr.payload[4].isValid()) { seg[95:88] = hdr.payload[4].data; }
+            if (hdr.payload[5].isValid()) { seg[87:80] = hdr.payload[5].data; }
+            if (hdr.payload[6].isValid()) { seg[79:72] = hdr.payload[6].data; }
+            if (hdr.payload[7].isValid()) { seg[71:64] = hdr.payload[7].data; }
+            if (hdr.payload[8].isValid()) { seg[63:56] = hdr.payload[8].data; }
+            if (hdr.payload[9].isValid()) { seg[55:48] = hdr.payload[9].data; }
+            if (hdr.payload[10].isValid()) { seg[47:40] = hdr.payload[10].data; }
+            if (hdr.payload[11].isValid()) { seg[39:32] = hdr.payload[11].data; }
+            if (hdr.payload[12].isValid()) { seg[31:24] = hdr.payload[12].data; }
+            if (hdr.payload[13].isValid()) { seg[23:16] = hdr.payload[13].data; }
+            if (hdr.payload[14].isValid()) { seg[15:8] = hdr.payload[14].data; }
+        }
+
         bit<32> id = reasm.flow_id;
         bit<32> index = id & (PREFILTER_SLOTS - 1);
         bit<160> st = 0;
