@@ -208,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild each TCP connection's streams into DIR (one file per direction, "
         "named orig_h.orig_p-resp_h.resp_p.orig/.resp) with DIR/reassembly.log",
     )
+    p.add_argument(
+        "--prefilters",
+        type=Path,
+        metavar="FILE",
+        help="rules file whose prefilters: section names the protocol ids in PROTOCOL_MATCH "
+        "records and is matched in software on connections the switch left to the monitor "
+        "(default: the file install recorded in the state file); adds Zeek's `service` to "
+        "the JSON lines, reassembly.log and conn.log (docs/prefilter.md)",
+    )
     p.add_argument("--count", "-c", type=int, metavar="N", help="stop after N packets")
     p.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds (interface)")
     p.add_argument(
@@ -316,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
                     conn_log=args.conn_log,
                     store=args.store,
                     streams=args.streams,
+                    prefilters=args.prefilters,
                 ),
                 sys.stdout,
                 sys.stderr,

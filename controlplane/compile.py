@@ -158,7 +158,9 @@ def compile_rules(
         out.append(
             Desired(MONITOR_TABLE, monitor_entry(mp, schema), f"monitor port {mp.ingress_port}")
         )
-    return out
+    from controlplane import prefilter_install  # (it builds on this module's Desired)
+
+    return out + prefilter_install.desired(rules.prefilters, schema)
 
 
 def managed_tables(schema: P4Schema, n_slots: int) -> list[str]:
@@ -166,4 +168,6 @@ def managed_tables(schema: P4Schema, n_slots: int) -> list[str]:
     names = [slot_table(s) for s in range(n_slots)]
     if schema.has_table(MONITOR_TABLE):
         names.append(MONITOR_TABLE)
-    return names
+    from controlplane import prefilter_install
+
+    return names + prefilter_install.managed(schema)

@@ -19,6 +19,7 @@ from google.protobuf import text_format
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from controlplane import prefilter_install
 from controlplane import reassembly as reasm_mod
 from controlplane import state as state_mod
 from controlplane.capabilities import (
@@ -414,13 +415,18 @@ def _install_on(
             reasm_updates, reasm_lines = reasm_mod.plan_config(rules, schema, current, reasm_slots)
             for line in reasm_lines:
                 print(line, file=out)
+        pf_updates, pf_lines = prefilter_install.config_update(
+            rules.prefilters, schema, prefilter_install.read_default(sw, schema)
+        )
+        for line in pf_lines:
+            print(line, file=out)
         if opts.clear:
             for ch in changes:
                 print(f"  {'would ' if opts.dry_run else ''}{ch.describe()}", file=out)
         if opts.dry_run:
             for ch in [] if opts.clear else changes:
                 print(f"  would {ch.describe()}", file=out)
-            n_updates = len(changes) + len(syn_updates) + len(reasm_updates)
+            n_updates = len(changes) + len(syn_updates) + len(reasm_updates) + len(pf_updates)
             print(f"dry run: {n_updates} updates not sent", file=out)
             return 0
         if changes or syn_updates:
@@ -442,7 +448,12 @@ def _install_on(
                 sw.become_primary(take_over=opts.take_over)
             sw.write(reasm_updates)
             print("reassembly settings: 1 update", file=out)
-        if not (changes or syn_updates or reasm_updates):
+        if pf_updates:
+            if not sw.is_primary:
+                sw.become_primary(take_over=opts.take_over)
+            sw.write(pf_updates)
+            print("prefilter settings: 1 update", file=out)
+        if not (changes or syn_updates or reasm_updates or pf_updates):
             print("no changes: the switch already holds these rules", file=out)
     if opts.software_fallback is not None:
         header = (

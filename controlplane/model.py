@@ -15,6 +15,7 @@ from controlplane.pipeline_spec import STATS_SLOTS as STATS_SLOTS  # one spec, r
 
 if TYPE_CHECKING:
     from controlplane.balance.section import MonitorGroup
+    from controlplane.prefilter import PrefilterConfig
 
 STATS_RULES_PER_SLOT = 64
 """Entries per slot table per docs/stats-stage.md (p4src/include/size.p4)."""
@@ -132,6 +133,7 @@ class RuleSet:
     end: Where | None = field(default=None, compare=False)  # where the file's text ends
     monitors: MonitorGroup | None = None
     reassembly: ReassemblyConfig | None = None
+    prefilters: PrefilterConfig | None = None
 
     def by_name(self) -> dict[str, StatsRule]:
         """Rules by name."""

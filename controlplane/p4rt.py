@@ -75,6 +75,16 @@ class EntityReads:
             ent.table_entry.counter_data.SetInParent()
         return [e.table_entry for e in self.read([ent]) if not e.table_entry.is_default_action]
 
+    def read_default(self, table_id: int) -> p4runtime_pb2.TableEntry | None:
+        """The default entry of table `table_id` as the switch holds it."""
+        ent = p4runtime_pb2.Entity()
+        ent.table_entry.table_id = table_id
+        ent.table_entry.is_default_action = True
+        for e in self.read([ent]):
+            if e.table_entry.is_default_action:
+                return p4runtime_pb2.TableEntry.FromString(e.table_entry.SerializeToString())
+        return None
+
     def read_counter(self, counter_id: int) -> list[p4runtime_pb2.CounterEntry]:
         """Every index of indexed counter `counter_id`."""
         ent = p4runtime_pb2.Entity()

@@ -239,6 +239,53 @@ REASM_MAX_HOLD_SPAN = 0xFFFF
 FIELD_LIST_REASM_HOLD = 2
 """Field list preserved across a held segment's recirculation passes."""
 
+# --- prefilter (p4src/include/control/prefilter.p4, docs/prefilter.md) ------------------------
+
+PF = f"{INGRESS}.prefilter"
+PF_CONFIG_TABLE = f"{PF}.config"
+PF_CONFIGURE = f"{PF}.configure"
+PF_CONFIGURE_PARAMS = ("negative_bytes",)
+PF_DISABLE = f"{PF}.disable"
+PF_PATTERNS_TABLE = f"{PF}.patterns"
+PF_PATTERNS_KEY = ("l4_protocol", "direction", "length", "data", "src_port", "dst_port")
+"""Match fields of the pattern table, in key order: IP protocol (6, 17), stream direction
+(FB_DIRECTION_*), bytes collected (range), the first PF_HEAD_BYTES bytes (ternary),
+originator and responder port (TCP) or source and destination port (UDP)."""
+PF_MATCHED = f"{PF}.matched"
+PF_MATCHED_PARAMS = ("protocol_id", "pattern_id", "class_id")
+PF_PAIRS_TABLE = f"{PF}.pairs"
+PF_PAIRS_KEY = ("orig_class", "resp_class")
+PF_DECIDE = f"{PF}.decide"
+PF_DECIDE_PARAMS = ("protocol_id",)
+PF_EXCEPTIONS_TABLE = f"{PF}.exceptions"
+PF_EXCEPTIONS_KEY = ("orig_addr", "resp_addr", "resp_port")
+PF_KEEP = f"{PF}.keep"
+PF_FLOWS = f"{PF}.flows"
+PF_HEADS = (f"{PF}.orig_head", f"{PF}.resp_head")
+PF_OUTCOMES_COUNTER = f"{PF}.outcomes"
+
+PF_HEAD_BYTES = 16
+"""Stream bytes per direction the stage collects and matches (the parser takes up to this
+many payload bytes of each packet)."""
+PF_MAX_PATTERNS = 512
+"""Entries of the pattern table (PREFILTER_PATTERNS at build)."""
+PF_MAX_EXCEPTIONS = 64
+"""Entries of the exceptions table."""
+
+PF_OUTCOMES = (
+    Outcome("SEGMENTS", "segments_seen", "in-order TCP segments of tracked flows"),
+    Outcome("LOOKUPS", "lookups", "pattern-table lookups (stream head grew)"),
+    Outcome("MATCHED", "matched", "flows whose protocol was decided"),
+    Outcome("HALF", "half_matched", "half a pair matched (a class, looked up in pairs)"),
+    Outcome("KNOWN", "known_tagged", "packets tagged from the flow state"),
+    Outcome("NO_PROTOCOL", "no_protocol", "flows that matched nothing (negative matching)"),
+    Outcome("CUT", "cut", "packets not forwarded: their flow matched nothing"),
+    Outcome("EXCEPTED", "excepted", "flows negative matching would cut, kept by an exception"),
+    Outcome("LOST", "lost_slot", "packets of flows whose slot another flow took"),
+    Outcome("DATAGRAMS", "datagrams_matched", "UDP datagrams that matched a pattern"),
+)
+"""Indexes of the prefilter outcomes counter, in order."""
+
 # --- feedback (p4src/include/control/feedback.p4) --------------------------------------------
 
 FEEDBACK_CONFIG_TABLE = f"{EGRESS}.feedback.config"
@@ -257,6 +304,10 @@ def tables() -> dict[str, tuple[str, ...]]:
         BALANCE_WORKER_PORTS_TABLE: BALANCE_WORKER_PORTS_KEY,
         SYN_CONFIG_TABLE: (),
         REASM_CONFIG_TABLE: (),
+        PF_CONFIG_TABLE: (),
+        PF_PATTERNS_TABLE: PF_PATTERNS_KEY,
+        PF_EXCEPTIONS_TABLE: PF_EXCEPTIONS_KEY,
+        PF_PAIRS_TABLE: PF_PAIRS_KEY,
         FEEDBACK_CONFIG_TABLE: (),
     }
     for s in range(STATS_SLOTS):
@@ -278,6 +329,11 @@ def actions() -> dict[str, tuple[str, ...]]:
         SYN_DISABLE: (),
         REASM_CONFIGURE: REASM_CONFIGURE_PARAMS,
         REASM_DISABLE: (),
+        PF_CONFIGURE: PF_CONFIGURE_PARAMS,
+        PF_DISABLE: (),
+        PF_MATCHED: PF_MATCHED_PARAMS,
+        PF_KEEP: (),
+        PF_DECIDE: PF_DECIDE_PARAMS,
         SET_DEVICE_ID: (SET_DEVICE_ID_PARAM,),
     }
     for s in range(STATS_SLOTS):
@@ -290,6 +346,7 @@ def counters() -> dict[str, int | None]:
     out: dict[str, int | None] = {
         SYN_OUTCOMES_COUNTER: len(SYN_OUTCOMES),
         REASM_OUTCOMES_COUNTER: len(REASM_OUTCOMES),
+        PF_OUTCOMES_COUNTER: len(PF_OUTCOMES),
     }
     for s in range(STATS_SLOTS):
         out[group_totals(s)] = None
@@ -306,6 +363,7 @@ def registers() -> tuple[str, ...]:
     """Every register."""
     out = [SYN_RECORDS, SYN_RECORDS6, REASM_SESSIONS, REASM_STATUS, REASM_FLOW_IDS]
     out += [REASM_ADDRS6, REASM_HOLDS, REASM_HELD]
+    out += [PF_FLOWS, *PF_HEADS]
     out += BALANCE_REGISTERS
     for s in range(STATS_SLOTS):
         out += [f"{stats_slot(s)}.{r}" for r in STATS_REGISTERS]

@@ -35,6 +35,8 @@ reassembly:                   # optional: TCP stream reassembly (docs/reassembly
   hold_segments_per_flow: 4   # out-of-order segments held per connection (0..15; 0: fall back)
   hold_segments_total: 1024   # ... and in all (0..1024)
   gap_timeout: 10ms           # a held segment's gap must fill within this (1µs..1s)
+prefilters:                   # optional: protocol detection (controlplane/prefilter.py,
+  rules: [...]                #   docs/prefilter.md for every setting)
 ```
 """
 
@@ -83,9 +85,10 @@ from controlplane.pipeline_spec import (
     REASM_MAX_HOLD_TOTAL,
     REASM_MAX_IDLE_TIMEOUT_US,
 )
+from controlplane.prefilter import read_prefilters
 from controlplane.yamltree import YamlError, alias_of, compose
 
-TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly")
+TOP_FIELDS = ("monitor", "stats", "syn_offload", "monitors", "reassembly", "prefilters")
 
 REASM_FIELDS = (
     "enabled",
@@ -649,10 +652,11 @@ def read_rules(text: str, path: str) -> tuple[RuleSet, list[Problem]]:
     reasm = _read_reassembly(r, top["reassembly"][1], monitor) if "reassembly" in top else None
     mports = {m.monitor_port for m in monitor}
     group = read_monitors(r, top["monitors"][1], mports) if "monitors" in top else None
+    pf = read_prefilters(r, top["prefilters"][1], monitor) if "prefilters" in top else None
     sections = frozenset(k for k, (_, v) in top.items() if not _is_null(v))
     end = Where(path, *text_end(text))
     return (
-        RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group, reasm),
+        RuleSet(path, tuple(rules), tuple(monitor), syn, sections, end, group, reasm, pf),
         r.problems,
     )
 

@@ -9,6 +9,11 @@ attempt the switch timed out also becomes a Zeek conn.log entry (conn_state S0,
 history S; `"_path": "conn"`), in the stream and in `--conn-log`. `--streams DIR` rebuilds
 every TCP connection's byte stream per direction from the reassembly stage's records
 (controlplane.streams) into DIR, with a Zeek-style `reassembly.log` line per connection.
+With a prefilter set (`--prefilters`, else the rules file install recorded) every
+connection gets Zeek's `service` (controlplane.services: the switch's PROTOCOL_MATCH
+records, else the same patterns in software): PROTOCOL_MATCH lines carry it, each
+reassembly.log line has it, and a connection the switch cut (NO_PROTOCOL) becomes a
+conn.log entry with its counts and no service.
 Group keys seen in reports are remembered in the state file so `status` can name
 group_totals indexes.
 
@@ -33,7 +38,9 @@ from typing import Any, TextIO
 from controlplane import state as state_mod
 from controlplane.errors import ControllerError, RulesError
 from controlplane.groups import group_index
+from controlplane.prefilter import PrefilterConfig
 from controlplane.rules import load_rules
+from controlplane.services import Flow, ServiceNamer
 from controlplane.software_stats import SoftwareStats
 from controlplane.streams import StreamRebuilder, write_streams
 from controlplane.syn_offload import conn_log_entry
@@ -47,7 +54,14 @@ from feedback_header.codec import (
     strip,
     try_decode,
 )
-from feedback_header.records import FeedbackFlags, SynSummary, SynSummary6, UnknownRecord
+from feedback_header.records import (
+    FeedbackFlags,
+    NoProtocol,
+    ProtocolMatch,
+    SynSummary,
+    SynSummary6,
+    UnknownRecord,
+)
 from pktio.pcap import PcapError, PcapWriter, open_capture
 
 
@@ -66,6 +80,7 @@ class WatchOptions:
     conn_log: Path | None = None
     store: Path | None = None  # history store of the vector rules (docs/thresholds.md)
     streams: Path | None = None  # rebuilt TCP streams and reassembly.log (docs/reassembly.md)
+    prefilters: Path | None = None  # rules file with the prefilter set (docs/prefilter.md)
 
 
 @dataclass
@@ -85,11 +100,13 @@ class Watcher:
     conn_entries: int = 0
     skipped: int = 0  # records counted but not acted on (see untrusted_reason)
     foreign: int = 0  # frames the network sent with the feedback EtherType (wrapped)
+    namer: ServiceNamer | None = None  # services of connections (docs/prefilter.md)
 
     def feed(self, ts_ns: int, frame: bytes, orig_len: int | None = None) -> None:
         """Handle one captured frame."""
         self.frames += 1
         ts = round(ts_ns / 1e9, 6)
+        flow = self.namer.feed(frame) if self.namer is not None else None
         try:
             decoded = try_decode(frame)
         except FeedbackDecodeError as e:
@@ -115,8 +132,16 @@ class Watcher:
                     "rule": self.names.get(rid) if isinstance(rid, int) else None,
                 }
                 event["header"] = head
+                if isinstance(rec, ProtocolMatch) and self.namer is not None:
+                    event["service"] = self.namer.names.get(rec.protocol_id)
                 self.records += 1
                 self.emit(event)
+                if isinstance(rec, NoProtocol) and flow is not None:
+                    summary = no_protocol_entry(rec, flow, ts)
+                    self.conn_entries += 1
+                    self.emit(summary)
+                    if self.conn_emit is not None:
+                        self.conn_emit(summary)
                 if isinstance(rec, (SynSummary, SynSummary6)):
                     conn = conn_log_entry(rec, decoded.header.device_id)
                     if conn is not None:
@@ -153,6 +178,26 @@ _ENUM_FIELDS: dict[int, tuple[tuple[str, dict[int, str]], ...]] = {
     )
     for t in spec.TLVS
 }
+
+
+def no_protocol_entry(rec: NoProtocol, flow: Flow, ts: float) -> dict[str, Any]:
+    """A Zeek conn.log entry for a connection the switch stopped forwarding because no
+    prefilter matched it (negative matching): its counts so far, no service."""
+    return {
+        "_path": "conn",
+        "ts": ts,
+        "flow_id": rec.flow_id,
+        "id.orig_h": flow.orig[0],
+        "id.orig_p": flow.orig[1],
+        "id.resp_h": flow.resp[0],
+        "id.resp_p": flow.resp[1],
+        "proto": "tcp",
+        "service": None,
+        "orig_bytes": rec.orig_bytes,
+        "resp_bytes": rec.resp_bytes,
+        "pkts": rec.packets,
+        "prefilter": "no_protocol",
+    }
 
 
 def untrusted_reason(rec: AnyRecord, decoded: Decoded) -> str | None:
@@ -236,6 +281,9 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
 
     writer = PcapWriter(opts.strip_pcap) if opts.strip_pcap is not None else None
     watcher = Watcher(emit, {r.rule_id: r.name for r in st.rules}, software, writer)
+    prefilters = _prefilters(opts.prefilters or (Path(st.rules_file) if st.rules_file else None))
+    if prefilters is not None:
+        watcher.namer = ServiceNamer(prefilters)
     conn_file = None
     if opts.conn_log is not None:
         opts.conn_log.parent.mkdir(parents=True, exist_ok=True)
@@ -287,6 +335,14 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
             print(f"watch: {collector.close()}", file=err)
     if rebuilder is not None and opts.streams is not None:
         entries = write_streams(rebuilder, opts.streams)
+        if watcher.namer is not None:
+            named = watcher.namer.services()
+            for entry in entries:
+                ends = {
+                    (entry["id.orig_h"], entry["id.orig_p"]),
+                    (entry["id.resp_h"], entry["id.resp_p"]),
+                }
+                entry["service"] = named.get((6, frozenset(ends)), (None, ""))[0]
         with (opts.streams / "reassembly.log").open("w", encoding="utf-8") as log:
             for entry in entries:
                 log.write(json.dumps(entry, separators=(",", ":")) + "\n")
@@ -311,3 +367,13 @@ def run_watch(opts: WatchOptions, out: TextIO, err: TextIO) -> int:
         st.group_keys.update(watcher.group_keys)
         state_mod.save(st, opts.state_path)
     return 0
+
+
+def _prefilters(path: Path | None) -> PrefilterConfig | None:
+    """The prefilter set of the rules file at `path` (None: no file, or no section)."""
+    if path is None or not path.exists():
+        return None
+    rules, problems = load_rules(path)
+    if problems:
+        raise RulesError(problems)
+    return rules.prefilters

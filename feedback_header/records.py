@@ -174,6 +174,20 @@ class MatchType(IntEnum):
     PROTOCOL = 2
 
 
+class MatchState(IntEnum):
+    """What a PROTOCOL_MATCH record says."""
+
+    #: A pattern matched on this packet: the protocol is decided.
+    MATCHED = 1
+    #: The protocol was decided on an earlier packet of the flow (flow state).
+    KNOWN = 2
+    #: A UDP datagram's payload matched (each datagram is matched on its own).
+    DATAGRAM = 3
+    #: The switch lost this flow's state (a newer flow took its slot): it names no protocol
+    #: for it; the monitor matches the stream itself (protocol_id 0).
+    NO_STATE = 4
+
+
 class HistoryCode(IntEnum):
     """Connection-history letter codes (Zeek `history`): upper case for the originator,
     lower case for the responder; 0 = no letter; 13-15 reserved."""
@@ -919,6 +933,117 @@ class StreamMode(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolMatch(Record):
+    """PROTOCOL_MATCH (type 24, 12 bytes, defined).
+
+    The prefilter stage named the connection's protocol (docs/prefilter.md): a pattern of
+    the operator's prefilter set matched the first bytes of a direction's stream (TCP, in
+    order from stream offset 0) or of a datagram (UDP). On the packet that decided it and,
+    with match_state KNOWN, on every later packet of the flow that carries stream bytes, so
+    the monitor needs no lookup of its own.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: match_state (8)
+          3: direction (8)
+          4: protocol_id (16)
+          6: pattern_id (16)
+          8: flow_id (32)
+    """
+
+    TYPE: ClassVar[int] = 24
+    NAME: ClassVar[str] = "protocol_match"
+    SIZE: ClassVar[int] = 12
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBBBHHI")
+
+    match_state: int
+    direction: int
+    protocol_id: int
+    pattern_id: int
+    flow_id: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> ProtocolMatch:
+        """Decode from `buf` at `offset` (12 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            match_state=v[2],
+            direction=v[3],
+            protocol_id=v[4],
+            pattern_id=v[5],
+            flow_id=v[6],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            24,
+            12,
+            self.match_state,
+            self.direction,
+            self.protocol_id,
+            self.pattern_id,
+            self.flow_id,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoProtocol(Record):
+    """NO_PROTOCOL (type 25, 20 bytes, defined).
+
+    Negative matching (docs/prefilter.md): no prefilter matched the first bytes of both
+    directions of this connection, so the switch stops forwarding it to the monitor after
+    this packet (its FIN and RST packets still pass). The counts are those of the connection
+    up to and including this packet, for the monitor's log.
+
+    Wire layout (offset: field, bits):
+          0: tlv_type (8)
+          1: tlv_length (8)
+          2: reserved (16)
+          4: flow_id (32)
+          8: orig_bytes (32)
+         12: resp_bytes (32)
+         16: packets (32)
+    """
+
+    TYPE: ClassVar[int] = 25
+    NAME: ClassVar[str] = "no_protocol"
+    SIZE: ClassVar[int] = 20
+    STRUCT: ClassVar[struct.Struct] = struct.Struct(">BBHIIII")
+
+    reserved: int = 0
+    flow_id: int
+    orig_bytes: int
+    resp_bytes: int
+    packets: int
+
+    @classmethod
+    def unpack_from(cls, buf: Buffer, offset: int = 0) -> NoProtocol:
+        """Decode from `buf` at `offset` (20 bytes must be there)."""
+        v = cls.STRUCT.unpack_from(buf, offset)
+        return cls(
+            reserved=v[2],
+            flow_id=v[3],
+            orig_bytes=v[4],
+            resp_bytes=v[5],
+            packets=v[6],
+        )
+
+    def pack(self) -> builtins.bytes:
+        """Encode (raises struct.error if a value does not fit its field)."""
+        return self.STRUCT.pack(
+            25,
+            20,
+            self.reserved,
+            self.flow_id,
+            self.orig_bytes,
+            self.resp_bytes,
+            self.packets,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CounterReport6(Record):
     """COUNTER_REPORT6 (type 9, 76 bytes, defined).
 
@@ -1279,6 +1404,8 @@ RECORD_TYPES: dict[int, type[Record]] = {
     8: PrefilterMatch,
     16: StreamSegment,
     17: StreamMode,
+    24: ProtocolMatch,
+    25: NoProtocol,
     9: CounterReport6,
     10: ThresholdAlert6,
     11: Collision6,

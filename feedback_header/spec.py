@@ -328,6 +328,31 @@ MATCH_TYPE = EnumSpec(
     ),
 )
 
+MATCH_STATE = EnumSpec(
+    "MatchState",
+    8,
+    "What a PROTOCOL_MATCH record says.",
+    (
+        EnumValue(1, "MATCHED", "A pattern matched on this packet: the protocol is decided."),
+        EnumValue(
+            2,
+            "KNOWN",
+            "The protocol was decided on an earlier packet of the flow (flow state).",
+        ),
+        EnumValue(
+            3,
+            "DATAGRAM",
+            "A UDP datagram's payload matched (each datagram is matched on its own).",
+        ),
+        EnumValue(
+            4,
+            "NO_STATE",
+            "The switch lost this flow's state (a newer flow took its slot): it names no "
+            "protocol for it; the monitor matches the stream itself (protocol_id 0).",
+        ),
+    ),
+)
+
 HISTORY_CODES = EnumSpec(
     "HistoryCode",
     4,
@@ -362,6 +387,7 @@ ENUMS: dict[str, EnumSpec] = {
         STREAM_STATE,
         FALLBACK_REASON,
         MATCH_TYPE,
+        MATCH_STATE,
         HISTORY_CODES,
     )
 }
@@ -687,6 +713,51 @@ _TLVS4: tuple[TlvSpec, ...] = (
             Field("flow_id", 32, "Flow id; 0 when the switch never tracked the connection.", "hex"),
             Field("orig_offset", 32, "Originator stream bytes delivered in switch mode."),
             Field("resp_offset", 32, "Responder stream bytes delivered in switch mode."),
+        ),
+    ),
+    _tlv(
+        24,
+        "protocol_match",
+        "PREFILTER",
+        "The prefilter stage named the connection's protocol (docs/prefilter.md): a "
+        "pattern of the operator's prefilter set matched the first bytes of a direction's "
+        "stream (TCP, in order from stream offset 0) or of a datagram (UDP). On the packet "
+        "that decided it and, with match_state KNOWN, on every later packet of the flow "
+        "that carries stream bytes, so the monitor needs no lookup of its own.",
+        (
+            Field(
+                "match_state",
+                8,
+                "What the record says (table `MatchState`).",
+                "enum",
+                "MatchState",
+            ),
+            Field(
+                "direction",
+                8,
+                "Direction whose bytes matched (table `Direction`).",
+                "enum",
+                "Direction",
+            ),
+            Field("protocol_id", 16, "Protocol id, as the controller numbered the prefilters."),
+            Field("pattern_id", 16, "Pattern id (the ternary entry that matched)."),
+            Field("flow_id", 32, "Flow id of the reassembly stage; 0 for UDP.", "hex"),
+        ),
+    ),
+    _tlv(
+        25,
+        "no_protocol",
+        "PREFILTER",
+        "Negative matching (docs/prefilter.md): no prefilter matched the first bytes of "
+        "both directions of this connection, so the switch stops forwarding it to the "
+        "monitor after this packet (its FIN and RST packets still pass). The counts are "
+        "those of the connection up to and including this packet, for the monitor's log.",
+        (
+            Field("reserved", 16, "Sent as 0, ignored on receipt.", reserved=True),
+            Field("flow_id", 32, "Flow id of the reassembly stage.", "hex"),
+            Field("orig_bytes", 32, "Originator stream bytes so far."),
+            Field("resp_bytes", 32, "Responder stream bytes so far."),
+            Field("packets", 32, "Packets of the connection the prefilter stage saw so far."),
         ),
     ),
 )

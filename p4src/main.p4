@@ -4,7 +4,8 @@
  * stats on every raw packet and forwarding to the monitor port, then SYN
  * offload. Egress, on the monitor port: the regenerated SYN, the feedback
  * header carrying what the stages produced, and the cut of what the monitor
- * must not see. Then TCP stream reassembly; prefilters come later (README.md). */
+ * must not see. Then TCP stream reassembly and, on its in-order streams, the
+ * pattern prefilters (README.md). */
 #include "include/arch_v1model.p4"
 
 #include "include/size.p4"
@@ -18,6 +19,7 @@
 #include "include/control/balance.p4"
 #include "include/control/syn_offload.p4"
 #include "include/control/reassembly.p4"
+#include "include/control/prefilter.p4"
 #include "include/control/feedback.p4"
 #include "include/control/monitor_cut.p4"
 
@@ -31,6 +33,7 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
     SynOffload() syn_offload;
     Reassembly() reassembly;
     ReassemblyHoldRestore() reassembly_restore;
+    Prefilter() prefilter;
 
     apply {
         timestamp_t now = standard_metadata.ingress_global_timestamp;
@@ -63,6 +66,13 @@ control NidsIngress(inout headers_t hdr, inout metadata_t meta,
             reassembly.apply(meta.flow, meta.has_monitor, meta.has_stats_records,
                              meta.monitor_port, meta.is_duplicated, is_held_pass,
                              meta.reasm, meta.reasm_hold, standard_metadata, now);
+            // A segment reassembly holds is seen by the prefilter on the pass that
+            // delivers it, in stream order, not while it waits.
+            if (!meta.reasm_hold.is_held) {
+                prefilter.apply(hdr, meta.flow, meta.payload_parse.taken, meta.reasm,
+                                meta.has_monitor, meta.has_stats_records, meta.prefilter,
+                                standard_metadata);
+            }
         }
     }
 }

@@ -24,6 +24,8 @@ from pathlib import Path
 from p4.config.v1 import p4info_pb2
 from p4.v1 import p4runtime_pb2
 
+from controlplane import pipeline_spec as ps
+from controlplane import prefilter_install
 from controlplane import reassembly as reasm_mod
 from controlplane.capabilities import check_monitor, discover, rule_gaps
 from controlplane.compile import compile_rules, encode, managed_tables
@@ -56,20 +58,22 @@ DEVICE_ID: int = _TOPOLOGY["device_id"]
 
 
 @cache
-def _compiled() -> tuple[bytes, bytes]:
-    """main.p4's P4Info (serialized) and device config, as `softswitch compile` writes them."""
-    p4info, config = compile_program(PROGRAM)
+def _compiled(defines: tuple[tuple[str, str], ...] = ()) -> tuple[bytes, bytes]:
+    """main.p4's P4Info (serialized) and device config, as `softswitch compile` writes them
+    (with `-D NAME=VALUE` for each of `defines`)."""
+    p4info, config = compile_program(PROGRAM, defines=dict(defines))
     return p4info.SerializeToString(), config
 
 
 class NidsSwitch:
     """main.p4 pushed to an in-process softswitch over P4Runtime, no rules installed."""
 
-    def __init__(self) -> None:
+    def __init__(self, defines: dict[str, str] | None = None) -> None:
+        """`defines`: build-time sizes (`{"PREFILTER_SLOTS": "2"}`), as `-D` to p4c."""
         self.device = Switch(device_id=DEVICE_ID, cpu_port=CPU_PORT)
         self.p4rt = LocalP4Runtime(P4RuntimeServicer(self.device), device_id=DEVICE_ID)
         self.p4rt.become_primary()
-        raw, config = _compiled()
+        raw, config = _compiled(tuple(sorted((defines or {}).items())))
         p4info = p4info_pb2.P4Info()
         p4info.ParseFromString(raw)
         self.p4rt.set_pipeline(p4info, config)
@@ -146,7 +150,11 @@ class NidsSwitch:
             current = reasm_mod.read_default(self.p4rt, self.schema)
             reasm_updates, _ = reasm_mod.plan_config(rules, self.schema, current, slots)
             self.p4rt.write(reasm_updates)
-        return len(syn_updates) + len(changes) + len(reasm_updates)
+        pf_updates, _ = prefilter_install.config_update(
+            rules.prefilters, self.schema, prefilter_install.read_default(self.p4rt, self.schema)
+        )
+        self.p4rt.write(pf_updates)
+        return len(syn_updates) + len(changes) + len(reasm_updates) + len(pf_updates)
 
     def install_text(self, text: str, name: str = "rules.yaml") -> int:
         """`install` of a rules file whose content is `text`, written as `name` in a
@@ -185,3 +193,9 @@ class NidsSwitch:
         """SYN-offload outcome counters (packets) in index order, read over P4Runtime."""
         cells = self.p4rt.read_counter(self.schema.counter(OUTCOMES).id)
         return [c.data.packet_count for c in sorted(cells, key=lambda c: c.index.index)]
+
+    def named_outcomes(self, counter: str, outcomes: tuple[ps.Outcome, ...]) -> dict[str, int]:
+        """A stage's outcomes counter (packets) by outcome name, read over P4Runtime."""
+        cells = self.p4rt.read_counter(self.schema.counter(counter).id)
+        by_index = {c.index.index: c.data.packet_count for c in cells}
+        return {o.name: by_index.get(i, 0) for i, o in enumerate(outcomes)}

@@ -80,9 +80,7 @@ def replay(trace: Path, slots: int = 4096, sw: NidsSwitch | None = None) -> Repl
             if port == MONITOR:
                 r.frames_out += 1
                 rebuilt.feed(data, (T0 + t) / 1e6)
-        cells = switch.p4rt.read_counter(switch.schema.counter(ps.REASM_OUTCOMES_COUNTER).id)
-        by_index = {c.index.index: c.data.packet_count for c in cells}
-        r.outcomes = {o.name: by_index.get(i, 0) for i, o in enumerate(ps.REASM_OUTCOMES)}
+        r.outcomes = switch.named_outcomes(ps.REASM_OUTCOMES_COUNTER, ps.REASM_OUTCOMES)
         r.held_peak = switch.held_peak()
         return r
     finally:

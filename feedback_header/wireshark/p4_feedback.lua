@@ -20,9 +20,10 @@ vs.Direction = { [0] = "ORIGINATOR", [1] = "RESPONDER" }
 vs.StreamState = { [1] = "IN_ORDER", [2] = "GAP_BUFFERED", [3] = "CLOSED", [4] = "FALLBACK" }
 vs.FallbackReason = { [0] = "NONE", [1] = "BUFFER_OVERFLOW", [2] = "TABLE_FULL", [3] = "HASH_COLLISION", [4] = "OUT_OF_WINDOW", [5] = "MIDSTREAM", [6] = "PARTIAL_OVERLAP", [7] = "INCONSISTENT_OVERLAP", [8] = "GAP_TIMEOUT", [9] = "TRUNCATED", [255] = "OTHER" }
 vs.MatchType = { [1] = "PATTERN", [2] = "PROTOCOL" }
+vs.MatchState = { [1] = "MATCHED", [2] = "KNOWN", [3] = "DATAGRAM", [4] = "NO_STATE" }
 vs.HistoryCode = { [1] = "S", [2] = "H", [3] = "A", [4] = "D", [5] = "F", [6] = "R", [7] = "s", [8] = "h", [9] = "a", [10] = "d", [11] = "f", [12] = "r" }
 local HISTORY = { "S", "H", "A", "D", "F", "R", "s", "h", "a", "d", "f", "r" }
-vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH", [16] = "STREAM_SEGMENT", [17] = "STREAM_MODE", [9] = "COUNTER_REPORT6", [10] = "THRESHOLD_ALERT6", [11] = "COLLISION6", [12] = "SYN_SUMMARY6" }
+vs.TlvType = { [1] = "COUNTER_REPORT", [2] = "THRESHOLD_ALERT", [3] = "COLLISION", [4] = "SYN_SUMMARY", [5] = "NOT_OFFLOADED", [6] = "FLOW_ID_OFFSET", [7] = "REASSEMBLY_STATE", [8] = "PREFILTER_MATCH", [16] = "STREAM_SEGMENT", [17] = "STREAM_MODE", [24] = "PROTOCOL_MATCH", [25] = "NO_PROTOCOL", [9] = "COUNTER_REPORT6", [10] = "THRESHOLD_ALERT6", [11] = "COLLISION6", [12] = "SYN_SUMMARY6" }
 
 local F = {}
 local flist = {}
@@ -119,6 +120,16 @@ def("stream_mode.fallback_reason", ProtoField.uint8("p4fb.stream_mode.fallback_r
 def("stream_mode.flow_id", ProtoField.uint32("p4fb.stream_mode.flow_id", "Flow id", base.HEX))
 def("stream_mode.orig_offset", ProtoField.uint32("p4fb.stream_mode.orig_offset", "Orig offset", base.DEC))
 def("stream_mode.resp_offset", ProtoField.uint32("p4fb.stream_mode.resp_offset", "Resp offset", base.DEC))
+def("protocol_match.match_state", ProtoField.uint8("p4fb.protocol_match.match_state", "Match state", base.DEC, vs.MatchState))
+def("protocol_match.direction", ProtoField.uint8("p4fb.protocol_match.direction", "Direction", base.DEC, vs.Direction))
+def("protocol_match.protocol_id", ProtoField.uint16("p4fb.protocol_match.protocol_id", "Protocol id", base.DEC))
+def("protocol_match.pattern_id", ProtoField.uint16("p4fb.protocol_match.pattern_id", "Pattern id", base.DEC))
+def("protocol_match.flow_id", ProtoField.uint32("p4fb.protocol_match.flow_id", "Flow id", base.HEX))
+def("no_protocol.reserved", ProtoField.uint16("p4fb.no_protocol.reserved", "Reserved", base.DEC))
+def("no_protocol.flow_id", ProtoField.uint32("p4fb.no_protocol.flow_id", "Flow id", base.HEX))
+def("no_protocol.orig_bytes", ProtoField.uint32("p4fb.no_protocol.orig_bytes", "Orig bytes", base.DEC))
+def("no_protocol.resp_bytes", ProtoField.uint32("p4fb.no_protocol.resp_bytes", "Resp bytes", base.DEC))
+def("no_protocol.packets", ProtoField.uint32("p4fb.no_protocol.packets", "Packets", base.DEC))
 def("counter_report6.rule_slot", ProtoField.uint8("p4fb.counter_report6.rule_slot", "Rule slot", base.DEC))
 def("counter_report6.report_reason", ProtoField.uint8("p4fb.counter_report6.report_reason", "Report reason", base.DEC, vs.ReportReason))
 def("counter_report6.key_ingress_port", ProtoField.uint16("p4fb.counter_report6.key_ingress_port", "Key ingress port", base.DEC))
@@ -274,6 +285,20 @@ local TLVS = {
     { "stream_mode.flow_id", 4, 4, "plain" },
     { "stream_mode.orig_offset", 8, 4, "plain" },
     { "stream_mode.resp_offset", 12, 4, "plain" },
+  } },
+  [24] = { name = "PROTOCOL_MATCH", size = 12, fields = {
+    { "protocol_match.match_state", 2, 1, "plain" },
+    { "protocol_match.direction", 3, 1, "plain" },
+    { "protocol_match.protocol_id", 4, 2, "plain" },
+    { "protocol_match.pattern_id", 6, 2, "plain" },
+    { "protocol_match.flow_id", 8, 4, "plain" },
+  } },
+  [25] = { name = "NO_PROTOCOL", size = 20, fields = {
+    { "no_protocol.reserved", 2, 2, "plain" },
+    { "no_protocol.flow_id", 4, 4, "plain" },
+    { "no_protocol.orig_bytes", 8, 4, "plain" },
+    { "no_protocol.resp_bytes", 12, 4, "plain" },
+    { "no_protocol.packets", 16, 4, "plain" },
   } },
   [9] = { name = "COUNTER_REPORT6", size = 76, fields = {
     { "counter_report6.rule_slot", 2, 1, "plain" },

@@ -193,6 +193,34 @@ header fb_stream_mode_h {
     bit<32> resp_offset;
 }
 
+/* TLV PROTOCOL_MATCH: type 24, 12 bytes (defined). */
+const bit<8> FB_TLV_PROTOCOL_MATCH = 24;
+const bit<8> FB_TLV_PROTOCOL_MATCH_BYTES = 12;
+/* The prefilter stage named the connection's protocol (docs/prefilter.md): a pattern of the operator's prefilter set matched the first bytes of a direction's stream (TCP, in order from stream offset 0) or of a datagram (UDP). On the packet that decided it and, with match_state KNOWN, on every later packet of the flow that carries stream bytes, so the monitor needs no lookup of its own. */
+header fb_protocol_match_h {
+    bit<8>  tlv_type;
+    bit<8>  tlv_length;
+    bit<8>  match_state;
+    bit<8>  direction;
+    bit<16> protocol_id;
+    bit<16> pattern_id;
+    bit<32> flow_id;
+}
+
+/* TLV NO_PROTOCOL: type 25, 20 bytes (defined). */
+const bit<8> FB_TLV_NO_PROTOCOL = 25;
+const bit<8> FB_TLV_NO_PROTOCOL_BYTES = 20;
+/* Negative matching (docs/prefilter.md): no prefilter matched the first bytes of both directions of this connection, so the switch stops forwarding it to the monitor after this packet (its FIN and RST packets still pass). The counts are those of the connection up to and including this packet, for the monitor's log. */
+header fb_no_protocol_h {
+    bit<8>  tlv_type;
+    bit<8>  tlv_length;
+    bit<16> reserved;
+    bit<32> flow_id;
+    bit<32> orig_bytes;
+    bit<32> resp_bytes;
+    bit<32> packets;
+}
+
 /* TLV COUNTER_REPORT6: type 9, 76 bytes (defined). */
 const bit<8> FB_TLV_COUNTER_REPORT6 = 9;
 const bit<8> FB_TLV_COUNTER_REPORT6_BYTES = 76;
@@ -310,6 +338,12 @@ header fb_syn_summary6_h {
 #ifndef FEEDBACK_MAX_STREAM_MODE
 #define FEEDBACK_MAX_STREAM_MODE 1
 #endif
+#ifndef FEEDBACK_MAX_PROTOCOL_MATCH
+#define FEEDBACK_MAX_PROTOCOL_MATCH 1
+#endif
+#ifndef FEEDBACK_MAX_NO_PROTOCOL
+#define FEEDBACK_MAX_NO_PROTOCOL 1
+#endif
 #ifndef FEEDBACK_MAX_COUNTER_REPORT6
 #define FEEDBACK_MAX_COUNTER_REPORT6 4
 #endif
@@ -338,6 +372,8 @@ struct feedback_headers_t {
     fb_prefilter_match_h[FEEDBACK_MAX_PREFILTER_MATCH] prefilter_match;
     fb_stream_segment_h[FEEDBACK_MAX_STREAM_SEGMENT] stream_segment;
     fb_stream_mode_h[FEEDBACK_MAX_STREAM_MODE] stream_mode;
+    fb_protocol_match_h[FEEDBACK_MAX_PROTOCOL_MATCH] protocol_match;
+    fb_no_protocol_h[FEEDBACK_MAX_NO_PROTOCOL] no_protocol;
     fb_counter_report6_h[FEEDBACK_MAX_COUNTER_REPORT6] counter_report6;
     fb_threshold_alert6_h[FEEDBACK_MAX_THRESHOLD_ALERT6] threshold_alert6;
     fb_collision6_h[FEEDBACK_MAX_COLLISION6] collision6;
@@ -411,6 +447,12 @@ const bit<8> FB_FALLBACK_REASON_OTHER = 255;
 /* MatchType: What a prefilter matched (reserved layout). */
 const bit<8> FB_MATCH_TYPE_PATTERN = 1;
 const bit<8> FB_MATCH_TYPE_PROTOCOL = 2;
+
+/* MatchState: What a PROTOCOL_MATCH record says. */
+const bit<8> FB_MATCH_STATE_MATCHED = 1;
+const bit<8> FB_MATCH_STATE_KNOWN = 2;
+const bit<8> FB_MATCH_STATE_DATAGRAM = 3;
+const bit<8> FB_MATCH_STATE_NO_STATE = 4;
 
 /* HistoryCode: Connection-history letter codes (Zeek `history`): upper case for the originator, lower case for the responder; 0 = no letter; 13-15 reserved. */
 const bit<4> FB_HISTORY_CODE_S = 1;

@@ -92,6 +92,23 @@ header tcp_t {
     bit<16> urgent_ptr;
 }
 
+// TCP options, word by word, so that packets leave with them intact (the
+// prefilter stage needs the payload after them).
+header tcp_option_word_t {
+    bit<32> data;
+}
+
+// The first PF_HEAD_BYTES of a TCP or UDP payload for the prefilter stage: in
+// one piece when the payload has that many bytes, else byte by byte (as many
+// as there are); the deparser writes them back where they were.
+header payload_head_t {
+    bit<128> data;
+}
+
+header payload_byte_t {
+    bit<8> data;
+}
+
 header udp_t {
     bit<16> src_port;
     bit<16> dst_port;
@@ -111,7 +128,10 @@ struct headers_t {
     ipv6_t        ipv6;
     ipv6_ext_word_t[IPV6_EXT_WORDS] ipv6_ext;
     tcp_t         tcp;
+    tcp_option_word_t[TCP_OPTION_WORDS] tcp_options;
     udp_t         udp;
+    payload_head_t payload_head;
+    payload_byte_t[PF_HEAD_BYTES] payload;
 }
 
 // The flow key every stage keys on; fields a packet lacks read as 0. One layout
@@ -254,6 +274,29 @@ struct reasm_hold_t {
     @field_list(2) bool    is_duplicated;
 }
 
+// The parser's count of the payload bytes it takes for the prefilter stage.
+struct payload_parse_t {
+    bit<32> l4_bytes;       // the IP datagram's bytes after the IP header(s)
+    bit<32> remaining;      // payload bytes not taken yet (bit 31: malformed lengths)
+    bit<8>  taken;          // payload bytes taken (hdr.payload[0 .. taken-1])
+    bit<4>  tcp_words;      // TCP header words still to extract
+}
+
+// What the prefilter stage did with this packet (set by Prefilter, read by Feedback).
+struct prefilter_result_t {
+    bool    has_match;          // a PROTOCOL_MATCH record
+    bit<8>  match_state;        // FB_MATCH_STATE_*
+    bit<8>  direction;          // FB_DIRECTION_* of the bytes that matched
+    bit<16> protocol_id;
+    bit<16> pattern_id;
+    bit<32> flow_id;
+    bool    has_no_protocol;    // a NO_PROTOCOL record (negative matching)
+    bit<32> orig_bytes;
+    bit<32> resp_bytes;
+    bit<32> packets;
+    bool    is_records_only;    // a cut packet that carries stats records
+}
+
 struct metadata_t {
     bool            is_sent_as_is;       // packet-out to a port: no stage sees it
     bool            is_sweep;            // a SYN-offload sweep packet from the controller
@@ -262,6 +305,8 @@ struct metadata_t {
     syn_offload_result_t syn;
     reassembly_result_t reasm;
     reasm_hold_t    reasm_hold;
+    prefilter_result_t prefilter;
+    payload_parse_t payload_parse;       // parser: payload bytes for the prefilter
     bool            has_stats_records;   // the stats stage attached a record
     bit<4>          ipv4_option_words;   // parser: option words still to extract
     ipv6_chain_t    ipv6_chain;          // parser: the IPv6 header chain

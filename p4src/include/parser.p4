@@ -61,6 +61,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
     state parse_ipv4 {
         pkt.extract(hdr.ipv4);
         meta.ipv4_option_words = hdr.ipv4.ihl - 5;
+        meta.payload_parse.l4_bytes = (bit<32>)hdr.ipv4.total_len - ((bit<32>)hdr.ipv4.ihl << 2);
         transition select(hdr.ipv4.ihl) {
             0 .. 4: accept;   // malformed: the rest stays payload, untouched
             5: parse_ipv4_payload;
@@ -94,6 +95,7 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
     state parse_ipv6 {
         pkt.extract(hdr.ipv6);
         meta.ipv6_chain.next_hdr = hdr.ipv6.next_hdr;
+        meta.payload_parse.l4_bytes = (bit<32>)hdr.ipv6.payload_len;
         transition parse_ipv6_chain;
     }
 
@@ -173,14 +175,68 @@ parser NidsParser(packet_in pkt, out headers_t hdr, inout metadata_t meta,
         transition accept;
     }
 
+    // TCP, its options (kept word by word) and the first PF_HEAD_BYTES bytes of
+    // its payload, for the prefilter stage (docs/prefilter.md). A data offset
+    // below 5 is malformed: the rest stays payload, untouched.
     state parse_tcp {
         pkt.extract(hdr.tcp);
-        transition accept;
+        meta.payload_parse.tcp_words = hdr.tcp.data_offset;
+        meta.payload_parse.remaining = meta.payload_parse.l4_bytes
+            - (bit<32>)meta.ipv6_chain.ext_bytes - ((bit<32>)hdr.tcp.data_offset << 2);
+        transition select(hdr.tcp.data_offset) {
+            0 .. 4: accept;
+            5: parse_payload;
+            default: parse_tcp_options;
+        }
+    }
+
+    state parse_tcp_options {
+        pkt.extract(hdr.tcp_options.next);
+        meta.payload_parse.tcp_words = meta.payload_parse.tcp_words - 1;
+        transition select(meta.payload_parse.tcp_words) {
+            5: parse_payload;
+            default: parse_tcp_options;
+        }
     }
 
     state parse_udp {
         pkt.extract(hdr.udp);
+        meta.payload_parse.remaining = meta.payload_parse.l4_bytes
+            - (bit<32>)meta.ipv6_chain.ext_bytes - 8;
+        transition parse_payload;
+    }
+
+    // The payload's first PF_HEAD_BYTES, bounded by the IP length: in one piece
+    // if there are that many, else one byte at a time (a frame shorter than its
+    // IP length ends parsing with PacketTooShort there: its bytes stay as they are).
+    state parse_payload {
+        transition select(meta.payload_parse.remaining[31:31],
+                          meta.payload_parse.remaining[15:0]) {
+            (1, _): accept;   // lengths that do not add up: nothing taken
+            (0, 0): accept;
+            (0, 1 .. 15): parse_payload_bytes;
+            default: parse_payload_head;
+        }
+    }
+
+    state parse_payload_head {
+        pkt.extract(hdr.payload_head);
+        meta.payload_parse.taken = PF_HEAD_BYTES;
         transition accept;
+    }
+
+    state parse_payload_bytes {
+        transition select(meta.payload_parse.remaining[15:0]) {
+            0: accept;
+            default: parse_payload_byte;
+        }
+    }
+
+    state parse_payload_byte {
+        pkt.extract(hdr.payload.next);
+        meta.payload_parse.remaining = meta.payload_parse.remaining - 1;
+        meta.payload_parse.taken = meta.payload_parse.taken + 1;
+        transition parse_payload_bytes;
     }
 }
 
@@ -228,7 +284,10 @@ control NidsDeparser(packet_out pkt, in headers_t hdr) {
         pkt.emit(hdr.ipv6);
         pkt.emit(hdr.ipv6_ext);
         pkt.emit(hdr.tcp);
+        pkt.emit(hdr.tcp_options);
         pkt.emit(hdr.udp);
+        pkt.emit(hdr.payload_head);
+        pkt.emit(hdr.payload);
     }
 }
 

@@ -52,6 +52,23 @@ const bit<32> REASM_MAX_HOLD_SPAN = 0xffff;
 // @field_list annotations in header.p4 carry this number as a literal.
 const bit<8> FIELD_LIST_REASM_HOLD = 2;
 
+// The prefilter stage's outcomes[] counter indexes.
+const bit<32> PF_OUTCOME_SEGMENTS = 0;  // in-order TCP segments of tracked flows
+const bit<32> PF_OUTCOME_LOOKUPS = 1;  // pattern-table lookups (stream head grew)
+const bit<32> PF_OUTCOME_MATCHED = 2;  // flows whose protocol was decided
+const bit<32> PF_OUTCOME_HALF = 3;  // half a pair matched (a class, looked up in pairs)
+const bit<32> PF_OUTCOME_KNOWN = 4;  // packets tagged from the flow state
+const bit<32> PF_OUTCOME_NO_PROTOCOL = 5;  // flows that matched nothing (negative matching)
+const bit<32> PF_OUTCOME_CUT = 6;  // packets not forwarded: their flow matched nothing
+const bit<32> PF_OUTCOME_EXCEPTED = 7;  // flows negative matching would cut, kept by an exception
+const bit<32> PF_OUTCOME_LOST = 8;  // packets of flows whose slot another flow took
+const bit<32> PF_OUTCOME_DATAGRAMS = 9;  // UDP datagrams that matched a pattern
+const bit<32> PF_OUTCOMES = 10;
+// Stream bytes per direction the prefilter collects and matches.
+#define PF_HEAD_BYTES 16
+#define PF_MAX_PATTERNS 512
+#define PF_MAX_EXCEPTIONS 64
+
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;
 // Longest timeout: a record keeps the latest SYN as a 24-bit offset in µs.

@@ -45,6 +45,15 @@
 #define REASSEMBLY_SLOTS 65536
 #endif
 
+// Flow slots of the prefilter stage (52 bytes each), indexed by the reassembly
+// stage's flow id modulo the size: must be a power of two.
+#ifndef PREFILTER_SLOTS
+#define PREFILTER_SLOTS 65536
+#endif
+
+// TCP option words the parser keeps (data offset 6..15: up to 10 words).
+#define TCP_OPTION_WORDS 10
+
 // IPv4 option words the parser keeps (ihl 6..15: up to 10 words of 32 bits).
 #define IPV4_OPTION_WORDS 10
 

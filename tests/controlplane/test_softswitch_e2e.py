@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from controlplane.cli import main
+from controlplane.prefilter import compile_section
+from controlplane.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +34,12 @@ def test_install_idempotent_and_status(
     )
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "installed in one Write: 10 added, 0 modified, 0 deleted" in out
+    # 9 stats rules, 1 monitor port, and the prefilter set's entries if it is enabled.
+    prefilters = load_rules(ROOT / "rules.yaml")[0].prefilters
+    assert prefilters is not None
+    c = compile_section(prefilters.rules)
+    n = 10 + (len(c.entries) + len(c.pairs) if prefilters.enabled else 0)
+    assert f"installed in one Write: {n} added, 0 modified, 0 deleted" in out
     assert main(["install", str(tmp_path / "rules.yaml"), *common]) == 0
     assert "no changes: the switch already holds these rules" in capsys.readouterr().out
     assert main(["status", "--json", *common]) == 0

@@ -216,11 +216,8 @@ def _undo_restores_counters(address: str, build: Path, tmp_path: Path) -> None:
         plain = [e for es in snapshot(sw, tables).values() for e in es]
         _set_counts(
             sw,
-            [
-                e
-                for e in plain
-                if e.table_id != schema.table("NidsIngress.forward.monitor_ports").id
-            ],
+            # (the stats tables have direct counters; monitor and prefilter tables none)
+            [e for e in plain if e.table_id in {tables[t] for t in tables if ".stats." in t}],
         )
         before = snapshot(sw, tables, with_counters=True)
         stats = [(t, e) for t, es in before.items() if "stats" in t for e in es]

@@ -78,4 +78,6 @@ def test_spec_sizes() -> None:
         "syn_summary6": 56,
         "stream_segment": 12,
         "stream_mode": 16,
+        "protocol_match": 12,
+        "no_protocol": 20,
     }

@@ -284,6 +284,30 @@ control Feedback(inout headers_t hdr, in metadata_t meta, in timestamp_t now) {
             tlv_count = tlv_count + 1;
             length = length + (bit<16>)FB_TLV_STREAM_MODE_BYTES;
         }
+        if (meta.prefilter.has_match) {
+            hdr.feedback.protocol_match[0].setValid();
+            hdr.feedback.protocol_match[0].tlv_type = FB_TLV_PROTOCOL_MATCH;
+            hdr.feedback.protocol_match[0].tlv_length = FB_TLV_PROTOCOL_MATCH_BYTES;
+            hdr.feedback.protocol_match[0].match_state = meta.prefilter.match_state;
+            hdr.feedback.protocol_match[0].direction = meta.prefilter.direction;
+            hdr.feedback.protocol_match[0].protocol_id = meta.prefilter.protocol_id;
+            hdr.feedback.protocol_match[0].pattern_id = meta.prefilter.pattern_id;
+            hdr.feedback.protocol_match[0].flow_id = meta.prefilter.flow_id;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_PROTOCOL_MATCH_BYTES;
+        }
+        if (meta.prefilter.has_no_protocol) {
+            hdr.feedback.no_protocol[0].setValid();
+            hdr.feedback.no_protocol[0].tlv_type = FB_TLV_NO_PROTOCOL;
+            hdr.feedback.no_protocol[0].tlv_length = FB_TLV_NO_PROTOCOL_BYTES;
+            hdr.feedback.no_protocol[0].reserved = 0;
+            hdr.feedback.no_protocol[0].flow_id = meta.prefilter.flow_id;
+            hdr.feedback.no_protocol[0].orig_bytes = meta.prefilter.orig_bytes;
+            hdr.feedback.no_protocol[0].resp_bytes = meta.prefilter.resp_bytes;
+            hdr.feedback.no_protocol[0].packets = meta.prefilter.packets;
+            tlv_count = tlv_count + 1;
+            length = length + (bit<16>)FB_TLV_NO_PROTOCOL_BYTES;
+        }
 
         // The EtherType after the tags the parser took, where the header goes.
         bit<16> inner_ethertype = hdr.ethernet.ether_type;

@@ -1,6 +1,7 @@
 /* Egress, monitor port: what of a packet the switch built must not reach the
  * monitor. A held SYN that carries stats records leaves as the feedback header
- * alone (records-only frame), as does a duplicate the reassembly stage dropped;
+ * alone (records-only frame), as does a duplicate the reassembly stage dropped
+ * and a packet of a flow the prefilter stage cut;
  * a regenerated SYN (a clone of its trigger) is cut after its 40 bytes of IPv4
  * and TCP (60 of IPv6 and TCP), dropping the trigger's options, extension headers
  * and payload. */
@@ -11,7 +12,8 @@ control MonitorCut(inout headers_t hdr, in metadata_t meta) {
     ArchTruncate() cut;
 
     apply {
-        bool is_records_only = meta.syn.is_records_only || meta.reasm.is_records_only;
+        bool is_records_only = meta.syn.is_records_only || meta.reasm.is_records_only
+            || meta.prefilter.is_records_only;
         if (is_records_only) {
             hdr.feedback.fixed.orig_ethertype = ETHERTYPE_NONE;
             hdr.ipv4.setInvalid();
