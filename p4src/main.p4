@@ -63,6 +63,7 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
     SynRegenerate() syn_regenerate;
     Feedback() feedback;
     MonitorCut() monitor_cut;
+    WorkerLoad() worker_load;
 
     apply {
         if (standard_metadata.egress_port == CPU_PORT) {
@@ -77,6 +78,7 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
             }
             feedback.apply(hdr, meta, now);
             monitor_cut.apply(hdr, meta);
+            worker_load.apply(standard_metadata.egress_port);
         }
     }
 }

@@ -42,6 +42,9 @@ const bit<32> REASM_OUTCOMES = 9;
 // Longest idle timeout: a session keeps its last packet's time in 32 bits (µs).
 const bit<32> REASM_MAX_IDLE_TIMEOUT_US = 0xffffffff;
 
+// Cells of the balance stage's per-port traffic counter (one per port).
+#define BALANCE_PORT_COUNTER_SIZE 512
+
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;
 // Longest timeout: a record keeps the latest SYN as a 24-bit offset in µs.
