@@ -11,16 +11,17 @@ Per new connection the switch reports (digest `balance_new_flow_t`, acknowledged
 4. turns the clusters into cluster-table entries (`cluster_rules`) and writes the
    difference to what the table holds for this group in one Write (undone if refused).
 
-A cluster becomes an entry once it has `min_flows` flows, keyed on what its flows have in
-common with its centroid: all one destination -> that destination (/32, /128); else all
-one source (a scanner) -> that source; else all one destination subnet -> that prefix;
-else no entry (its flows keep the hash). With F > 1, a cluster whose last flow went to
-several workers sends its flows to that set's multicast group too.
+Entries (`cluster_rules`): each cluster counts the destinations, sources and destination
+subnets of its flows; a destination with `min_flows` of them becomes a /32 (/128) entry
+to the cluster's worker (a victim's), a source likewise (a scanner's), a subnet with
+`min_flows` flows to more than one destination a prefix entry. With F > 1, a cluster
+whose latest flow went to several workers sends its flows to that set's multicast
+group too.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -121,45 +122,69 @@ def digest_config_update(
     return u
 
 
+KEEP_COUNTS = 1024
+"""Per cluster and kind, counts kept before the addresses seen once are forgotten."""
+
+Address = tuple[int, int]  # (IP version, address)
+
+
+def _count(c: Counter[Address], key: Address) -> None:
+    c[key] += 1
+    if len(c) > KEEP_COUNTS:
+        for k in [k for k, n in c.items() if n == 1]:
+            del c[k]
+
+
 @dataclass
 class Members:
-    """What every flow of a cluster shares with its centroid so far."""
+    """How often each destination, source and destination subnet occurs among a
+    cluster's flows, and the workers its latest flow went to."""
 
-    same_src: bool = True
-    same_dst: bool = True
-    same_subnet: bool = True
-    workers: tuple[int, ...] = ()  # the last flow's workers (F > 1: its multicast set)
+    dsts: Counter[Address] = field(default_factory=Counter)
+    srcs: Counter[Address] = field(default_factory=Counter)
+    subnets: Counter[Address] = field(default_factory=Counter)
+    subnet_dsts: dict[Address, set[int]] = field(default_factory=dict)
+    workers: tuple[int, ...] = ()  # F > 1: its multicast set
+
+    def add(self, f: Flow, subnet_v4: int, subnet_v6: int) -> None:
+        """Count flow `f`."""
+        _count(self.dsts, (f.version, f.dst))
+        _count(self.srcs, (f.version, f.src))
+        plen = subnet_v4 if f.version == 4 else subnet_v6
+        if plen > 0:
+            key = (f.version, f.dst & (((1 << plen) - 1) << (f.bits - plen)))
+            _count(self.subnets, key)
+            seen = self.subnet_dsts.setdefault(key, set())
+            if len(seen) < 2:
+                seen.add(f.dst)
 
 
-def _subnet(f: Flow, v4: int, v6: int) -> int:
-    bits = f.bits
-    plen = v4 if f.version == 4 else v6
-    return f.dst >> (bits - plen) if plen else 0
-
-
-def cluster_rule(
-    centroid: Flow, m: Members, worker: int, mcast: int, subnet_v4: int, subnet_v6: int
-) -> ClusterRule | None:
-    """The entry of a cluster (None: its flows share nothing an entry can key on)."""
-    bits = centroid.bits
-    if m.same_dst:
-        return ClusterRule(
-            worker, PRIORITY_DST, dst=(centroid.dst, bits), family=centroid.version,
-            mcast_group=mcast,
-        )  # fmt: skip
-    if m.same_src:
-        return ClusterRule(
-            worker, PRIORITY_SRC, src=(centroid.src, bits), family=centroid.version,
-            mcast_group=mcast,
-        )  # fmt: skip
-    plen = subnet_v4 if centroid.version == 4 else subnet_v6
-    if m.same_subnet and plen > 0:
-        prefix = centroid.dst & (((1 << plen) - 1) << (bits - plen))
-        return ClusterRule(
-            worker, PRIORITY_SUBNET, dst=(prefix, plen), family=centroid.version,
-            mcast_group=mcast,
-        )  # fmt: skip
-    return None
+def cluster_rules(
+    m: Members, worker: int, mcast: int, subnet_v4: int, subnet_v6: int, min_flows: int
+) -> list[tuple[int, ClusterRule]]:
+    """The entries of a cluster, each with its number of flows: every destination with
+    at least `min_flows` of them (/32, /128), every source (a scanner's) likewise, every
+    destination subnet with `min_flows` flows to more than one destination."""
+    out: list[tuple[int, ClusterRule]] = []
+    for (version, dst), n in m.dsts.items():
+        if n >= min_flows:
+            bits = 32 if version == 4 else 128
+            rule = ClusterRule(worker, PRIORITY_DST, dst=(dst, bits), family=version,
+                               mcast_group=mcast)  # fmt: skip
+            out.append((n, rule))
+    for (version, src), n in m.srcs.items():
+        if n >= min_flows:
+            bits = 32 if version == 4 else 128
+            rule = ClusterRule(worker, PRIORITY_SRC, src=(src, bits), family=version,
+                               mcast_group=mcast)  # fmt: skip
+            out.append((n, rule))
+    for (version, prefix), n in m.subnets.items():
+        if n >= min_flows and len(m.subnet_dsts.get((version, prefix), ())) > 1:
+            plen = subnet_v4 if version == 4 else subnet_v6
+            rule = ClusterRule(worker, PRIORITY_SUBNET, dst=(prefix, plen), family=version,
+                               mcast_group=mcast)  # fmt: skip
+            out.append((n, rule))
+    return out
 
 
 @dataclass
@@ -271,17 +296,10 @@ class BalanceLoop:
             out.append(d)
             for cid in d.expired:
                 self.members.pop(cid, None)
-            if d.created:
-                self.members[d.clusters[0]] = Members(workers=d.workers)
-            else:
-                for cid in d.clusters:
-                    c = self.balancer.clusters[cid]
-                    m = self.members.setdefault(cid, Members())
-                    m.same_src &= n.flow.src == c.centroid.src
-                    m.same_dst &= n.flow.dst == c.centroid.dst
-                    v4, v6 = cfg.dist.subnet_v4, cfg.dist.subnet_v6
-                    m.same_subnet &= _subnet(n.flow, v4, v6) == _subnet(c.centroid, v4, v6)
-                self.members[d.clusters[0]].workers = d.workers
+            v4, v6 = cfg.dist.subnet_v4, cfg.dist.subnet_v6
+            for cid in d.clusters:
+                self.members.setdefault(cid, Members()).add(n.flow, v4, v6)
+            self.members[d.clusters[0]].workers = d.workers
             if d.workers[0] != n.worker:
                 self.stats.moved_flows += 1
         self.stats.flows += len(flows)
@@ -324,37 +342,36 @@ class BalanceLoop:
         self.balancer.touch(touched, t)
 
     def desired(self) -> list[Desired]:
-        """The cluster entries of the group's clusters (heaviest first when two want
-        the same match, and within the table's size)."""
+        """The cluster entries of the group's clusters (`cluster_rules`): when two want
+        the same match, the one with more flows (then the heavier cluster) gets it; the
+        most-used ones when there are more than the table holds."""
         cfg = self.group.balance
         t = self._last_t or 0.0
-        ranked = sorted(
-            self.balancer.clusters.values(),
-            key=lambda c: (-c.weight_at(max(t, c.t_last), cfg.lam), c.cid),
-        )
+        cands: list[tuple[int, float, int, ClusterRule]] = []
+        for c in self.balancer.clusters.values():
+            m = self.members.get(c.cid)
+            if m is None:
+                continue
+            mcast = 0
+            if len(set(m.workers)) > 1:
+                mcast = multicast_id(cfg.workers, cfg.f_max, m.workers)
+            weight = c.weight_at(max(t, c.t_last), cfg.lam)
+            v4, v6 = cfg.dist.subnet_v4, cfg.dist.subnet_v6
+            for n, rule in cluster_rules(m, c.worker, mcast, v4, v6, self.min_flows):
+                cands.append((n, weight, c.cid, rule))
+        cands.sort(key=lambda x: (-x[0], -x[1], x[2]))
         out: list[Desired] = []
         seen: set[tuple[object, ...]] = set()
         self._cid_of = {}
         limit = int(self.table.size) if self.table.size else 1 << 30
-        for c in ranked:
-            if c.size < self.min_flows:
-                continue
-            m = self.members.get(c.cid, Members())
-            mcast = 0
-            if len(set(m.workers)) > 1:
-                mcast = multicast_id(cfg.workers, cfg.f_max, m.workers)
-            rule = cluster_rule(
-                c.centroid, m, c.worker, mcast, cfg.dist.subnet_v4, cfg.dist.subnet_v6
-            )
-            if rule is None:
-                continue
+        for _, _, cid, rule in cands:
             entry = cluster_update(self.schema, self.monitor_port, rule).entity.table_entry
             key = match_key(entry)
             if key in seen:
                 continue
             seen.add(key)
-            self._cid_of[key] = c.cid
-            out.append(Desired(ps.BALANCE_CLUSTERS_TABLE, entry, f"cluster {c.cid}"))
+            self._cid_of[key] = cid
+            out.append(Desired(ps.BALANCE_CLUSTERS_TABLE, entry, f"cluster {cid}"))
             if len(out) >= limit:
                 break
         return out

@@ -15,7 +15,7 @@ from scapy.layers.l2 import Ether
 
 from controlplane import pipeline_spec as ps
 from controlplane.balance.flow import Flow
-from controlplane.balance.loop import BalanceLoop, Members, cluster_rule
+from controlplane.balance.loop import BalanceLoop, Members, cluster_rules
 from controlplane.balance.setup import group_port
 from controlplane.errors import CapabilityError
 from controlplane.rules import read_rules
@@ -194,13 +194,21 @@ def test_loads_come_from_the_per_port_counters(sw: NidsSwitch) -> None:
 
 
 def test_entries_follow_what_the_flows_share() -> None:
-    c = Flow.of("10.0.0.1", "192.0.2.9", 1, 80, 6)
-    assert cluster_rule(c, Members(), 1, 0, 24, 64).dst == (c.dst, 32)  # type: ignore[union-attr]
-    scanner = cluster_rule(c, Members(same_dst=False), 2, 0, 24, 64)
-    assert scanner is not None and scanner.src == (c.src, 32) and scanner.dst is None
-    subnet = cluster_rule(c, Members(same_dst=False, same_src=False), 0, 0, 24, 64)
-    assert subnet is not None and subnet.dst == (c.dst & 0xFFFFFF00, 24)
-    assert cluster_rule(c, Members(False, False, False), 0, 0, 24, 64) is None
+    m = Members()
+    victim = Flow.of("10.0.0.1", "192.0.2.9", 1, 80, 6).dst
+    for i in range(3):  # a flood on 192.0.2.9
+        m.add(Flow.of(f"100.64.0.{i + 1}", "192.0.2.9", 1000 + i, 53, 17), 24, 64)
+    for i in range(4):  # a scan from 203.0.113.66 in 198.51.100.0/24
+        m.add(Flow.of("203.0.113.66", f"198.51.100.{i + 1}", 5, 22, 6), 24, 64)
+    rules = {(r.priority, r.src, r.dst): n for n, r in cluster_rules(m, 1, 0, 24, 64, 2)}
+    scanner = Flow.of("203.0.113.66", "10.0.0.1", 0, 0, 6).src
+    subnet = Flow.of("10.0.0.1", "198.51.100.0", 0, 0, 6).dst
+    assert rules == {
+        (3, None, (victim, 32)): 3,
+        (2, (scanner, 32), None): 4,
+        (1, None, (subnet, 24)): 4,
+    }
+    assert cluster_rules(m, 1, 0, 24, 64, 5) == []
 
 
 def test_duplicated_flows_get_their_worker_set_multicast_group(sw: NidsSwitch) -> None:
