@@ -231,6 +231,7 @@ class BalanceLoop:
         flow_window_s: float = 5.0,
         keep_history: bool = False,
         digest_timeout_ns: int = DIGEST_TIMEOUT_NS,
+        load_window: int = 3,
     ) -> None:
         self.sw = switch
         self.schema = schema
@@ -247,7 +248,7 @@ class BalanceLoop:
         self.table = schema.table(ps.BALANCE_CLUSTERS_TABLE)
         self.counter = schema.counter(ps.BALANCE_PORT_TRAFFIC).id
         self._recent: deque[tuple[float, int]] = deque()
-        self._last_counts: dict[int, int] | None = None
+        self._readings: deque[tuple[float, dict[int, int]]] = deque(maxlen=load_window + 1)
         self._last_t: float | None = None
         self._hits: dict[tuple[object, ...], int] = {}
         self._cid_of: dict[tuple[object, ...], int] = {}
@@ -310,17 +311,18 @@ class BalanceLoop:
 
     # -- per interval --------------------------------------------------------------
     def read_loads(self, t: float) -> tuple[list[float], list[float]]:
-        """Packets/s per worker since the last reading, and that in % of a worker's
-        capacity; the latter becomes the Balancer's loads."""
+        """Packets/s per worker over the last `load_window` readings (intervals), and that
+        in % of a worker's capacity; the latter becomes the Balancer's loads."""
         cells = {
             int(c.index.index): int(c.data.packet_count) for c in self.sw.read_counter(self.counter)
         }
         counts = {p: cells.get(p, 0) for p in self.group.ports}
         pps = [0.0] * len(self.group.ports)
-        if self._last_counts is not None and self._last_t is not None and t > self._last_t:
-            dt = t - self._last_t
-            pps = [(counts[p] - self._last_counts[p]) / dt for p in self.group.ports]
-        self._last_counts, self._last_t = counts, t
+        if self._readings and t > self._readings[0][0]:
+            t_old, old = self._readings[0]
+            pps = [(counts[p] - old[p]) / (t - t_old) for p in self.group.ports]
+        self._readings.append((t, counts))
+        self._last_t = t
         loads = [100.0 * x / self.group.capacity_pps for x in pps]
         self.balancer.set_loads(loads)
         while self._recent and self._recent[0][0] < t - self.flow_window_s:
