@@ -39,8 +39,9 @@ One line per interval:
     clusters  BLB's clusters now
     entries   cluster-table entries this group should hold now, and what this
               interval's Write added (+), modified (~), deleted (-)
-    load %    each worker's packets/s over the interval (the switch's per-port
-              egress counter), in % of monitors.capacity, in worker order
+    load %    each worker's packets/s over the last 3 intervals (the switch's
+              per-port egress counter), in % of monitors.capacity, in worker order:
+              the loads BLB balances
     cv        coefficient of variation of those loads (standard deviation / mean)
   A line ends with "NOT WRITTEN: ..." when the Write was refused (and undone) or this
   controller is a backup at that moment.

@@ -21,6 +21,7 @@ from controlplane import pipeline_spec as ps
 from controlplane.balance.command import BalanceOptions, progress_line, run_balance
 from controlplane.balance.loop import Interval
 from controlplane.deploy import InstallOptions, run_install
+from controlplane.errors import ControllerError
 from controlplane.p4info import P4Schema
 from controlplane.p4rt import P4RuntimeSwitch
 from softswitch.cli import compile_program
@@ -129,3 +130,14 @@ def test_the_progress_line_says_what_help_explains() -> None:
     assert line == (
         "t=2.0s  flows +5 (17)  clusters 3  entries 2 (+1 ~0 -1)  load % 10.0 30.0  cv 0.50"
     )
+
+
+def test_a_file_without_a_monitor_group_is_refused(tmp_path: Path) -> None:
+    from controlplane.cli import main
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("monitor:\n  port: 1\n  ingress_ports: [0]\nstats: []\n", encoding="utf-8")
+    with pytest.raises(ControllerError, match="has no monitors: section"):
+        run_balance(BalanceOptions(str(rules), address="127.0.0.1:1"))
+    rules.write_text("monitors:\n  ports: [1, 1]\n", encoding="utf-8")
+    assert main(["balance", str(rules), "--address", "127.0.0.1:1"]) == 2
