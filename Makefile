@@ -33,8 +33,7 @@ help:
 	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary)"
 	@echo "make conformance  conformance/programs on softswitch, and on BMv2 when P4TOOLS has it (root)"
 	@echo "make bench   packets/s of the L2 program, decode/install rates, SYN offload load,"
-	@echo "            learned thresholds, check/install of 10,000 rules, BLB flow-level and with the"
-	@echo "            switch in the loop (results in bench/RESULTS.md)"
+	@echo "            learned thresholds, check/install of 10,000 rules (results in bench/RESULTS.md)"
 	@echo "make scenarios  (root) every traffic scenario (pcap + labels each) and the mixes into $(RUNDIR)/scenarios"
 	@echo "make lint    ruff check + format check, import contracts, mypy, shellcheck when installed"
 	@echo "make clean   remove $(BUILD)/ and $(RUNDIR)/"
@@ -103,7 +102,6 @@ bench:
 	$(PY) -m bench.thresholds_eval
 	$(PY) -m bench.rules_scale --write-results
 	$(PY) -m bench.blb_eval
-	$(PY) -m bench.blb_loop
 
 scenarios:
 	$(PY) -m scenarios run --out $(RUNDIR)/scenarios
