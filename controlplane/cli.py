@@ -1,4 +1,4 @@
-"""Command line: `python -m controlplane {install,clear,check,watch,sweep,status} ...`.
+"""Command line: `python -m controlplane {install,clear,check,watch,sweep,status,balance} ...`.
 
 Argument parsing and error reporting only; each command lives in its own module.
 User mistakes and an unreachable switch end with a message and an exit status,
@@ -259,6 +259,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--monitor-port", type=int, help="port swept SYNs go to (default: install's)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
 
+    from controlplane.balance.command import HELP_EPILOG as BALANCE_EPILOG
+
+    p = sub.add_parser(
+        "balance",
+        help="run BLB load balancing over the monitors: group (new-flow digests in, "
+        "cluster entries out)",
+        description="Feed BLB (docs/balance.md) with the connections the switch reports "
+        "(P4Runtime digests, acknowledged) and the workers' load (per-port counters), and "
+        "keep the cluster table in line with BLB's clusters (batched Writes of the diff). "
+        "Run `install` with the same file first: it writes the group itself.",
+        epilog=BALANCE_EPILOG,
+        formatter_class=fmt,
+    )
+    p.add_argument("rules", help="the rules file with the monitors: section")
+    _common_switch(p)
+    p.add_argument(
+        "--election-id",
+        type=int,
+        default=2,
+        help="first election id (default 2); raised above the primary's: balance takes over",
+    )
+    p.add_argument(
+        "--interval", type=float, default=1.0, metavar="S", help="seconds per line (default 1)"
+    )
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument(
+        "--min-flows",
+        type=int,
+        default=2,
+        metavar="N",
+        help="a cluster gets an entry once it has N flows (default 2)",
+    )
+    p.add_argument(
+        "--keep-entries",
+        action="store_true",
+        help="on exit leave the cluster entries (default: delete them)",
+    )
+
     from controlplane.thresholds.cli import add_parser as add_thresholds
 
     add_thresholds(sub, _common_switch)
@@ -345,6 +383,23 @@ def main(argv: list[str] | None = None) -> int:
                     monitor_port=args.monitor_port,
                     duration_s=args.duration,
                 )
+            )
+        if args.command == "balance":
+            from controlplane.balance.command import BalanceOptions, run_balance
+
+            return run_balance(
+                BalanceOptions(
+                    rules_path=args.rules,
+                    address=args.address,
+                    device_id=args.device_id,
+                    election_id=args.election_id,
+                    timeout_s=args.timeout,
+                    interval_s=args.interval,
+                    duration_s=args.duration,
+                    min_flows=args.min_flows,
+                    keep_entries=args.keep_entries,
+                ),
+                sys.stdout,
             )
         if args.command == "thresholds":
             from controlplane.thresholds.cli import run as run_thresholds

@@ -28,6 +28,7 @@ from controlplane.fields import (
 )
 from controlplane.model import MonitorPort, RuleSet, StatsRule
 from controlplane.p4info import MatchFieldInfo, P4Schema
+from controlplane.pipeline_spec import BALANCE_GROUPS_TABLE, BALANCE_WORKER_PORTS_TABLE
 from controlplane.rules import slot_table
 from controlplane.slots import SlotPlan
 
@@ -168,6 +169,8 @@ def managed_tables(schema: P4Schema, n_slots: int) -> list[str]:
     names = [slot_table(s) for s in range(n_slots)]
     if schema.has_table(MONITOR_TABLE):
         names.append(MONITOR_TABLE)
+    # the balance stage's group and worker ports (its clusters are the `balance` command's)
+    names += [t for t in (BALANCE_GROUPS_TABLE, BALANCE_WORKER_PORTS_TABLE) if schema.has_table(t)]
     from controlplane import prefilter_install
 
     return names + prefilter_install.managed(schema)

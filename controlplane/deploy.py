@@ -22,6 +22,7 @@ from p4.v1 import p4runtime_pb2
 from controlplane import prefilter_install
 from controlplane import reassembly as reasm_mod
 from controlplane import state as state_mod
+from controlplane.balance import setup as balance_setup
 from controlplane.capabilities import (
     MONITOR_TABLE,
     check_monitor,
@@ -60,6 +61,7 @@ from controlplane.syn_offload import (
     plan_config,
     read_state,
     restore,
+    session_ports,
 )
 
 
@@ -218,25 +220,36 @@ def _apply_all(
     syn_updates: list[p4runtime_pb2.Update],
     syn_before: SynState | None,
     sessions: list[int],
+    mcast: tuple[list[p4runtime_pb2.Update], balance_setup.MulticastState] = ([], {}),
 ) -> None:
-    """SYN-offload settings first, then the stats batch; on any refusal both are put
-    back as they were, so nothing stays half-installed."""
-    if syn_updates:
-        assert syn_before is not None
-        try:
-            sw.write(syn_updates)
-        except WriteFailed as e:
+    """SYN-offload settings and the monitor group's multicast groups first, then the
+    table batch; on any refusal all are put back as they were, so nothing stays
+    half-installed."""
+    mcast_updates, mcast_before = mcast
+
+    def put_back() -> None:
+        if syn_updates and syn_before is not None:
             restore(sw, syn_before, schema, sessions)
-            lines = [f"the switch refused the SYN-offload settings ({e}):"]
+        if mcast_updates:
+            balance_setup.restore_multicast(
+                sw, mcast_before, balance_setup.touched_groups(mcast_updates)
+            )
+
+    if syn_updates or mcast_updates:
+        assert syn_before is not None or not syn_updates
+        try:
+            sw.write(syn_updates + mcast_updates)
+        except WriteFailed as e:
+            put_back()
+            lines = [f"the switch refused the SYN-offload or multicast settings ({e}):"]
             lines += [f"  update {u.index}: {u.code}: {u.message}" for u in e.errors]
-            lines.append("they were put back as they were; no stats rule was written")
+            lines.append("they were put back as they were; no table entry was written")
             raise InstallFailed("\n".join(lines)) from None
     if changes:
         try:
             apply(sw, changes, before, tables)
         except InstallFailed:
-            if syn_updates and syn_before is not None:
-                restore(sw, syn_before, schema, sessions)
+            put_back()
             raise
 
 
@@ -383,7 +396,8 @@ def _install_on(
         if software:
             names = ", ".join(r.name for r in software)
             print(f"counted in software (not on the switch): {names}", file=out)
-        desired = compile_rules(rules, plan, schema)
+        balance_setup.check(rules, schema)
+        desired = compile_rules(rules, plan, schema) + balance_setup.desired_entries(rules, schema)
         tables = {name: schema.table(name).id for name in managed_tables(schema, plan.n_slots)}
         before = snapshot(sw, tables, with_counters=True)
         changes = diff(desired, before, entry_origins(before, schema, previous))
@@ -398,7 +412,7 @@ def _install_on(
                 )
         # (an enabled section on a pipeline without the stage was refused above)
         has_syn = compiled_slots(schema) is not None
-        sessions = [clone_session_id(m.monitor_port) for m in rules.monitor]
+        sessions = [clone_session_id(p) for p in session_ports(rules)]
         syn_before = read_state(sw, schema, sessions) if has_syn else None
         syn_updates, syn_lines = (
             plan_config(rules, schema, syn_before, syn_slots)
@@ -407,7 +421,13 @@ def _install_on(
         )
         if gaps:
             _refuse_incomplete(gaps, changes, syn_lines)
-        for line in syn_lines:
+        mcast_before = balance_setup.read_multicast(sw) if balance_setup.has_stage(schema) else {}
+        mcast_updates, mcast_lines = (
+            balance_setup.plan_multicast(rules, mcast_before)
+            if balance_setup.has_stage(schema)
+            else ([], [])
+        )
+        for line in syn_lines + mcast_lines:
             print(line, file=out)
         reasm_updates: list[p4runtime_pb2.Update] = []
         if reasm_mod.compiled_slots(schema) is not None:
@@ -426,13 +446,29 @@ def _install_on(
         if opts.dry_run:
             for ch in [] if opts.clear else changes:
                 print(f"  would {ch.describe()}", file=out)
-            n_updates = len(changes) + len(syn_updates) + len(reasm_updates) + len(pf_updates)
+            n_updates = (
+                len(changes)
+                + len(syn_updates)
+                + len(mcast_updates)
+                + len(reasm_updates)
+                + len(pf_updates)
+            )
             print(f"dry run: {n_updates} updates not sent", file=out)
             return 0
-        if changes or syn_updates:
+        if changes or syn_updates or mcast_updates:
             if not sw.is_primary:
                 sw.become_primary(take_over=opts.take_over)
-            _apply_all(sw, schema, changes, before, tables, syn_updates, syn_before, sessions)
+            _apply_all(
+                sw,
+                schema,
+                changes,
+                before,
+                tables,
+                syn_updates,
+                syn_before,
+                sessions,
+                (mcast_updates, mcast_before),
+            )
             total = {
                 k: sum(c[k] for c in counts.values()) for k in ("added", "modified", "deleted")
             }
@@ -443,6 +479,8 @@ def _install_on(
             )
             if syn_updates:
                 print(f"SYN-offload settings: {len(syn_updates)} updates in one Write", file=out)
+            if mcast_updates:
+                print(f"multicast groups: {len(mcast_updates)} updates (with those)", file=out)
         if reasm_updates:
             if not sw.is_primary:
                 sw.become_primary(take_over=opts.take_over)
@@ -453,7 +491,7 @@ def _install_on(
                 sw.become_primary(take_over=opts.take_over)
             sw.write(pf_updates)
             print("prefilter settings: 1 update", file=out)
-        if not (changes or syn_updates or reasm_updates or pf_updates):
+        if not (changes or syn_updates or mcast_updates or reasm_updates or pf_updates):
             print("no changes: the switch already holds these rules", file=out)
     if opts.software_fallback is not None:
         header = (

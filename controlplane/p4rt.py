@@ -112,7 +112,11 @@ class P4RuntimeSwitch(EntityReads):
         self._replies: queue.Queue[object] = queue.Queue()
         self._stream: grpc.Future | None = None
         self._reader: threading.Thread | None = None
+        self._digests: list[p4runtime_pb2.DigestList] = []
         self.is_primary = False
+        self.rejoin_margin = 1
+        """When the primary leaves, arbitrate again with its id + this (a controller that
+        must win over others rejoining at + 1 sets 2: `balance` over `sweep`)."""
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -233,8 +237,8 @@ class P4RuntimeSwitch(EntityReads):
             return "primary"
         highest = _election_id(update)
         if code == code_pb2.NOT_FOUND and highest >= self.election_id:
-            # one above, not equal: the client that held `highest` may come back with it
-            self.election_id = highest + 1
+            # above, not equal: the client that held `highest` may come back with it
+            self.election_id = highest + self.rejoin_margin
         elif code == code_pb2.ALREADY_EXISTS and take_over and highest >= self.election_id:
             self.election_id = highest + 1
         else:
@@ -256,18 +260,46 @@ class P4RuntimeSwitch(EntityReads):
         self._requests.put(req)
         self.poll_stream()
 
-    def poll_stream(self) -> None:
-        """Handle what the stream sent since the last call: arbitration updates keep a
-        backup ready to take over when the primary leaves; the rest is dropped."""
+    def poll_stream(self, timeout_s: float = 0.0) -> None:
+        """Handle what the stream sent since the last call (waiting up to `timeout_s`
+        for the first message): arbitration updates keep a backup ready to take over
+        when the primary leaves; digest lists are kept for `take_digests`; the rest is
+        dropped."""
+        wait = timeout_s
         while True:
             try:
-                reply = self._replies.get_nowait()
+                reply = self._replies.get(timeout=wait) if wait > 0 else self._replies.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(reply, p4runtime_pb2.StreamMessageResponse) and reply.HasField(
-                "arbitration"
-            ):
+            wait = 0.0
+            if isinstance(reply, grpc.RpcError):
+                raise self._rpc_error(reply, "stream")
+            if not isinstance(reply, p4runtime_pb2.StreamMessageResponse):
+                continue
+            if reply.HasField("arbitration"):
                 self._on_arbitration(reply.arbitration, take_over=False)
+            elif reply.HasField("digest"):
+                self._digests.append(reply.digest)
+
+    def take_digests(self, timeout_s: float = 0.0) -> list[p4runtime_pb2.DigestList]:
+        """The digest lists the switch sent (to this client as primary), waiting up to
+        `timeout_s` for a stream message when none is there yet; acknowledge each with
+        `ack_digest`."""
+        if not self._digests:
+            self.poll_stream(timeout_s)
+        self.poll_stream()
+        out, self._digests = self._digests, []
+        return out
+
+    def ack_digest(self, digest_id: int, list_id: int) -> None:
+        """Acknowledge a digest list (P4Runtime DigestListAck): the switch may report
+        its samples again."""
+        if self._requests is None:
+            raise SwitchError("ack_digest needs the stream: call become_primary() first")
+        req = p4runtime_pb2.StreamMessageRequest()
+        req.digest_ack.digest_id = digest_id
+        req.digest_ack.list_id = list_id
+        self._requests.put(req)
 
     # --- pipeline -------------------------------------------------------------------
 

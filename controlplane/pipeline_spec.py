@@ -48,6 +48,28 @@ BALANCE_WORKER_PORTS_KEY = ("monitor_port", "worker")
 BALANCE_SET_WORKER_PORT = f"{BALANCE}.set_worker_port"
 BALANCE_SET_WORKER_PORT_PARAMS = ("port",)
 BALANCE_REGISTERS = (f"{BALANCE}.flow_workers", f"{BALANCE}.flow_last_seen")
+BALANCE_NEW_FLOW_DIGEST = "balance_new_flow_t"
+"""The digest of a connection the balance stage has just stored (its P4Info name)."""
+BALANCE_NEW_FLOW_FIELDS = (
+    "src_addr",
+    "dst_addr",
+    "src_port",
+    "dst_port",
+    "protocol",
+    "is_ipv6",
+    "monitor_port",
+    "worker",
+    "mcast_group",
+)
+"""The digest's members, in order (p4src/include/arch_v1model.p4)."""
+BALANCE_PORT_TRAFFIC = f"{EGRESS}.worker_load.port_traffic"
+"""Egress counter of the monitor traffic per port (index: the port): the workers' load."""
+BALANCE_PORT_COUNTER_SIZE = 512
+"""Cells of BALANCE_PORT_TRAFFIC: one per 9-bit port."""
+BALANCE_MULTICAST_BASE = 1
+BALANCE_MULTICAST_GROUPS = 4096
+"""Multicast groups BASE .. BASE + GROUPS - 1 duplicate a cluster's flows to several
+workers (one per set of 2..F workers, installed by `install` from `monitors:`)."""
 
 # --- stats (p4src/include/control/stats.p4) ----------------------------------------------------
 
@@ -347,6 +369,7 @@ def counters() -> dict[str, int | None]:
         SYN_OUTCOMES_COUNTER: len(SYN_OUTCOMES),
         REASM_OUTCOMES_COUNTER: len(REASM_OUTCOMES),
         PF_OUTCOMES_COUNTER: len(PF_OUTCOMES),
+        BALANCE_PORT_TRAFFIC: BALANCE_PORT_COUNTER_SIZE,
     }
     for s in range(STATS_SLOTS):
         out[group_totals(s)] = None

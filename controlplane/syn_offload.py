@@ -23,7 +23,7 @@ from p4.v1 import p4runtime_pb2
 from controlplane import pipeline_spec as ps
 from controlplane.compile import encode
 from controlplane.errors import CapabilityError
-from controlplane.model import MonitorPort, RuleSet, SynOffloadConfig
+from controlplane.model import RuleSet, SynOffloadConfig
 from controlplane.p4info import P4Schema
 from feedback_header.records import SynSummary, SynSummary6, SynSummaryReason
 
@@ -90,10 +90,19 @@ def config_entry(
     return e
 
 
-def clone_sessions(monitor: Sequence[MonitorPort]) -> list[p4runtime_pb2.CloneSessionEntry]:
-    """One clone session per monitor port, one replica to that port."""
+def session_ports(rules: RuleSet) -> list[int]:
+    """The ports regenerated SYNs can leave on: every monitor port, and every worker
+    port of the `monitors:` group (the balance stage makes a worker's port the SYN's)."""
+    ports = {m.monitor_port for m in rules.monitor}
+    if rules.monitors is not None:
+        ports.update(rules.monitors.ports)
+    return sorted(ports)
+
+
+def clone_sessions(ports: Sequence[int]) -> list[p4runtime_pb2.CloneSessionEntry]:
+    """One clone session per port (`session_ports`), one replica to that port."""
     out = []
-    for port in sorted({m.monitor_port for m in monitor}):
+    for port in sorted(set(ports)):
         c = p4runtime_pb2.CloneSessionEntry(session_id=clone_session_id(port))
         c.replicas.add(egress_port=port, instance=0)
         out.append(c)
@@ -171,7 +180,7 @@ def plan_config(
         else:
             lines.append("  syn_offload: disabled")
     if cfg is not None and cfg.enabled:
-        for c in clone_sessions(rules.monitor):
+        for c in clone_sessions(session_ports(rules)):
             have = current.sessions.get(c.session_id)
             if have is None:
                 updates.append(_session_update(p4runtime_pb2.Update.INSERT, c))

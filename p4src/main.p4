@@ -84,6 +84,7 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
     Feedback() feedback;
     MonitorCut() monitor_cut;
     ReassemblyHoldEgress() reassembly_hold;
+    WorkerLoad() worker_load;
 
     apply {
         if (meta.reasm_hold.is_held) {
@@ -100,6 +101,7 @@ control NidsEgress(inout headers_t hdr, inout metadata_t meta,
             }
             feedback.apply(hdr, meta, now);
             monitor_cut.apply(hdr, meta);
+            worker_load.apply(standard_metadata.egress_port);
         }
     }
 }

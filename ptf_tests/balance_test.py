@@ -4,6 +4,8 @@ controlplane.balance.entries, as the controller writes them."""
 
 from __future__ import annotations
 
+import queue
+
 from base_test import P4RuntimeTest, autocleanup, skip_unless_root
 from p4.v1 import p4runtime_pb2
 from ptf import testutils
@@ -17,6 +19,7 @@ from controlplane.balance.entries import (
     worker_port_updates,
 )
 from controlplane.balance.flow import Flow
+from controlplane.balance.loop import NewFlow, digest_config_update, digest_id, parse_digest
 from controlplane.p4info import P4Schema
 from feedback_header.codec import decode
 
@@ -168,4 +171,71 @@ class RecordsFollowTest(BalanceTest):
         self.assertTrue(isinstance(res, self.dataplane.PollSuccess), "no packet out")
         self.assertEqual(res.port, WORKERS[2])
         self.assertTrue(decode(bytes(res.packet)).records)
+        testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class NewFlowDigestTest(BalanceTest):
+    """The first packet of a connection the stage stores sends a `balance_new_flow_t`
+    digest (key, protocol, ports, the group's monitor port, the worker chosen); the
+    connection's later packets and its replies send none. (BMv2 also delivers samples
+    of earlier tests' connections, buffered before the digest was configured: only
+    this test's connection is looked at.)"""
+
+    def reports_of(self, flow: Flow, timeout: float) -> list[NewFlow]:
+        """Samples of `flow` in the digest lists that arrive within `timeout` (stopping
+        at the first that has one), each list acknowledged."""
+        out: list[NewFlow] = []
+        while not out:
+            try:
+                dl = self.digests.get(timeout=timeout)
+            except queue.Empty:
+                return out
+            self.assertEqual(dl.digest_id, digest_id(self.schema))
+            out = [n for n in parse_digest(dl) if n.flow == flow]
+            ack = p4runtime_pb2.StreamMessageRequest()
+            ack.digest_ack.digest_id, ack.digest_ack.list_id = dl.digest_id, dl.list_id
+            self._requests.put(ack)
+        return out
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        did = digest_id(self.schema)
+        self.write(digest_config_update(did, p4runtime_pb2.Update.INSERT))
+        flow = Flow.of("100.64.7.7", VICTIM, 4242, 53, 17)
+        frame = udp("100.64.7.7", VICTIM, 4242, 53)
+        port = self.port_of(frame)
+        (n,) = self.reports_of(flow, 5)
+        self.assertEqual((n.monitor_port, WORKERS[n.worker], n.mcast_group), (1, port, 0))
+        self.assertEqual(self.port_of(frame), port)
+        self.assertEqual(self.port_of(udp(VICTIM, "100.64.7.7", 53, 4242)), port)
+        self.assertEqual(self.reports_of(flow, 1), [])
+        testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class WorkerLoadCounterTest(BalanceTest):
+    """The egress per-port counter counts what each worker port received."""
+
+    def cell(self, port: int) -> int:
+        req = p4runtime_pb2.ReadRequest(device_id=self.device_id)
+        c = req.entities.add().counter_entry
+        c.counter_id = self.schema.counter(ps.BALANCE_PORT_TRAFFIC).id
+        c.index.index = port
+        got = [e for r in self.stub.Read(req, timeout=10) for e in r.entities]
+        return int(got[0].counter_entry.data.packet_count)
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        frame = udp("100.64.8.8", VICTIM, 999, 53)
+        before = {p: self.cell(p) for p in WORKERS}
+        port = self.port_of(frame)
+        for _ in range(4):
+            self.assertEqual(self.port_of(frame), port)
+        after = {p: self.cell(p) for p in WORKERS}
+        self.assertEqual(
+            {p: after[p] - before[p] for p in WORKERS}, {p: 5 if p == port else 0 for p in WORKERS}
+        )
         testutils.verify_no_other_packets(self)

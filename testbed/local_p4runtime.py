@@ -19,7 +19,7 @@ from p4.v1 import p4runtime_pb2
 
 from controlplane.errors import SwitchError, UpdateError, WriteFailed
 from controlplane.p4rt import EntityReads, update_errors
-from softswitch.server import P4RuntimeServicer
+from softswitch.server import P4RuntimeServicer, convert
 from softswitch.server.arbitration import Client, uint128
 
 
@@ -139,3 +139,22 @@ class LocalP4Runtime(EntityReads):
             raise WriteFailed(
                 f"the switch refused {len(errors)} of {len(updates)} updates", errors
             ) from None
+
+    def take_digests(self, timeout_s: float = 0.0) -> list[p4runtime_pb2.DigestList]:
+        """The digest lists ready now, as the server's stream would send them to the
+        primary (`timeout_s` is ignored: the pipeline runs in the caller's thread)."""
+        state = self.servicer.switch.state
+        if state is None or not self.is_primary:
+            return []
+        out = []
+        for batch in state.digests.poll():
+            info = state.digest_infos.get(batch.digest_id)
+            if info is not None:
+                out.append(convert.digest_list_to_proto(info, batch))
+        return out
+
+    def ack_digest(self, digest_id: int, list_id: int) -> None:
+        """DigestListAck, as the server handles it from the primary's stream."""
+        state = self.servicer.switch.state
+        if state is not None and self.is_primary:
+            state.digests.ack(digest_id, list_id)

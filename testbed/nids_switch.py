@@ -27,6 +27,7 @@ from p4.v1 import p4runtime_pb2
 from controlplane import pipeline_spec as ps
 from controlplane import prefilter_install
 from controlplane import reassembly as reasm_mod
+from controlplane.balance import setup as balance_setup
 from controlplane.capabilities import check_monitor, discover, rule_gaps
 from controlplane.compile import compile_rules, encode, managed_tables
 from controlplane.deploy import validate
@@ -41,6 +42,7 @@ from controlplane.syn_offload import (
     effective_slots,
     plan_config,
     read_state,
+    session_ports,
     sweep_packet,
 )
 from softswitch.cli import compile_program
@@ -125,7 +127,10 @@ class NidsSwitch:
             if syn_cfg is not None and syn_cfg.enabled
             else 0
         )
-        desired = compile_rules(rules, plan, self.schema)
+        balance_setup.check(rules, self.schema)
+        desired = compile_rules(rules, plan, self.schema) + balance_setup.desired_entries(
+            rules, self.schema
+        )
         tables = {
             name: self.schema.table(name).id for name in managed_tables(self.schema, plan.n_slots)
         }
@@ -133,9 +138,12 @@ class NidsSwitch:
         changes = diff(desired, before)
         syn_updates: list[p4runtime_pb2.Update] = []
         if compiled_slots(self.schema) is not None:
-            sessions = [clone_session_id(m.monitor_port) for m in rules.monitor]
+            sessions = [clone_session_id(p) for p in session_ports(rules)]
             syn_before = read_state(self.p4rt, self.schema, sessions)
             syn_updates, _ = plan_config(rules, self.schema, syn_before, syn_slots)
+        if balance_setup.has_stage(self.schema):
+            mcast, _ = balance_setup.plan_multicast(rules, balance_setup.read_multicast(self.p4rt))
+            syn_updates += mcast
         self.p4rt.write(syn_updates)
         if changes:
             apply(self.p4rt, changes, before, tables)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import combinations
 
 from p4.v1 import p4runtime_pb2
 
@@ -50,15 +51,13 @@ def _insert(entity: p4runtime_pb2.Entity) -> p4runtime_pb2.Update:
     return p4runtime_pb2.Update(type=p4runtime_pb2.Update.INSERT, entity=entity)
 
 
-def group_update(
+def group_entry(
     schema: P4Schema, monitor_port: int, workers: int, two_tuple: bool, idle_us: int
-) -> p4runtime_pb2.Update:
+) -> p4runtime_pb2.TableEntry:
     """The `groups` entry: the monitor port `monitor_port` spreads over `workers` ports."""
     table = schema.table(ps.BALANCE_GROUPS_TABLE)
     action = schema.action(ps.BALANCE_SET_GROUP)
-    e = p4runtime_pb2.Entity()
-    t = e.table_entry
-    t.table_id = table.id
+    t = p4runtime_pb2.TableEntry(table_id=table.id)
     key = table.field("monitor_port")
     t.match.add(field_id=key.id).exact.value = encode(monitor_port, key.bitwidth)
     t.action.action.action_id = action.id
@@ -67,12 +66,21 @@ def group_update(
     ):
         p = action.param(name)
         t.action.action.params.add(param_id=p.id, value=encode(value, p.bitwidth))
+    return t
+
+
+def group_update(
+    schema: P4Schema, monitor_port: int, workers: int, two_tuple: bool, idle_us: int
+) -> p4runtime_pb2.Update:
+    """`group_entry` as an INSERT."""
+    e = p4runtime_pb2.Entity()
+    e.table_entry.CopyFrom(group_entry(schema, monitor_port, workers, two_tuple, idle_us))
     return _insert(e)
 
 
-def worker_port_updates(
+def worker_port_entries(
     schema: P4Schema, monitor_port: int, ports: Sequence[int]
-) -> list[p4runtime_pb2.Update]:
+) -> list[p4runtime_pb2.TableEntry]:
     """The `worker_ports` entries: worker i of the group is switch port ports[i]."""
     table = schema.table(ps.BALANCE_WORKER_PORTS_TABLE)
     action = schema.action(ps.BALANCE_SET_WORKER_PORT)
@@ -80,15 +88,45 @@ def worker_port_updates(
     param = action.param("port")
     out = []
     for i, port in enumerate(ports):
-        e = p4runtime_pb2.Entity()
-        t = e.table_entry
-        t.table_id = table.id
+        t = p4runtime_pb2.TableEntry(table_id=table.id)
         t.match.add(field_id=kp.id).exact.value = encode(monitor_port, kp.bitwidth)
         t.match.add(field_id=kw.id).exact.value = encode(i, kw.bitwidth)
         t.action.action.action_id = action.id
         t.action.action.params.add(param_id=param.id, value=encode(port, param.bitwidth))
+        out.append(t)
+    return out
+
+
+def worker_port_updates(
+    schema: P4Schema, monitor_port: int, ports: Sequence[int]
+) -> list[p4runtime_pb2.Update]:
+    """`worker_port_entries` as INSERTs."""
+    out = []
+    for t in worker_port_entries(schema, monitor_port, ports):
+        e = p4runtime_pb2.Entity()
+        e.table_entry.CopyFrom(t)
         out.append(_insert(e))
     return out
+
+
+def worker_sets(workers: int, f_max: int) -> list[tuple[int, ...]]:
+    """Every set of 2..F worker indexes, in a fixed order: multicast group
+    `MULTICAST_BASE + i` copies to set i (`multicast_id`)."""
+    return [c for k in range(2, f_max + 1) for c in combinations(range(workers), k)]
+
+
+def multicast_id(workers: int, f_max: int, chosen: Sequence[int]) -> int:
+    """The multicast group of the worker set `chosen` (2..F indexes, any order)."""
+    want = tuple(sorted(set(chosen)))
+    return ps.BALANCE_MULTICAST_BASE + worker_sets(workers, f_max).index(want)
+
+
+def multicast_groups(ports: Sequence[int], f_max: int) -> dict[int, list[int]]:
+    """Group id -> switch ports, for every worker set (`worker_sets`) of a cluster."""
+    return {
+        ps.BALANCE_MULTICAST_BASE + i: [ports[w] for w in ws]
+        for i, ws in enumerate(worker_sets(len(ports), f_max))
+    }
 
 
 def cluster_update(
@@ -135,11 +173,16 @@ def cluster_update(
     return p4runtime_pb2.Update(type=kind, entity=e)
 
 
-def multicast_update(group_id: int, ports: Sequence[int]) -> p4runtime_pb2.Update:
+def multicast_update(
+    group_id: int,
+    ports: Sequence[int],
+    kind: p4runtime_pb2.Update.Type.ValueType = p4runtime_pb2.Update.INSERT,
+) -> p4runtime_pb2.Update:
     """A multicast group copying a flow to `ports` (its workers)."""
     e = p4runtime_pb2.Entity()
     g = e.packet_replication_engine_entry.multicast_group_entry
     g.multicast_group_id = group_id
-    for port in ports:
-        g.replicas.add(egress_port=port, instance=0)
-    return _insert(e)
+    if kind != p4runtime_pb2.Update.DELETE:
+        for port in ports:
+            g.replicas.add(egress_port=port, instance=0)
+    return p4runtime_pb2.Update(type=kind, entity=e)

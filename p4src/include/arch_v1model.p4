@@ -34,6 +34,47 @@ control ArchHashEndpoints6(in bit<128> addr_a, in bit<128> addr_b, in bit<16> po
     }
 }
 
+// CRC-32 (zlib's) of a connection's endpoints and protocol, onto [0, size).
+control ArchHashConnection(in bit<32> addr_a, in bit<32> addr_b, in bit<16> port_a,
+                           in bit<16> port_b, in bit<8> protocol, in bit<32> size,
+                           out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { addr_a, addr_b, port_a, port_b, protocol },
+             size);
+    }
+}
+
+// CRC-32 (zlib's) of an IPv6 connection's endpoints and protocol, onto [0, size).
+control ArchHashConnection6(in bit<128> addr_a, in bit<128> addr_b, in bit<16> port_a,
+                            in bit<16> port_b, in bit<8> protocol, in bit<32> size,
+                            out bit<32> index) {
+    apply {
+        hash(index, HashAlgorithm.crc32, 32w0, { addr_a, addr_b, port_a, port_b, protocol },
+             size);
+    }
+}
+
+// What the balance stage reports of a connection it has just stored (docs/balance.md):
+// P4Runtime digest `balance_new_flow_t`, its fields in this order.
+struct balance_new_flow_t {
+    bit<128> src_addr;      // as flow_fields_t holds it (IPv4 in the low 32 bits)
+    bit<128> dst_addr;
+    bit<16>  src_port;
+    bit<16>  dst_port;
+    bit<8>   protocol;
+    bit<8>   is_ipv6;       // 1: IPv6, 0: IPv4
+    bit<9>   monitor_port;  // the group's monitor port
+    bit<8>   worker;        // the worker index the switch chose
+    bit<16>  mcast_group;   // 0, or the multicast group copying it to several workers
+}
+
+// Send `sample` to the controller as a P4Runtime digest.
+control ArchDigestNewFlow(in balance_new_flow_t sample) {
+    apply {
+        digest<balance_new_flow_t>(1, sample);
+    }
+}
+
 // CRC-32 (zlib's) of a stats group's packed IPv4 key, onto [0, size).
 control ArchHashGroupKey(in bit<144> key, in bit<32> size, out bit<32> index) {
     apply {

@@ -69,6 +69,9 @@ const bit<32> PF_OUTCOMES = 10;
 #define PF_MAX_PATTERNS 512
 #define PF_MAX_EXCEPTIONS 64
 
+// Cells of the balance stage's per-port traffic counter (one per port).
+#define BALANCE_PORT_COUNTER_SIZE 512
+
 // Regenerated SYNs go out through clone session BASE + monitor port.
 const bit<32> SYN_CLONE_SESSION_BASE = 512;
 // Longest timeout: a record keeps the latest SYN as a 24-bit offset in µs.

@@ -86,19 +86,21 @@ control Balance(in flow_fields_t flow, in timestamp_t now, inout metadata_t meta
         size = BALANCE_WORKER_PORTS_SIZE;
     }
 
-    ArchHashEndpoints() hash_flow;
-    ArchHashEndpoints() hash_pick;
+    ArchHashConnection() hash_flow;
+    ArchHashConnection() hash_pick;
     ArchHashGroupKey() hash_tag;
-    ArchHashEndpoints6() hash_flow6;
-    ArchHashEndpoints6() hash_pick6;
+    ArchHashConnection6() hash_flow6;
+    ArchHashConnection6() hash_pick6;
     ArchHashGroupKey6() hash_tag6;
+    ArchDigestNewFlow() report_new_flow;
 
     apply {
+        port_t group_port = meta.monitor_port;
         groups.apply();
         if (is_grouped) {
-            // The endpoints in a fixed order, so both directions hash alike. IPv4
-            // addresses sit in the low 32 bits of the key's (upper bits zero) and hash
-            // as 32-bit values; IPv6 ones hash whole.
+            // The endpoints in a fixed order, so both directions hash alike, with the
+            // protocol (the 5-tuple). IPv4 addresses sit in the low 32 bits of the
+            // key's (upper bits zero) and hash as 32-bit values; IPv6 ones hash whole.
             ip_addr_t a_addr = flow.src_addr;
             ip_addr_t b_addr = flow.dst_addr;
             bit<16> a_port = flow.src_port;
@@ -112,11 +114,12 @@ control Balance(in flow_fields_t flow, in timestamp_t now, inout metadata_t meta
             bit<32> slot;
             bit<32> tag32;
             if (flow.is_ipv6 == 1) {
-                hash_flow6.apply(a_addr, b_addr, a_port, b_port, BALANCE_FLOW_SLOTS, slot);
+                hash_flow6.apply(a_addr, b_addr, a_port, b_port, flow.protocol,
+                                 BALANCE_FLOW_SLOTS, slot);
                 hash_tag6.apply(8w0 ++ flow.protocol ++ b_addr ++ a_addr ++ b_port ++ a_port
                                     ++ 32w0, 32w65536, tag32);
             } else {
-                hash_flow.apply(a_addr[31:0], b_addr[31:0], a_port, b_port,
+                hash_flow.apply(a_addr[31:0], b_addr[31:0], a_port, b_port, flow.protocol,
                                 BALANCE_FLOW_SLOTS, slot);
                 hash_tag.apply(8w0 ++ flow.protocol ++ b_addr[31:0] ++ a_addr[31:0] ++ b_port
                                    ++ a_port ++ 32w0, 32w65536, tag32);
@@ -134,17 +137,21 @@ control Balance(in flow_fields_t flow, in timestamp_t now, inout metadata_t meta
             } else {
                 clusters.apply();
                 if (!is_chosen) {
+                    // 5-tuple: addresses, ports, protocol; 2-tuple: addresses only
                     bit<16> pa = a_port;
                     bit<16> pb = b_port;
+                    bit<8> proto = flow.protocol;
                     if (use_two_tuple == 1) {
                         pa = 0;
                         pb = 0;
+                        proto = 0;
                     }
                     bit<32> pick;
                     if (flow.is_ipv6 == 1) {
-                        hash_pick6.apply(a_addr, b_addr, pa, pb, worker_count, pick);
+                        hash_pick6.apply(a_addr, b_addr, pa, pb, proto, worker_count, pick);
                     } else {
-                        hash_pick.apply(a_addr[31:0], b_addr[31:0], pa, pb, worker_count, pick);
+                        hash_pick.apply(a_addr[31:0], b_addr[31:0], pa, pb, proto, worker_count,
+                                        pick);
                     }
                     worker = (bit<8>)pick;
                 }
@@ -153,12 +160,36 @@ control Balance(in flow_fields_t flow, in timestamp_t now, inout metadata_t meta
                 flow_workers.write(slot, tag ++ mcast_group ++ worker ++ 8w1);
                 flow_last_seen.write(slot, now);
             }
+            if (is_free && !is_held) {
+                // a connection stored now: the controller's BLB learns of it
+                balance_new_flow_t sample;
+                sample.src_addr = flow.src_addr;
+                sample.dst_addr = flow.dst_addr;
+                sample.src_port = flow.src_port;
+                sample.dst_port = flow.dst_port;
+                sample.protocol = flow.protocol;
+                sample.is_ipv6 = (bit<8>)flow.is_ipv6;
+                sample.monitor_port = group_port;
+                sample.worker = worker;
+                sample.mcast_group = mcast_group;
+                report_new_flow.apply(sample);
+            }
             worker_ports.apply();
             if (mcast_group != 0) {
                 standard_metadata.mcast_grp = mcast_group;
                 meta.is_duplicated = true;
             }
         }
+    }
+}
+
+// Egress: what each port the monitor traffic leaves on carried (a worker's load, read
+// by `python -m controlplane balance`); every copy of a duplicated flow counts.
+control WorkerLoad(in port_t port) {
+    counter(BALANCE_PORT_COUNTER_SIZE, CounterType.packets_and_bytes) port_traffic;
+
+    apply {
+        port_traffic.count((bit<32>)port);
     }
 }
 

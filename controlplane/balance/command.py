@@ -1,0 +1,175 @@
+"""The `balance` command: run BLB over the monitor group of a rules file against the switch.
+
+Arbitration (P4Runtime §5.3): digests go to the primary client only, and cluster entries
+need Writes, so `balance` is primary, like `install`: it takes the switch over with an
+election id above the current one. A later `install` takes over in turn (its Write goes
+through); `balance` is then a backup, writes nothing and gets no reports, and becomes
+primary again when install leaves, arbitrating at the leaving id + 2, above the + 1 a
+waiting `sweep` asks for. So while `balance` runs, `sweep` waits as a backup.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, TextIO
+
+from controlplane.balance.loop import BalanceLoop, Interval
+from controlplane.balance.setup import check, group_port
+from controlplane.errors import ControllerError, RulesError, SwitchError
+from controlplane.p4info import P4Schema
+from controlplane.p4rt import P4RuntimeSwitch
+from controlplane.rules import load_rules
+
+HELP_EPILOG = """\
+examples:
+  python -m controlplane install rules.yaml        # the group itself (monitors: section)
+  python -m controlplane balance rules.yaml        # then the loop, until Ctrl-C
+  python -m controlplane balance rules.yaml --interval 0.5 --duration 60 --keep-entries
+
+One line per interval:
+  t=12.0s  flows +37 (1520)  clusters 18  entries 6 (+1 ~0 -2)  load % 12.1 9.8 11.0 10.4  cv 0.08
+    t         seconds since the start
+    flows     connections the switch reported in this interval (+N) and since the start
+    clusters  BLB's clusters now
+    entries   cluster-table entries this group should hold now, and what this
+              interval's Write added (+), modified (~), deleted (-)
+    load %    each worker's packets/s over the last 3 intervals (the switch's
+              per-port egress counter), in % of monitors.capacity, in worker order:
+              the loads BLB balances
+    cv        coefficient of variation of those loads (standard deviation / mean)
+  A line ends with "NOT WRITTEN: ..." when the Write was refused (and undone) or this
+  controller is a backup at that moment.
+
+On Ctrl-C or SIGTERM the new-flow reports are turned off and the group's cluster
+entries are deleted (new connections then follow the symmetric hash; started ones stay
+on their worker); --keep-entries leaves them in place instead.
+exit status: 0 stopped, 2 rules file, 3 pipeline without the balance stage, 1 other.
+"""
+
+
+@dataclass
+class BalanceOptions:
+    """Command-line settings of `balance`."""
+
+    rules_path: str
+    address: str = "127.0.0.1:9559"
+    device_id: int = 1
+    election_id: int = 2
+    timeout_s: float = 5.0
+    interval_s: float = 1.0
+    duration_s: float | None = None
+    min_flows: int = 2
+    keep_entries: bool = False
+
+
+def cv(loads: list[float]) -> float:
+    """Coefficient of variation (0 when the mean is 0)."""
+    mean = sum(loads) / len(loads)
+    if mean <= 0:
+        return 0.0
+    var = sum((x - mean) ** 2 for x in loads) / len(loads)
+    return float(var**0.5 / mean)
+
+
+def progress_line(rep: Interval, total_flows: int) -> str:
+    """The line printed for one interval (see HELP_EPILOG)."""
+    loads = " ".join(f"{x:.1f}" for x in rep.loads)
+    line = (
+        f"t={rep.t:.1f}s  flows +{rep.new_flows} ({total_flows})  clusters {rep.clusters}  "
+        f"entries {rep.entries} (+{rep.added} ~{rep.modified} -{rep.deleted})  "
+        f"load % {loads}  cv {cv(rep.loads):.2f}"
+    )
+    if rep.write_error:
+        line += f"  NOT WRITTEN: {rep.write_error}"
+    return line
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
+def run_balance(
+    opts: BalanceOptions,
+    out: TextIO = sys.stdout,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """The balance command; returns the exit status, raises ControllerError. SIGINT and
+    SIGTERM stop it (when it runs in the main thread), and so does `should_stop()`."""
+    rules, problems = load_rules(opts.rules_path)
+    if problems:
+        raise RulesError(problems)
+    group = rules.monitors
+    if group is None:
+        raise ControllerError(
+            f"balance: {opts.rules_path} has no monitors: section (the worker group to balance)"
+        )
+    port = group_port(rules)
+    stop = _Stop()
+    old: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        old = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with P4RuntimeSwitch(opts.address, opts.device_id, opts.election_id, opts.timeout_s) as sw:
+            running = sw.get_p4info()
+            if running is None:
+                raise SwitchError(f"balance: the switch at {opts.address} has no pipeline")
+            schema = P4Schema(running)
+            check(rules, schema)
+            assert port is not None
+            sw.rejoin_margin = 2
+            sw.become_primary(take_over=True)
+            loop = BalanceLoop(sw, schema, group, port, min_flows=opts.min_flows)
+            loop.start()
+            print(
+                f"balance: monitor port {port} over workers {list(group.ports)} "
+                f"({group.hash} hash where no cluster matches), F={group.balance.f_max}, "
+                f"V={group.balance.v_max:g}; a line every {opts.interval_s:g} s; "
+                "Ctrl-C stops",
+                file=out,
+                flush=True,
+            )
+            t0 = time.monotonic()
+            loop.tick(0.0, can_write=sw.is_primary)
+            next_tick = opts.interval_s
+            while not stop.requested and not (should_stop is not None and should_stop()):
+                now = time.monotonic() - t0
+                if opts.duration_s is not None and now >= opts.duration_s:
+                    break
+                wait = max(0.0, min(next_tick - now, 0.1))
+                flows = loop.take_new_flows(wait)
+                if flows:
+                    loop.on_new_flows(flows, time.monotonic() - t0)
+                now = time.monotonic() - t0
+                if now >= next_tick:
+                    rep = loop.tick(now, can_write=sw.is_primary)
+                    print(progress_line(rep, loop.stats.flows), file=out, flush=True)
+                    next_tick += opts.interval_s
+            removed = 0
+            if sw.is_primary:
+                removed = loop.stop(remove_entries=not opts.keep_entries)
+            s = loop.stats
+            what = (
+                "cluster entries left in place"
+                if opts.keep_entries
+                else f"{removed} cluster entries removed"
+            )
+            print(
+                f"balance: stopped after {s.flows} new flows, {s.decisions} decisions, "
+                f"{s.updates} entry updates in {s.writes} Writes; {what}",
+                file=out,
+                flush=True,
+            )
+    finally:
+        for s_, h in old.items():
+            signal.signal(s_, h)
+    return 0
