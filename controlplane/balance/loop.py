@@ -166,18 +166,14 @@ def cluster_rules(
     at least `min_flows` of them (/32, /128), every source (a scanner's) likewise, every
     destination subnet with `min_flows` flows to more than one destination."""
     out: list[tuple[int, ClusterRule]] = []
-    for (version, dst), n in m.dsts.items():
-        if n >= min_flows:
-            bits = 32 if version == 4 else 128
-            rule = ClusterRule(worker, PRIORITY_DST, dst=(dst, bits), family=version,
-                               mcast_group=mcast)  # fmt: skip
-            out.append((n, rule))
-    for (version, src), n in m.srcs.items():
-        if n >= min_flows:
-            bits = 32 if version == 4 else 128
-            rule = ClusterRule(worker, PRIORITY_SRC, src=(src, bits), family=version,
-                               mcast_group=mcast)  # fmt: skip
-            out.append((n, rule))
+    for counts, is_dst in ((m.dsts, True), (m.srcs, False)):
+        for (version, addr), n in counts.items():
+            if n >= min_flows:
+                host = (addr, 32 if version == 4 else 128)
+                rule = ClusterRule(worker, PRIORITY_DST if is_dst else PRIORITY_SRC,
+                                   src=None if is_dst else host, dst=host if is_dst else None,
+                                   family=version, mcast_group=mcast)  # fmt: skip
+                out.append((n, rule))
     for (version, prefix), n in m.subnets.items():
         if n >= min_flows and len(m.subnet_dsts.get((version, prefix), ())) > 1:
             plen = subnet_v4 if version == 4 else subnet_v6
