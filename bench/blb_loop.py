@@ -157,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=4.0, help="mix packets per packet sent")
     ap.add_argument("--v", type=float, default=9.0)
     ap.add_argument("--lam", type=float, default=1.02)
+    ap.add_argument("--methods", nargs="+", default=["hash5", "hash2", "blb"],
+                    choices=["hash5", "hash2", "blb"])  # fmt: skip
     ap.add_argument("--png", type=Path, default=Path("bench/blb_loop.png"))
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
@@ -166,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     victim = next(f.flow.dst for f in flows if f.kind == "flood")
     outs: list[tuple[Outcome, dict[str, float], float]] = []
     for n in args.workers:
-        for m in ("hash5", "hash2", "blb"):
+        for m in args.methods:
             t0 = time.perf_counter()
             o, extra = run(flows, frames, events, n, m, args.capacity, args.scale, args.v, args.lam)
             outs.append((o, extra, time.perf_counter() - t0))

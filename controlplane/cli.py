@@ -292,6 +292,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a cluster gets an entry once it has N flows (default 2)",
     )
     p.add_argument(
+        "--seed-flows",
+        type=int,
+        default=200,
+        metavar="N",
+        help="BLB's first clusters: k-medoids over the first N new connections (or those of "
+        "the first interval, if fewer), one cluster per worker (default 200; 0: no seeding, "
+        "the first connection founds the first cluster)",
+    )
+    p.add_argument(
         "--keep-entries",
         action="store_true",
         help="on exit leave the cluster entries (default: delete them)",
@@ -397,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
                     interval_s=args.interval,
                     duration_s=args.duration,
                     min_flows=args.min_flows,
+                    seed_flows=args.seed_flows,
                     keep_entries=args.keep_entries,
                 ),
                 sys.stdout,

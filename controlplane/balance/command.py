@@ -65,6 +65,7 @@ class BalanceOptions:
     interval_s: float = 1.0
     duration_s: float | None = None
     min_flows: int = 2
+    seed_flows: int = 200
     keep_entries: bool = False
 
 
@@ -105,6 +106,10 @@ def run_balance(
 ) -> int:
     """The balance command; returns the exit status, raises ControllerError. SIGINT and
     SIGTERM stop it (when it runs in the main thread), and so does `should_stop()`."""
+    for name, value, least in (("--min-flows", opts.min_flows, 1),
+                               ("--seed-flows", opts.seed_flows, 0)):  # fmt: skip
+        if value < least:
+            raise ControllerError(f"balance: {name} must be at least {least} (got {value})")
     rules, problems = load_rules(opts.rules_path)
     if problems:
         raise RulesError(problems)
@@ -128,7 +133,9 @@ def run_balance(
             assert port is not None
             sw.rejoin_margin = 2
             sw.become_primary(take_over=True)
-            loop = BalanceLoop(sw, schema, group, port, min_flows=opts.min_flows)
+            loop = BalanceLoop(
+                sw, schema, group, port, min_flows=opts.min_flows, seed_flows=opts.seed_flows
+            )
             loop.start()
             print(
                 f"balance: monitor port {port} over workers {list(group.ports)} "

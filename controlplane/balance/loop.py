@@ -122,6 +122,10 @@ def digest_config_update(
     return u
 
 
+SEED_FLOWS = 200
+"""New connections the loop gathers before it seeds BLB's clusters with k-medoids (Listing
+3, line 1); fewer when the first interval ends before."""
+
 KEEP_COUNTS = 1024
 """Per cluster and kind, counts kept before the addresses seen once are forgotten."""
 
@@ -228,6 +232,7 @@ class BalanceLoop:
         keep_history: bool = False,
         digest_timeout_ns: int = DIGEST_TIMEOUT_NS,
         load_window: int = 3,
+        seed_flows: int = SEED_FLOWS,
     ) -> None:
         self.sw = switch
         self.schema = schema
@@ -250,6 +255,9 @@ class BalanceLoop:
         self._cid_of: dict[tuple[object, ...], int] = {}
         self._new_in_interval = 0
         self.flow_load = 0.01
+        self.seed_flows = seed_flows
+        self._seed_buffer: list[tuple[NewFlow, float]] = []
+        self.seeded = seed_flows <= 0
 
     # -- start / stop --------------------------------------------------------------
     def start(self) -> None:
@@ -285,24 +293,42 @@ class BalanceLoop:
         return out
 
     def on_new_flows(self, flows: Sequence[NewFlow], t: float) -> list[Decision]:
-        """BLB's decision for each new flow at time t."""
+        """BLB's decision for each new flow at time t. Until the balancer is seeded the
+        flows are gathered (no decision yet: the switch's hash has placed them); with
+        `seed_flows` of them, k-medoids over them gives one cluster per worker and each
+        gathered flow is then decided at the time it came."""
+        if not self.seeded:
+            self._seed_buffer += [(n, t) for n in flows]
+            if len(self._seed_buffer) < self.seed_flows:
+                return []
+            return self._seed(t)
+        return self._decide([(n, t) for n in flows])
+
+    def _seed(self, t: float) -> list[Decision]:
+        gathered, self._seed_buffer = self._seed_buffer, []
+        self.seeded = True
+        if gathered:
+            self.balancer.seed([n.flow for n, _ in gathered], gathered[0][1])
+        return self._decide(gathered)
+
+    def _decide(self, flows: Sequence[tuple[NewFlow, float]]) -> list[Decision]:
         cfg = self.group.balance
+        v4, v6 = cfg.dist.subnet_v4, cfg.dist.subnet_v6
         out = []
-        for n in flows:
+        for n, t in flows:
             d = self.balancer.assign(n.flow, t, self.flow_load)
             out.append(d)
             for cid in d.expired:
                 self.members.pop(cid, None)
-            v4, v6 = cfg.dist.subnet_v4, cfg.dist.subnet_v6
             for cid in d.clusters:
                 self.members.setdefault(cid, Members()).add(n.flow, v4, v6)
             self.members[d.clusters[0]].workers = d.workers
             if d.workers[0] != n.worker:
                 self.stats.moved_flows += 1
+            self._recent.append((t, 1))
         self.stats.flows += len(flows)
         self.stats.decisions += len(out)
         self._new_in_interval += len(flows)
-        self._recent.append((t, len(flows)))
         return out
 
     # -- per interval --------------------------------------------------------------
@@ -404,7 +430,10 @@ class BalanceLoop:
 
     def tick(self, t: float, can_write: bool = True) -> Interval:
         """One interval at time t: loads, touches, expiry, entries (written when
-        `can_write`: this controller is primary)."""
+        `can_write`: this controller is primary). The first interval that has seen new
+        flows seeds the balancer with them if `seed_flows` have not come yet."""
+        if not self.seeded and self._seed_buffer:
+            self._seed(t)
         pps, loads = self.read_loads(t)
         current = self._ours()
         self.touch_clusters(current, t)

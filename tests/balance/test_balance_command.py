@@ -141,3 +141,12 @@ def test_a_file_without_a_monitor_group_is_refused(tmp_path: Path) -> None:
         run_balance(BalanceOptions(str(rules), address="127.0.0.1:1"))
     rules.write_text("monitors:\n  ports: [1, 1]\n", encoding="utf-8")
     assert main(["balance", str(rules), "--address", "127.0.0.1:1"]) == 2
+
+
+def test_counts_below_their_least_are_refused(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("monitors:\n  ports: [1, 2]\n", encoding="utf-8")
+    with pytest.raises(ControllerError, match=r"--seed-flows must be at least 0 \(got -1\)"):
+        run_balance(BalanceOptions(str(rules), address="127.0.0.1:1", seed_flows=-1))
+    with pytest.raises(ControllerError, match=r"--min-flows must be at least 1 \(got 0\)"):
+        run_balance(BalanceOptions(str(rules), address="127.0.0.1:1", min_flows=0))

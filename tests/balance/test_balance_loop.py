@@ -45,12 +45,15 @@ def sw() -> Iterator[NidsSwitch]:
     s.close()
 
 
-def loop_of(sw: NidsSwitch, text: str | None = None) -> BalanceLoop:
+def loop_of(sw: NidsSwitch, text: str | None = None, seed_flows: int = 0) -> BalanceLoop:
+    """The loop of the group; unseeded by default (the hand-worked cases start empty)."""
     rules, problems = read_rules(text or rules_text(), "rules.yaml")
     assert not problems and rules.monitors is not None
     port = group_port(rules)
     assert port == 1
-    loop = BalanceLoop(sw.p4rt, sw.schema, rules.monitors, port, digest_timeout_ns=0)
+    loop = BalanceLoop(
+        sw.p4rt, sw.schema, rules.monitors, port, digest_timeout_ns=0, seed_flows=seed_flows
+    )
     loop.start()
     return loop
 
@@ -227,3 +230,34 @@ def test_duplicated_flows_get_their_worker_set_multicast_group(sw: NidsSwitch) -
     assert entry.action.action.action_id == sw.schema.action(ps.BALANCE_TO_WORKERS).id
     out = ports_of(sw, udp("100.66.0.1", VICTIM, 5, 53), 90_000)
     assert out == sorted(WORKERS[w] for w in both)
+
+
+def test_the_first_flows_seed_one_cluster_per_worker_then_are_decided(sw: NidsSwitch) -> None:
+    loop = loop_of(sw, seed_flows=8)
+    frames = [udp(f"100.64.{i}.1", f"192.0.2.{10 + i % 2}", 1000 + i, 53) for i in range(4)]
+    frames += [bytes(ETH / IP(src=f"10.1.0.{i}", dst="198.51.100.7") / TCP(dport=443))
+               for i in range(4)]  # fmt: skip
+    for k, fr in enumerate(frames[:7]):
+        ports_of(sw, fr, 1_000 * (k + 1))
+    assert loop.on_new_flows(loop.take_new_flows(), 0.5) == []  # 7 < 8: gathered
+    assert not loop.balancer.clusters
+    ports_of(sw, frames[7], 9_000)
+    decisions = loop.on_new_flows(loop.take_new_flows(), 0.6)
+    assert len(decisions) == 8 and loop.seeded
+    # k-medoids gave at most one cluster per worker, each on its own worker, and every
+    # gathered flow joined one of them (none had to found a cluster)
+    workers = [c.worker for c in loop.balancer.clusters.values()]
+    assert 1 < len(workers) <= 4 and len(set(workers)) == len(workers)
+    assert not any(d.created for d in decisions)
+    # the UDP flows and the HTTPS flows are in different clusters
+    assert decisions[0].clusters != decisions[7].clusters
+
+
+def test_the_first_interval_seeds_with_what_it_has(sw: NidsSwitch) -> None:
+    loop = loop_of(sw, seed_flows=200)
+    ports_of(sw, udp("100.64.0.1", "192.0.2.10", 1000, 53), 1_000)
+    ports_of(sw, udp("100.64.0.2", "192.0.2.10", 1001, 53), 2_000)
+    assert loop.on_new_flows(loop.take_new_flows(), 0.5) == []
+    loop.tick(1.0)
+    assert loop.seeded and loop.stats.decisions == 2
+    assert len(loop.balancer.clusters) == 2  # two distinct flows: two medoids
