@@ -301,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
         "the first connection founds the first cluster)",
     )
     p.add_argument(
+        "--no-sweep",
+        action="store_true",
+        help="do not sweep the SYN-offload stage's held SYNs (by default balance sweeps "
+        "them when the rules file enables syn_offload: sweep cannot be primary beside it)",
+    )
+    p.add_argument(
         "--keep-entries",
         action="store_true",
         help="on exit leave the cluster entries (default: delete them)",
@@ -407,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                     duration_s=args.duration,
                     min_flows=args.min_flows,
                     seed_flows=args.seed_flows,
+                    sweep=not args.no_sweep,
                     keep_entries=args.keep_entries,
                 ),
                 sys.stdout,

@@ -37,7 +37,7 @@ class SweepOptions:
     duration_s: float | None = None
 
 
-def _egress_port_id(schema: P4Schema) -> tuple[int, int]:
+def packet_out_egress_port(schema: P4Schema) -> tuple[int, int]:
     """(metadata id, bitwidth) of packet_out.egress_port."""
     for c in schema.p4info.controller_packet_metadata:
         if c.preamble.name == "packet_out":
@@ -68,7 +68,7 @@ def run_sweep(opts: SweepOptions, out: TextIO = sys.stderr) -> int:
         if have is None:
             raise CapabilityError(["sweep: the running pipeline has no SYN-offload stage"])
         slots = min(int(slots), have)
-        mid, width = _egress_port_id(schema)
+        mid, width = packet_out_egress_port(schema)
         meta = {mid: encode(0, width)}  # egress_port 0: through the pipeline
         try:
             # below a running `install`: primary only while no one else is, and again

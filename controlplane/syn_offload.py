@@ -233,6 +233,27 @@ class Sweeper:
     next_index: int = 0
     sent: int = 0
 
+    def send_due(
+        self,
+        elapsed_s: float,
+        limit: int | None = None,
+        on_pass: Callable[[int], None] | None = None,
+    ) -> int:
+        """Send the sweep packets due `elapsed_s` seconds after the start (at most `limit`
+        of them; a caller that fell behind catches up over several calls) and return how
+        many more are due. For callers with their own loop (`balance` sweeps between its
+        digest polls)."""
+        due = int(elapsed_s * self.rate) + 1 - self.sent
+        for _ in range(max(0, due if limit is None else min(due, limit))):
+            self.send(sweep_packet(self.next_index, self.monitor_port))
+            self.sent += 1
+            self.next_index += 1
+            if self.next_index >= self.slots:
+                self.next_index = 0
+                if on_pass is not None:
+                    on_pass(self.sent)
+        return max(0, int(elapsed_s * self.rate) + 1 - self.sent)
+
     def run(
         self,
         duration_s: float | None = None,
@@ -243,15 +264,9 @@ class Sweeper:
         """Sweep until `duration_s` has passed (forever if None); returns packets sent."""
         start = clock()
         while duration_s is None or clock() - start < duration_s:
-            due = int((clock() - start) * self.rate) + 1 - self.sent
-            for _ in range(max(0, min(due, self.burst))):
-                self.send(sweep_packet(self.next_index, self.monitor_port))
-                self.sent += 1
-                self.next_index += 1
-                if self.next_index >= self.slots:
-                    self.next_index = 0
-                    if on_pass is not None:
-                        on_pass(self.sent)
+            elapsed = clock() - start
+            due = int(elapsed * self.rate) + 1 - self.sent
+            self.send_due(elapsed, self.burst, on_pass)
             if due <= self.burst:
                 sleep(min(self.burst, max(1, due)) / self.rate)
         return self.sent

@@ -5,7 +5,10 @@ need Writes, so `balance` is primary, like `install`: it takes the switch over w
 election id above the current one. A later `install` takes over in turn (its Write goes
 through); `balance` is then a backup, writes nothing and gets no reports, and becomes
 primary again when install leaves, arbitrating at the leaving id + 2, above the + 1 a
-waiting `sweep` asks for. So while `balance` runs, `sweep` waits as a backup.
+waiting `sweep` asks for. So while `balance` runs, `sweep` waits as a backup, and
+`balance` does the sweep's job itself: when the rules file enables SYN offload and the
+pipeline has the stage, it sends the sweep packets (`syn_offload.Sweeper`, the section's
+sweep_rate and sweep_monitor_port) between its digest polls while it is primary.
 """
 
 from __future__ import annotations
@@ -21,10 +24,14 @@ from typing import Any, TextIO
 
 from controlplane.balance.loop import BalanceLoop, Interval
 from controlplane.balance.setup import check, group_port
+from controlplane.compile import encode
 from controlplane.errors import ControllerError, RulesError, SwitchError
+from controlplane.model import RuleSet
 from controlplane.p4info import P4Schema
 from controlplane.p4rt import P4RuntimeSwitch
 from controlplane.rules import load_rules
+from controlplane.sweep import packet_out_egress_port
+from controlplane.syn_offload import Sweeper, compiled_slots
 
 HELP_EPILOG = """\
 examples:
@@ -46,6 +53,10 @@ One line per interval:
   A line ends with "NOT WRITTEN: ..." when the Write was refused (and undone) or this
   controller is a backup at that moment.
 
+With SYN offload enabled in the rules file, balance also sweeps the held SYNs (as
+`python -m controlplane sweep` would, at syn_offload.sweep_rate; `sweep` cannot be
+primary beside balance); --no-sweep leaves that to a sweep started after balance stops.
+
 On Ctrl-C or SIGTERM the new-flow reports are turned off and the group's cluster
 entries are deleted (new connections then follow the symmetric hash; started ones stay
 on their worker); --keep-entries leaves them in place instead.
@@ -66,6 +77,7 @@ class BalanceOptions:
     duration_s: float | None = None
     min_flows: int = 2
     seed_flows: int = 200
+    sweep: bool = True
     keep_entries: bool = False
 
 
@@ -89,6 +101,22 @@ def progress_line(rep: Interval, total_flows: int) -> str:
     if rep.write_error:
         line += f"  NOT WRITTEN: {rep.write_error}"
     return line
+
+
+def sweeper_of(rules: RuleSet, schema: P4Schema, sw: P4RuntimeSwitch) -> Sweeper | None:
+    """The sweeper of the rules file's SYN-offload stage (None when it is off or the
+    pipeline has no such stage), sending through `sw`'s packet-out."""
+    cfg = rules.syn_offload
+    have = compiled_slots(schema)
+    if cfg is None or not cfg.enabled or have is None:
+        return None
+    port = cfg.sweep_monitor_port
+    if port is None:
+        port = rules.monitor[0].monitor_port
+    mid, width = packet_out_egress_port(schema)
+    meta = {mid: encode(0, width)}  # egress_port 0: through the pipeline
+    slots = min(cfg.slots or have, have)
+    return Sweeper(lambda p: sw.packet_out(p, meta), slots, cfg.sweep_rate, port)
 
 
 class _Stop:
@@ -137,15 +165,22 @@ def run_balance(
                 sw, schema, group, port, min_flows=opts.min_flows, seed_flows=opts.seed_flows
             )
             loop.start()
+            sweeper = sweeper_of(rules, schema, sw) if opts.sweep else None
+            sweeping = (
+                f"; sweeping {sweeper.slots} SYN-offload slots at {sweeper.rate}/s"
+                if sweeper is not None
+                else ""
+            )
             print(
                 f"balance: monitor port {port} over workers {list(group.ports)} "
                 f"({group.hash} hash where no cluster matches), F={group.balance.f_max}, "
-                f"V={group.balance.v_max:g}; a line every {opts.interval_s:g} s; "
+                f"V={group.balance.v_max:g}{sweeping}; a line every {opts.interval_s:g} s; "
                 "Ctrl-C stops",
                 file=out,
                 flush=True,
             )
             t0 = time.monotonic()
+            sweep_t0 = 0.0
             loop.tick(0.0, can_write=sw.is_primary)
             next_tick = opts.interval_s
             while not stop.requested and not (should_stop is not None and should_stop()):
@@ -153,6 +188,14 @@ def run_balance(
                 if opts.duration_s is not None and now >= opts.duration_s:
                     break
                 wait = max(0.0, min(next_tick - now, 0.1))
+                if sweeper is not None and sw.is_primary:
+                    # one second's worth at most per poll; what fell further behind (a
+                    # stall, or seconds as a backup) is skipped, not sent in a burst
+                    behind = sweeper.send_due(now - sweep_t0, limit=sweeper.rate)
+                    if behind > sweeper.rate:
+                        sweep_t0 = now - sweeper.sent / sweeper.rate
+                    elif behind:
+                        wait = 0.0
                 flows = loop.take_new_flows(wait)
                 if flows:
                     loop.on_new_flows(flows, time.monotonic() - t0)
@@ -170,9 +213,10 @@ def run_balance(
                 if opts.keep_entries
                 else f"{removed} cluster entries removed"
             )
+            swept = f", {sweeper.sent} sweep packets" if sweeper is not None else ""
             print(
                 f"balance: stopped after {s.flows} new flows, {s.decisions} decisions, "
-                f"{s.updates} entry updates in {s.writes} Writes; {what}",
+                f"{s.updates} entry updates in {s.writes} Writes{swept}; {what}",
                 file=out,
                 flush=True,
             )

@@ -150,3 +150,52 @@ def test_counts_below_their_least_are_refused(tmp_path: Path) -> None:
         run_balance(BalanceOptions(str(rules), address="127.0.0.1:1", seed_flows=-1))
     with pytest.raises(ControllerError, match=r"--min-flows must be at least 1 \(got 0\)"):
         run_balance(BalanceOptions(str(rules), address="127.0.0.1:1", min_flows=0))
+
+
+def sweep_count(address: str) -> int:
+    """Sweep packets the SYN-offload stage has counted (outcomes[7])."""
+    with P4RuntimeSwitch(address) as sw:
+        p4info = sw.get_p4info()
+        assert p4info is not None
+        cid = P4Schema(p4info).counter("NidsIngress.syn_offload.outcomes").id
+        cells = {int(c.index.index): int(c.data.packet_count) for c in sw.read_counter(cid)}
+        return cells.get(7, 0)
+
+
+@pytest.mark.parametrize("sweep", [True, False])
+def test_balance_sweeps_the_held_syns_unless_told_not_to(
+    switch: tuple[Switch, str, Path], sweep: bool
+) -> None:
+    """`sweep` cannot be primary beside balance, so balance sends the sweep packets
+    itself when the rules file enables SYN offload: the stage counts each one."""
+    dev, address, tmp = switch
+    rules = tmp / "rules.yaml"
+    syn = "syn_offload:\n  timeout: 1s\n  sweep_rate: 200\n  slots: 16\n"
+    rules.write_text(RULES + syn, encoding="utf-8")
+    run_install(
+        InstallOptions(
+            str(rules),
+            address=address,
+            p4info=tmp / "main.p4info.txtpb",
+            config=tmp / "main.json",
+            state_path=tmp / "state.json",
+        ),
+        io.StringIO(),
+    )
+    start = sweep_count(address)
+    log = io.StringIO()
+    opts = BalanceOptions(str(rules), address=address, duration_s=0.6, sweep=sweep)
+    assert run_balance(opts, log) == 0
+    lines = log.getvalue().splitlines()
+    if not sweep:
+        assert "sweeping" not in lines[0] and "sweep packets" not in lines[-1]
+        assert sweep_count(address) == start
+        return
+    assert "sweeping 16 SYN-offload slots at 200/s" in lines[0]
+    sent = int(lines[-1].split(" sweep packets")[0].rsplit(", ", 1)[1])
+    assert sent >= 100  # 200/s for 0.6 s
+    deadline = 50
+    while sweep_count(address) - start < sent and deadline:  # packet-outs run asynchronously
+        time.sleep(0.1)
+        deadline -= 1
+    assert sweep_count(address) - start == sent
