@@ -47,8 +47,11 @@ def packet_out_egress_port(schema: P4Schema) -> tuple[int, int]:
     raise CapabilityError(["the running pipeline has no packet_out header with egress_port"])
 
 
-def run_sweep(opts: SweepOptions, out: TextIO = sys.stderr) -> int:
-    """The sweep command; returns the exit status, raises ControllerError."""
+def run_sweep(opts: SweepOptions, out: TextIO | None = None) -> int:
+    """The sweep command; returns the exit status, raises ControllerError. Progress goes
+    to `out` (standard error when None, looked up at the call)."""
+    if out is None:
+        out = sys.stderr
     saved = state_mod.load(opts.state_path).syn_offload
     slots = opts.slots or saved.get("slots")
     rate = opts.rate or saved.get("sweep_rate")
