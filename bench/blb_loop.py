@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import struct
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,6 +116,7 @@ def run(
             loop.start()
             loop.tick(0.0)
         next_poll, next_tick = POLL_S, 1.0
+        last_sec, wall0 = -1, time.perf_counter()
         for t_us, i in events:
             t = t_us / 1e6
             if loop is not None:
@@ -130,6 +132,17 @@ def run(
                         extra["entries_max"] = max(extra["entries_max"], rep.entries)
                         next_tick += 1.0
             sec = int(t)
+            if sec != last_sec:
+                last_sec = sec
+                if sec % 10 == 0:
+                    clusters = len(loop.balancer.clusters) if loop is not None else 0
+                    print(
+                        f"  {method}, {n} workers: {sec}/{DURATION} s of the mix, "
+                        f"{time.perf_counter() - wall0:.0f} s, {clusters} clusters, "
+                        f"{extra['decide_s']:.1f} s deciding",
+                        file=sys.stderr,
+                        flush=True,
+                    )
             for p, _ in sw.run(INGRESS, frames[i], t_us):
                 w = p - MONITOR
                 if 0 <= w < n:

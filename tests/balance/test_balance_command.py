@@ -168,7 +168,7 @@ def test_balance_sweeps_the_held_syns_unless_told_not_to(
 ) -> None:
     """`sweep` cannot be primary beside balance, so balance sends the sweep packets
     itself when the rules file enables SYN offload: the stage counts each one."""
-    dev, address, tmp = switch
+    _dev, address, tmp = switch
     rules = tmp / "rules.yaml"
     syn = "syn_offload:\n  timeout: 1s\n  sweep_rate: 200\n  slots: 16\n"
     rules.write_text(RULES + syn, encoding="utf-8")
