@@ -42,6 +42,7 @@ from bench.blb_eval import (
     spread,
 )
 from bench.machine import describe as describe_machine
+from controlplane.balance.command import progress_line
 from controlplane.balance.flow import TCP, Flow
 from controlplane.balance.loop import BalanceLoop
 from controlplane.balance.setup import group_port
@@ -98,6 +99,7 @@ def run(
     scale: float,
     v: float,
     lam: float,
+    ticks: bool = False,
 ) -> tuple[Outcome, dict[str, float]]:
     text = rules_text(n, method, capacity / scale, v, lam)
     rules, problems = read_rules(text, "rules.yaml")
@@ -130,6 +132,8 @@ def run(
                     else:
                         rep = loop.tick(next_tick)
                         extra["entries_max"] = max(extra["entries_max"], rep.entries)
+                        if ticks:
+                            print(f"  {progress_line(rep, loop.stats.flows)}", file=sys.stderr)
                         next_tick += 1.0
             sec = int(t)
             if sec != last_sec:
@@ -153,6 +157,7 @@ def run(
             extra["updates"] = loop.stats.updates
             extra["writes"] = loop.stats.writes
             extra["flows"] = loop.stats.flows
+            extra["moved"] = loop.stats.moved_entries
     load = [[100.0 * p / capacity for p in row] for row in pkts]
     assigned = [tuple(sorted(w)) for w in went]
     out = Outcome(method, n, load, assigned)
@@ -173,6 +178,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--methods", nargs="+", default=["hash5", "hash2", "blb"],
                     choices=["hash5", "hash2", "blb"])  # fmt: skip
     ap.add_argument("--png", type=Path, default=Path("bench/blb_loop.png"))
+    ap.add_argument(
+        "--ticks", action="store_true", help="print BLB's progress line every tick, to stderr"
+    )
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     flows = generate(args.seed)
@@ -183,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in args.workers:
         for m in args.methods:
             t0 = time.perf_counter()
-            o, extra = run(flows, frames, events, n, m, args.capacity, args.scale, args.v, args.lam)
+            o, extra = run(
+                flows, frames, events, n, m, args.capacity, args.scale, args.v, args.lam, args.ticks
+            )
             outs.append((o, extra, time.perf_counter() - t0))
     print("## BLB with the switch in the loop (`python -m bench.blb_loop`)\n")
     print(

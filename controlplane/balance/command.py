@@ -45,7 +45,9 @@ One line per interval:
     flows     connections the switch reported in this interval (+N) and since the start
     clusters  BLB's clusters now
     entries   cluster-table entries this group should hold now, and what this
-              interval's Write added (+), modified (~), deleted (-)
+              interval's Write added (+), modified (~), deleted (-); ", N rebalanced"
+              when the loads' variance exceeded V and N entries were given to a
+              less loaded worker (docs/balance.md, rebalancing)
     load %    each worker's packets/s over the last 3 intervals (the switch's
               per-port egress counter), in % of monitors.capacity, in worker order:
               the loads BLB balances
@@ -95,7 +97,8 @@ def progress_line(rep: Interval, total_flows: int) -> str:
     loads = " ".join(f"{x:.1f}" for x in rep.loads)
     line = (
         f"t={rep.t:.1f}s  flows +{rep.new_flows} ({total_flows})  clusters {rep.clusters}  "
-        f"entries {rep.entries} (+{rep.added} ~{rep.modified} -{rep.deleted})  "
+        f"entries {rep.entries} (+{rep.added} ~{rep.modified} -{rep.deleted}"
+        f"{f', {rep.moved} rebalanced' if rep.moved else ''})  "
         f"load % {loads}  cv {cv(rep.loads):.2f}"
     )
     if rep.write_error:
@@ -216,7 +219,8 @@ def run_balance(
             swept = f", {sweeper.sent} sweep packets" if sweeper is not None else ""
             print(
                 f"balance: stopped after {s.flows} new flows, {s.decisions} decisions, "
-                f"{s.updates} entry updates in {s.writes} Writes{swept}; {what}",
+                f"{s.updates} entry updates in {s.writes} Writes, {s.moved_entries} entries "
+                f"rebalanced{swept}; {what}",
                 file=out,
                 flush=True,
             )

@@ -8,7 +8,15 @@ Per new connection the switch reports (digest `balance_new_flow_t`, acknowledged
 2. reads the cluster entries' direct counters: a cluster whose entry matched packets is
    touched (it does not decay while in use);
 3. expires the clusters lighter than th_w;
-4. turns the clusters into cluster-table entries (`cluster_rules`) and writes the
+4. rebalances when the measured loads' variance exceeds V (`rebalance`): the switch
+   enacts BLB only through entries, each of which sends all new connections of a
+   destination, source or subnet to one worker, so the loads it measures can drift
+   away from what BLB predicted; the loop then moves single entries (pins their key
+   to another worker) from the most to the least loaded worker, each time the one
+   whose measured traffic is closest to half the gap, until the predicted variance is
+   within V; for `hold` intervals after a move the predicted shift, fading as started
+   connections end, is added to the measured loads and no other move is made;
+5. turns the clusters into cluster-table entries (`cluster_rules`) and writes the
    difference to what the table holds for this group in one Write (undone if refused).
 
 Entries (`cluster_rules`): each cluster counts the destinations, sources and destination
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from p4.v1 import p4runtime_pb2
@@ -33,6 +41,7 @@ from controlplane.balance.blb import Balancer, Decision
 from controlplane.balance.entries import ClusterRule, cluster_update, multicast_id
 from controlplane.balance.flow import Flow
 from controlplane.balance.section import MonitorGroup
+from controlplane.balance.solvep import variance
 from controlplane.compile import Desired
 from controlplane.install import Change, InstallFailed, apply, diff, match_key, snapshot
 from controlplane.p4info import P4Schema
@@ -122,6 +131,9 @@ def digest_config_update(
     return u
 
 
+MAX_MOVES = 8
+"""Entries one rebalancing moves at most."""
+
 SEED_FLOWS = 200
 """New connections the loop gathers before it seeds BLB's clusters with k-medoids (Listing
 3, line 1); fewer when the first interval ends before."""
@@ -201,6 +213,7 @@ class Interval:
     modified: int = 0
     deleted: int = 0
     expired: int = 0
+    moved: int = 0  # entries rebalancing gave another worker
     write_error: str = ""
 
 
@@ -214,6 +227,8 @@ class LoopStats:
     writes: int = 0
     updates: int = 0
     moved_flows: int = 0  # flows BLB put elsewhere than the switch did (seen before the entry)
+    rebalances: int = 0  # intervals that moved entries
+    moved_entries: int = 0
     intervals: int = 0
     history: list[Interval] = field(default_factory=list)
 
@@ -233,6 +248,7 @@ class BalanceLoop:
         digest_timeout_ns: int = DIGEST_TIMEOUT_NS,
         load_window: int = 3,
         seed_flows: int = SEED_FLOWS,
+        hold: int | None = None,
     ) -> None:
         self.sw = switch
         self.schema = schema
@@ -250,6 +266,14 @@ class BalanceLoop:
         self.counter = schema.counter(ps.BALANCE_PORT_TRAFFIC).id
         self._recent: deque[tuple[float, int]] = deque()
         self._readings: deque[tuple[float, dict[int, int]]] = deque(maxlen=load_window + 1)
+        self._hit_readings: deque[tuple[float, dict[tuple[object, ...], int]]] = deque(
+            maxlen=load_window + 1
+        )
+        self.hold = load_window if hold is None else hold
+        self.pins: dict[tuple[object, ...], int] = {}
+        self._worker_of: dict[tuple[object, ...], int] = {}
+        self._shift: list[float] = [0.0] * len(group.ports)
+        self._held = 0
         self._last_t: float | None = None
         self._hits: dict[tuple[object, ...], int] = {}
         self._cid_of: dict[tuple[object, ...], int] = {}
@@ -355,15 +379,81 @@ class BalanceLoop:
         return pps, loads
 
     def touch_clusters(self, current: Sequence[p4runtime_pb2.TableEntry], t: float) -> None:
-        """Clusters whose entries matched packets since the last reading are in use."""
+        """Clusters whose entries matched packets since the last reading are in use; the
+        counters are kept for `entry_loads`."""
         touched = []
+        counts: dict[tuple[object, ...], int] = {}
         for e in current:
             key = match_key(e)
             n = int(e.counter_data.packet_count)
             if n > self._hits.get(key, 0) and key in self._cid_of:
                 touched.append(self._cid_of[key])
             self._hits[key] = n
+            counts[key] = n
+        self._hits = {k: self._hits[k] for k in counts}
+        self._hit_readings.append((t, counts))
         self.balancer.touch(touched, t)
+
+    def entry_loads(self) -> dict[tuple[object, ...], float]:
+        """Per entry (match key): the packets/s it matched over the load window, in % of
+        a worker's capacity (every packet looks the table up, p4src balance.p4). An entry
+        younger than the window counts from 0, its counter's start."""
+        if len(self._hit_readings) < 2:
+            return {}
+        (t0, old), (t1, new) = self._hit_readings[0], self._hit_readings[-1]
+        if t1 <= t0:
+            return {}
+        scale = 100.0 / self.group.capacity_pps / (t1 - t0)
+        return {k: max(0, n - old.get(k, 0)) * scale for k, n in new.items()}
+
+    def rebalance(self, loads: Sequence[float]) -> tuple[list[float], int]:
+        """Step 4 of the module docstring: the loads predicted after the moves and the
+        number of entries moved (pinned in `pins` to their new worker)."""
+        work = [float(x) for x in loads]
+        v_max = self.group.balance.v_max
+        if self._held > 0 or len(work) < 2 or variance(work) <= v_max:
+            return work, 0
+        per_entry = self.entry_loads()
+        moved: set[tuple[object, ...]] = set()
+        for _ in range(MAX_MOVES):
+            if variance(work) <= v_max:
+                break
+            hi = max(range(len(work)), key=lambda i: (work[i], -i))
+            lo = min(range(len(work)), key=lambda i: (work[i], i))
+            gap = work[hi] - work[lo]
+            best: tuple[float, tuple[object, ...]] | None = None
+            for key, x in per_entry.items():
+                if self._worker_of.get(key) != hi or key in moved or not 0.0 < x < gap:
+                    continue
+                score = abs(x - gap / 2.0)
+                if best is None or score < best[0]:
+                    best = (score, key)
+            if best is None:
+                break
+            key = best[1]
+            x = per_entry[key]
+            self.pins[key] = lo
+            self._worker_of[key] = lo
+            moved.add(key)
+            work[hi] -= x
+            work[lo] += x
+        if moved:
+            self._shift = [w - x for w, x in zip(work, loads, strict=True)]
+            self._held = self.hold
+            self.stats.rebalances += 1
+            self.stats.moved_entries += len(moved)
+        return work, len(moved)
+
+    def _predicted(self, measured: Sequence[float]) -> list[float]:
+        """The measured loads plus what the last rebalancing still has to shift (its
+        predicted shift, fading linearly over `hold` intervals as started connections,
+        sticky where they began, end and the load window catches up)."""
+        out = list(measured)
+        if self._held <= 0 or self.hold <= 0:
+            return out
+        self._held -= 1
+        left = self._held / self.hold
+        return [m + s * left for m, s in zip(out, self._shift, strict=True)]
 
     def desired(self) -> list[Desired]:
         """The cluster entries of the group's clusters (`cluster_rules`): when two want
@@ -387,6 +477,7 @@ class BalanceLoop:
         out: list[Desired] = []
         seen: set[tuple[object, ...]] = set()
         self._cid_of = {}
+        self._worker_of = {}
         limit = int(self.table.size) if self.table.size else 1 << 30
         for _, _, cid, rule in cands:
             entry = cluster_update(self.schema, self.monitor_port, rule).entity.table_entry
@@ -394,10 +485,17 @@ class BalanceLoop:
             if key in seen:
                 continue
             seen.add(key)
+            pin = self.pins.get(key)
+            if pin is not None and rule.mcast_group == 0 and pin != rule.worker:
+                rule = replace(rule, worker=pin)
+                entry = cluster_update(self.schema, self.monitor_port, rule).entity.table_entry
             self._cid_of[key] = cid
+            if rule.mcast_group == 0:
+                self._worker_of[key] = rule.worker
             out.append(Desired(ps.BALANCE_CLUSTERS_TABLE, entry, f"cluster {cid}"))
             if len(out) >= limit:
                 break
+        self.pins = {k: w for k, w in self.pins.items() if k in seen}
         return out
 
     def _ours(self) -> list[p4runtime_pb2.TableEntry]:
@@ -437,6 +535,10 @@ class BalanceLoop:
         pps, loads = self.read_loads(t)
         current = self._ours()
         self.touch_clusters(current, t)
+        predicted, moved = self._predicted(loads), 0
+        if can_write:
+            predicted, moved = self.rebalance(predicted)
+        self.balancer.set_loads(predicted)
         expired = self.balancer.expire(t)
         for cid in expired:
             self.members.pop(cid, None)
@@ -444,6 +546,7 @@ class BalanceLoop:
         changes = self._changes(want, current)
         rep = Interval(t, self._new_in_interval, loads, pps, len(self.balancer.clusters), len(want))
         rep.expired = len(expired)
+        rep.moved = moved
         self._new_in_interval = 0
         if changes and can_write:
             try:

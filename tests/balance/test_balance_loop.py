@@ -26,10 +26,10 @@ ETH = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 VICTIM = "198.51.100.7"
 
 
-def rules_text(f_max: int = 1, syn: bool = False) -> str:
+def rules_text(f_max: int = 1, syn: bool = False, v: float = 10000) -> str:
     text = (
         "monitor:\n  port: 1\n  ingress_ports: [0]\nstats: []\n"
-        f"monitors:\n  ports: [1, 2, 3, 4]\n  F: {f_max}\n  V: 10000\n  capacity: 1000\n"
+        f"monitors:\n  ports: [1, 2, 3, 4]\n  F: {f_max}\n  V: {v:g}\n  capacity: 1000\n"
         "  lambda: 1.5\n  th_w: 0.05\n"
     )
     if syn:
@@ -261,3 +261,53 @@ def test_the_first_interval_seeds_with_what_it_has(sw: NidsSwitch) -> None:
     loop.tick(1.0)
     assert loop.seeded and loop.stats.decisions == 2
     assert len(loop.balancer.clusters) == 2  # two distinct flows: two medoids
+
+
+def entry_ports(sw: NidsSwitch) -> dict[str, int]:
+    """Per cluster entry: its destination address and the port of its worker."""
+    out = {}
+    for e in cluster_entries(sw):
+        (dst,) = (m for m in e.match if m.field_id == 3)
+        addr = ".".join(str(b) for b in dst.ternary.value[-4:].rjust(4, b"\0"))
+        (index,) = e.action.action.params
+        out[addr] = WORKERS[int.from_bytes(index.value, "big")]
+    return out
+
+
+def test_a_variance_above_v_moves_the_entry_nearest_half_the_gap(sw: NidsSwitch) -> None:
+    """Three destinations' entries on one worker carry 120, 40 and 20 packets (one
+    connection each, not reported to BLB: its clusters stay as they are): the loads'
+    variance exceeds V, so the entry whose traffic is nearest half the gap (the 120's)
+    goes to the least loaded worker; new connections follow it, started ones stay, and
+    for `hold` intervals nothing else moves."""
+    text = rules_text(v=1)
+    sw.install_text(text)
+    loop = loop_of(sw, text)
+    loop.tick(0.0)
+    dsts = {"192.0.2.1": 120, "192.0.2.2": 40, "192.0.2.3": 20}
+    for k, dst in enumerate(dsts):
+        for i in range(2):  # two flows each: one /32 entry per destination
+            ports_of(sw, udp(f"100.64.{k}.{i + 1}", dst, 1000 + i, 53), 1_000 * (2 * k + i + 1))
+    loop.on_new_flows(loop.take_new_flows(), 0.5)
+    assert len({c.worker for c in loop.balancer.clusters.values()}) == 1
+    assert loop.tick(1.0).moved == 0
+    (home,) = set(entry_ports(sw).values())
+    started = udp("100.65.0.1", "192.0.2.1", 7, 53)
+    now = 1_100_000
+    for k, (dst, n) in enumerate(dsts.items()):
+        frame = udp(f"100.65.{k}.1", dst, 7, 53)
+        for _ in range(n):
+            assert ports_of(sw, frame, now) == [home]
+            now += 1_000
+    rep = loop.tick(2.0)
+    assert rep.moved == 1 and loop.stats.moved_entries == 1
+    least = WORKERS[min(range(4), key=lambda w: (rep.loads[w], w))]
+    assert least != home
+    # the subnet entry (the three share a /24) matched nothing: it stays
+    assert entry_ports(sw) == {
+        "192.0.2.0": home, "192.0.2.1": least, "192.0.2.2": home, "192.0.2.3": home
+    }  # fmt: skip
+    assert ports_of(sw, udp("100.66.0.1", "192.0.2.1", 9, 53), now) == [least]
+    assert ports_of(sw, started, now + 1_000) == [home]  # a started connection stays
+    assert ports_of(sw, udp("100.66.0.2", "192.0.2.2", 9, 53), now + 2_000) == [home]
+    assert all(loop.tick(2.0 + i).moved == 0 for i in range(1, loop.hold))

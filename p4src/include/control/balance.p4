@@ -131,30 +131,31 @@ control Balance(in flow_fields_t flow, in timestamp_t now, inout metadata_t meta
             flow_last_seen.read(last_seen, slot);
             bool is_held = held[7:0] != 0 && held[47:32] == tag;
             bool is_free = held[7:0] == 0 || now - last_seen > idle_us;
+            // Every packet looks the cluster table up, so an entry's direct counter
+            // measures the traffic of what it matches (the controller's per-cluster load
+            // when it rebalances); a started connection keeps its worker all the same.
+            clusters.apply();
             if (is_held) {
                 worker = held[15:8];
                 mcast_group = held[31:16];
-            } else {
-                clusters.apply();
-                if (!is_chosen) {
-                    // 5-tuple: addresses, ports, protocol; 2-tuple: addresses only
-                    bit<16> pa = a_port;
-                    bit<16> pb = b_port;
-                    bit<8> proto = flow.protocol;
-                    if (use_two_tuple == 1) {
-                        pa = 0;
-                        pb = 0;
-                        proto = 0;
-                    }
-                    bit<32> pick;
-                    if (flow.is_ipv6 == 1) {
-                        hash_pick6.apply(a_addr, b_addr, pa, pb, proto, worker_count, pick);
-                    } else {
-                        hash_pick.apply(a_addr[31:0], b_addr[31:0], pa, pb, proto, worker_count,
-                                        pick);
-                    }
-                    worker = (bit<8>)pick;
+            } else if (!is_chosen) {
+                // 5-tuple: addresses, ports, protocol; 2-tuple: addresses only
+                bit<16> pa = a_port;
+                bit<16> pb = b_port;
+                bit<8> proto = flow.protocol;
+                if (use_two_tuple == 1) {
+                    pa = 0;
+                    pb = 0;
+                    proto = 0;
                 }
+                bit<32> pick;
+                if (flow.is_ipv6 == 1) {
+                    hash_pick6.apply(a_addr, b_addr, pa, pb, proto, worker_count, pick);
+                } else {
+                    hash_pick.apply(a_addr[31:0], b_addr[31:0], pa, pb, proto, worker_count,
+                                    pick);
+                }
+                worker = (bit<8>)pick;
             }
             if (is_held || is_free) {
                 flow_workers.write(slot, tag ++ mcast_group ++ worker ++ 8w1);
