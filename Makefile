@@ -104,6 +104,7 @@ bench:
 	$(PY) -m bench.thresholds_eval
 	$(PY) -m bench.rules_scale --write-results
 	$(PY) -m bench.blb_eval
+	$(PY) -m bench.blb_loop
 
 scenarios:
 	$(PY) -m scenarios run --out $(RUNDIR)/scenarios

@@ -12,8 +12,9 @@ Balancers:
 - blb: `controlplane.balance.loop.BalanceLoop` against the switch, as `python -m
   controlplane balance` runs it: new-flow digests taken every 10 ms (of the mix's clock)
   and given to BLB, a tick every second (per-port counters -> loads, cluster hits ->
-  touch, expiry, the cluster entries written as a diff). The switch decides each
-  connection's first packet; a connection stays where it started.
+  touch and per-entry traffic, rebalancing unless `--no-rebalance`, expiry, the cluster
+  entries written as a diff). The switch decides each connection's first packet; a
+  connection stays where it started.
 
 Where a flow went is read from the switch's output ports; per-worker load, CUSUM
 detection and information loss are computed as in `bench.blb_eval` (its docstring), from
@@ -44,7 +45,7 @@ from bench.blb_eval import (
 from bench.machine import describe as describe_machine
 from controlplane.balance.command import progress_line
 from controlplane.balance.flow import TCP, Flow
-from controlplane.balance.loop import BalanceLoop
+from controlplane.balance.loop import MAX_MOVES, BalanceLoop
 from controlplane.balance.setup import group_port
 from controlplane.rules import read_rules
 from testbed.nids_switch import NidsSwitch
@@ -100,6 +101,7 @@ def run(
     v: float,
     lam: float,
     ticks: bool = False,
+    rebalance: bool = True,
 ) -> tuple[Outcome, dict[str, float]]:
     text = rules_text(n, method, capacity / scale, v, lam)
     rules, problems = read_rules(text, "rules.yaml")
@@ -114,7 +116,14 @@ def run(
         if method == "blb":
             port = group_port(rules)
             assert port is not None
-            loop = BalanceLoop(sw.p4rt, sw.schema, rules.monitors, port, digest_timeout_ns=0)
+            loop = BalanceLoop(
+                sw.p4rt,
+                sw.schema,
+                rules.monitors,
+                port,
+                digest_timeout_ns=0,
+                max_moves=MAX_MOVES if rebalance else 0,
+            )
             loop.start()
             loop.tick(0.0)
         next_poll, next_tick = POLL_S, 1.0
@@ -179,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     choices=["hash5", "hash2", "blb"])  # fmt: skip
     ap.add_argument("--png", type=Path, default=Path("bench/blb_loop.png"))
     ap.add_argument(
+        "--no-rebalance", action="store_true", help="BLB without the loop's rebalancing"
+    )
+    ap.add_argument(
         "--ticks", action="store_true", help="print BLB's progress line every tick, to stderr"
     )
     args = ap.parse_args(argv)
@@ -192,7 +204,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         for m in args.methods:
             t0 = time.perf_counter()
             o, extra = run(
-                flows, frames, events, n, m, args.capacity, args.scale, args.v, args.lam, args.ticks
+                flows,
+                frames,
+                events,
+                n,
+                m,
+                args.capacity,
+                args.scale,
+                args.v,
+                args.lam,
+                args.ticks,
+                not args.no_rebalance,
             )
             outs.append((o, extra, time.perf_counter() - t0))
     print("## BLB with the switch in the loop (`python -m bench.blb_loop`)\n")
@@ -201,7 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"packets through p4src/main.p4 on the in-process softswitch, each standing for "
         f"{args.scale:g}; {args.capacity:,.0f} packets/s per worker; BLB: F = 1, "
         f"V = {args.v:g}, lambda = {args.lam:g}, m_max = 64, th_w = 0.05, digests every "
-        f"{POLL_S * 1000:g} ms, a tick (loads, entries) every second.\n"
+        f"{POLL_S * 1000:g} ms, a tick (loads, entries) every second, rebalancing "
+        f"{'off' if args.no_rebalance else 'on'}.\n"
     )
     print(
         "| workers | balancer | load CV (mean) | load variance %² mean / p95 "

@@ -301,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
         "the first connection founds the first cluster)",
     )
     p.add_argument(
+        "--no-rebalance",
+        action="store_true",
+        help="never move entries when the measured loads' variance exceeds V (BLB as the "
+        "paper has it; by default the loop moves the entries nearest half the gap from the "
+        "most to the least loaded worker: docs/balance.md, rebalancing)",
+    )
+    p.add_argument(
         "--no-sweep",
         action="store_true",
         help="do not sweep the SYN-offload stage's held SYNs (by default balance sweeps "
@@ -413,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                     duration_s=args.duration,
                     min_flows=args.min_flows,
                     seed_flows=args.seed_flows,
+                    rebalance=not args.no_rebalance,
                     sweep=not args.no_sweep,
                     keep_entries=args.keep_entries,
                 ),

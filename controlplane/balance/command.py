@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
-from controlplane.balance.loop import BalanceLoop, Interval
+from controlplane.balance.loop import MAX_MOVES, BalanceLoop, Interval
 from controlplane.balance.setup import check, group_port
 from controlplane.compile import encode
 from controlplane.errors import ControllerError, RulesError, SwitchError
@@ -79,6 +79,7 @@ class BalanceOptions:
     duration_s: float | None = None
     min_flows: int = 2
     seed_flows: int = 200
+    rebalance: bool = True
     sweep: bool = True
     keep_entries: bool = False
 
@@ -165,7 +166,13 @@ def run_balance(
             sw.rejoin_margin = 2
             sw.become_primary(take_over=True)
             loop = BalanceLoop(
-                sw, schema, group, port, min_flows=opts.min_flows, seed_flows=opts.seed_flows
+                sw,
+                schema,
+                group,
+                port,
+                min_flows=opts.min_flows,
+                seed_flows=opts.seed_flows,
+                max_moves=MAX_MOVES if opts.rebalance else 0,
             )
             loop.start()
             sweeper = sweeper_of(rules, schema, sw) if opts.sweep else None

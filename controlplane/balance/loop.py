@@ -132,7 +132,7 @@ def digest_config_update(
 
 
 MAX_MOVES = 8
-"""Entries one rebalancing moves at most."""
+"""Entries one rebalancing moves at most (the loop's `max_moves`; 0: no rebalancing)."""
 
 SEED_FLOWS = 200
 """New connections the loop gathers before it seeds BLB's clusters with k-medoids (Listing
@@ -249,6 +249,7 @@ class BalanceLoop:
         load_window: int = 3,
         seed_flows: int = SEED_FLOWS,
         hold: int | None = None,
+        max_moves: int = MAX_MOVES,
     ) -> None:
         self.sw = switch
         self.schema = schema
@@ -270,6 +271,7 @@ class BalanceLoop:
             maxlen=load_window + 1
         )
         self.hold = load_window if hold is None else hold
+        self.max_moves = max_moves
         self.pins: dict[tuple[object, ...], int] = {}
         self._worker_of: dict[tuple[object, ...], int] = {}
         self._shift: list[float] = [0.0] * len(group.ports)
@@ -415,7 +417,7 @@ class BalanceLoop:
             return work, 0
         per_entry = self.entry_loads()
         moved: set[tuple[object, ...]] = set()
-        for _ in range(MAX_MOVES):
+        for _ in range(self.max_moves):
             if variance(work) <= v_max:
                 break
             hi = max(range(len(work)), key=lambda i: (work[i], -i))

@@ -15,7 +15,7 @@ from scapy.layers.l2 import Ether
 
 from controlplane import pipeline_spec as ps
 from controlplane.balance.flow import Flow
-from controlplane.balance.loop import BalanceLoop, Members, cluster_rules
+from controlplane.balance.loop import MAX_MOVES, BalanceLoop, Members, cluster_rules
 from controlplane.balance.setup import group_port
 from controlplane.errors import CapabilityError
 from controlplane.rules import read_rules
@@ -45,14 +45,22 @@ def sw() -> Iterator[NidsSwitch]:
     s.close()
 
 
-def loop_of(sw: NidsSwitch, text: str | None = None, seed_flows: int = 0) -> BalanceLoop:
+def loop_of(
+    sw: NidsSwitch, text: str | None = None, seed_flows: int = 0, max_moves: int = MAX_MOVES
+) -> BalanceLoop:
     """The loop of the group; unseeded by default (the hand-worked cases start empty)."""
     rules, problems = read_rules(text or rules_text(), "rules.yaml")
     assert not problems and rules.monitors is not None
     port = group_port(rules)
     assert port == 1
     loop = BalanceLoop(
-        sw.p4rt, sw.schema, rules.monitors, port, digest_timeout_ns=0, seed_flows=seed_flows
+        sw.p4rt,
+        sw.schema,
+        rules.monitors,
+        port,
+        digest_timeout_ns=0,
+        seed_flows=seed_flows,
+        max_moves=max_moves,
     )
     loop.start()
     return loop
@@ -274,15 +282,13 @@ def entry_ports(sw: NidsSwitch) -> dict[str, int]:
     return out
 
 
-def test_a_variance_above_v_moves_the_entry_nearest_half_the_gap(sw: NidsSwitch) -> None:
-    """Three destinations' entries on one worker carry 120, 40 and 20 packets (one
-    connection each, not reported to BLB: its clusters stay as they are): the loads'
-    variance exceeds V, so the entry whose traffic is nearest half the gap (the 120's)
-    goes to the least loaded worker; new connections follow it, started ones stay, and
-    for `hold` intervals nothing else moves."""
+def unbalanced(sw: NidsSwitch, max_moves: int) -> tuple[BalanceLoop, int, int, bytes]:
+    """Three destinations' /32 entries on one worker, then one connection each carrying
+    120, 40 and 20 packets (not reported to BLB: its clusters stay as they are), V = 1:
+    the loop, the entries' port, the clock after the packets and the 120's connection."""
     text = rules_text(v=1)
     sw.install_text(text)
-    loop = loop_of(sw, text)
+    loop = loop_of(sw, text, max_moves=max_moves)
     loop.tick(0.0)
     dsts = {"192.0.2.1": 120, "192.0.2.2": 40, "192.0.2.3": 20}
     for k, dst in enumerate(dsts):
@@ -292,13 +298,20 @@ def test_a_variance_above_v_moves_the_entry_nearest_half_the_gap(sw: NidsSwitch)
     assert len({c.worker for c in loop.balancer.clusters.values()}) == 1
     assert loop.tick(1.0).moved == 0
     (home,) = set(entry_ports(sw).values())
-    started = udp("100.65.0.1", "192.0.2.1", 7, 53)
     now = 1_100_000
     for k, (dst, n) in enumerate(dsts.items()):
         frame = udp(f"100.65.{k}.1", dst, 7, 53)
         for _ in range(n):
             assert ports_of(sw, frame, now) == [home]
             now += 1_000
+    return loop, home, now, udp("100.65.0.1", "192.0.2.1", 7, 53)
+
+
+def test_a_variance_above_v_moves_the_entry_nearest_half_the_gap(sw: NidsSwitch) -> None:
+    """The loads' variance exceeds V, so the entry whose traffic is nearest half the gap
+    (the 120's) goes to the least loaded worker; new connections follow it, started ones
+    stay, and for `hold` intervals nothing else moves."""
+    loop, home, now, started = unbalanced(sw, MAX_MOVES)
     rep = loop.tick(2.0)
     assert rep.moved == 1 and loop.stats.moved_entries == 1
     least = WORKERS[min(range(4), key=lambda w: (rep.loads[w], w))]
@@ -311,3 +324,10 @@ def test_a_variance_above_v_moves_the_entry_nearest_half_the_gap(sw: NidsSwitch)
     assert ports_of(sw, started, now + 1_000) == [home]  # a started connection stays
     assert ports_of(sw, udp("100.66.0.2", "192.0.2.2", 9, 53), now + 2_000) == [home]
     assert all(loop.tick(2.0 + i).moved == 0 for i in range(1, loop.hold))
+
+
+def test_without_rebalancing_the_entries_stay(sw: NidsSwitch) -> None:
+    loop, home, now, _ = unbalanced(sw, 0)
+    assert loop.tick(2.0).moved == 0 and not loop.pins
+    assert set(entry_ports(sw).values()) == {home}
+    assert ports_of(sw, udp("100.66.0.1", "192.0.2.1", 9, 53), now) == [home]
