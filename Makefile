@@ -30,7 +30,8 @@ help:
 	@echo "make run     veths + switch (simple_switch_grpc if on PATH, else softswitch) on $(GRPC_ADDR), pipeline pushed"
 	@echo "make stop    stop the switch started by 'make run' (by PID) and remove the veths"
 	@echo "make test    ruff, mypy, pytest tests/, PTF suite (ptf_tests/run.sh); fails if any fails or"
-	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary)"
+	@echo "            does not run (ALLOW_SKIP=ptf: a non-root run skips PTF, shown in the summary);"
+	@echo "            then the PTF suite again on BMv2 when P4TOOLS has p4c-bm2-ss and simple_switch_grpc"
 	@echo "make conformance  conformance/programs on softswitch, and on BMv2 when P4TOOLS has it (root)"
 	@echo "make bench   packets/s of the L2 program, decode/install rates, SYN offload load,"
 	@echo "            prefilter identification, learned thresholds, check/install of 10,000 rules"
@@ -81,6 +82,13 @@ test:
 	*) rc=1; if [ "$$(id -u)" != 0 ]; then sum+=("ptf: NOT RUN (needs root)"); \
 	   else sum+=("ptf: FAILED"); fi;; \
 	esac; \
+	if [ -n "$(P4TOOLS)" ] && [ -x "$(P4TOOLS)/bin/simple_switch_grpc" ] \
+	    && [ -x "$(P4TOOLS)/bin/p4c-bm2-ss" ] && [ "$$(id -u)" = 0 ]; then \
+	    brc=0; PATH="$(abspath $(P4TOOLS))/bin:$$PATH" SWITCH_TARGET=bmv2 VENV=$(VENV) \
+	        ptf_tests/run.sh || brc=$$?; \
+	    if [ $$brc = 0 ]; then sum+=("ptf on BMv2 (p4c-bm2-ss, simple_switch_grpc of $(P4TOOLS)): passed"); \
+	    else rc=1; sum+=("ptf on BMv2: FAILED"); fi; \
+	else sum+=("ptf on BMv2: SKIPPED (no P4TOOLS dir with p4c-bm2-ss and simple_switch_grpc, or not root)"); fi; \
 	echo "make test summary:"; printf '  %s\n' "$${sum[@]}"; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)" >&2; fi; \
 	exit $$rc

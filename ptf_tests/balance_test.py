@@ -239,3 +239,39 @@ class WorkerLoadCounterTest(BalanceTest):
             {p: after[p] - before[p] for p in WORKERS}, {p: 5 if p == port else 0 for p in WORKERS}
         )
         testutils.verify_no_other_packets(self)
+
+
+@skip_unless_root
+class ClusterHitsTest(BalanceTest):
+    """Every packet a cluster entry matches counts on its direct counter, also those of a
+    started connection that keeps its worker after the entry moved (what the controller
+    measures an entry's traffic by when it rebalances)."""
+
+    def hits(self, rule: ClusterRule) -> int:
+        ent = p4runtime_pb2.Entity()
+        te = ent.direct_counter_entry.table_entry
+        te.CopyFrom(cluster_update(self.schema, 1, rule).entity.table_entry)
+        te.ClearField("action")
+        req = p4runtime_pb2.ReadRequest(device_id=self.device_id)
+        req.entities.add().CopyFrom(ent)
+        got = [e for r in self.stub.Read(req, timeout=10) for e in r.entities]
+        self.assertEqual(len(got), 1)
+        return int(got[0].direct_counter_entry.data.packet_count)
+
+    @autocleanup
+    def runTest(self) -> None:
+        self.group()
+        self.write(cluster_update(self.schema, 1, victim_rule(0)))
+        started = udp("100.64.9.1", VICTIM, 5, 6)
+        for _ in range(3):
+            self.assertEqual(self.port_of(started), WORKERS[0])
+        self.assertEqual(self.hits(victim_rule(0)), 3)
+        self.write(cluster_update(self.schema, 1, victim_rule(2), p4runtime_pb2.Update.MODIFY))
+        for _ in range(2):
+            self.assertEqual(self.port_of(started), WORKERS[0])  # sticky
+        self.assertEqual(self.port_of(udp("100.64.9.2", VICTIM, 5, 6)), WORKERS[2])
+        self.assertEqual(self.hits(victim_rule(2)), 6)
+        other = udp("100.64.9.3", "192.0.2.99", 5, 6)  # no entry matches: not counted
+        self.assertIn(self.port_of(other), WORKERS)
+        self.assertEqual(self.hits(victim_rule(2)), 6)
+        testutils.verify_no_other_packets(self)
