@@ -83,11 +83,10 @@ def cluster_entries(address: str) -> int:
         return len(sw.read_table(P4Schema(p4info).table(ps.BALANCE_CLUSTERS_TABLE).id))
 
 
-def test_balance_puts_a_flood_on_one_worker(switch: tuple[Switch, str, Path]) -> None:
-    dev, address, tmp = switch
+def install(tmp: Path, address: str, text: str, out: io.StringIO) -> Path:
+    """Write `text` as tmp/rules.yaml and install it (pipeline pushed from tmp)."""
     rules = tmp / "rules.yaml"
-    rules.write_text(RULES, encoding="utf-8")
-    out = io.StringIO()
+    rules.write_text(text, encoding="utf-8")
     run_install(
         InstallOptions(
             str(rules),
@@ -98,6 +97,13 @@ def test_balance_puts_a_flood_on_one_worker(switch: tuple[Switch, str, Path]) ->
         ),
         out,
     )
+    return rules
+
+
+def test_balance_puts_a_flood_on_one_worker(switch: tuple[Switch, str, Path]) -> None:
+    dev, address, tmp = switch
+    out = io.StringIO()
+    rules = install(tmp, address, RULES, out)
     assert len(flood(dev, 0, 40)) > 1  # before balance: the hash spreads the sources
     done = threading.Event()
     log = io.StringIO()
@@ -169,19 +175,8 @@ def test_balance_sweeps_the_held_syns_unless_told_not_to(
     """`sweep` cannot be primary beside balance, so balance sends the sweep packets
     itself when the rules file enables SYN offload: the stage counts each one."""
     _dev, address, tmp = switch
-    rules = tmp / "rules.yaml"
     syn = "syn_offload:\n  timeout: 1s\n  sweep_rate: 200\n  slots: 16\n"
-    rules.write_text(RULES + syn, encoding="utf-8")
-    run_install(
-        InstallOptions(
-            str(rules),
-            address=address,
-            p4info=tmp / "main.p4info.txtpb",
-            config=tmp / "main.json",
-            state_path=tmp / "state.json",
-        ),
-        io.StringIO(),
-    )
+    rules = install(tmp, address, RULES + syn, io.StringIO())
     start = sweep_count(address)
     log = io.StringIO()
     opts = BalanceOptions(str(rules), address=address, duration_s=0.6, sweep=sweep)
