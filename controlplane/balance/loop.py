@@ -120,13 +120,15 @@ def digest_id(schema: P4Schema) -> int:
 def digest_config_update(
     did: int, kind: p4runtime_pb2.Update.Type.ValueType, timeout_ns: int = DIGEST_TIMEOUT_NS
 ) -> p4runtime_pb2.Update:
-    """The DigestEntry that turns the new-flow reports on (INSERT/MODIFY) or off (DELETE)."""
+    """The DigestEntry that turns the new-flow reports on (INSERT/MODIFY) or off (DELETE).
+    A timeout of 0 means each sample at once: lists of one (BMv2 with max_timeout_ns 0
+    holds samples until max_list_size of them have come)."""
     u = p4runtime_pb2.Update(type=kind)
     de = u.entity.digest_entry
     de.digest_id = did
     if kind != p4runtime_pb2.Update.DELETE:
         de.config.max_timeout_ns = timeout_ns
-        de.config.max_list_size = DIGEST_MAX_LIST
+        de.config.max_list_size = DIGEST_MAX_LIST if timeout_ns > 0 else 1
         de.config.ack_timeout_ns = DIGEST_ACK_TIMEOUT_NS
     return u
 

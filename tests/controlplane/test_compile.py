@@ -13,6 +13,7 @@ import pytest
 from google.protobuf import text_format
 from p4.v1 import p4runtime_pb2
 from p4runtime_sh.context import Context
+from p4runtime_sh.global_options import global_options
 
 from controlplane.capabilities import discover, rule_gaps
 from controlplane.compile import compile_rules, encode
@@ -130,15 +131,20 @@ def test_monitor_entry_exact(schema: P4Schema) -> None:
 
 @contextlib.contextmanager
 def shell_context(schema: P4Schema) -> Iterator[None]:
-    """p4runtime-shell's global context set to the fixture, and restored afterwards."""
+    """p4runtime-shell's global context set to the fixture, with canonical bytestrings
+    (its default, which an earlier shell session may have changed), both restored
+    afterwards."""
     saved = sh.context
+    saved_canonical = global_options["canonical_bytestrings"]
     sh.context = Context()
     sh.context.set_p4info(schema.p4info)
+    global_options["canonical_bytestrings"] = True
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             yield
     finally:
         sh.context = saved
+        global_options["canonical_bytestrings"] = saved_canonical
 
 
 def test_same_entries_as_p4runtime_shell(schema: P4Schema) -> None:

@@ -111,48 +111,95 @@ class FakeClock:
         return self.now
 
 
-def test_digest_batching_dedup_and_ack() -> None:
+MS = 1_000_000
+
+
+def test_a_sample_before_the_digest_entry_waits_in_the_device_buffer() -> None:
+    """BMv2: up to 16 samples for up to 1 s before any DigestEntry; one that comes
+    meanwhile gets them once that second is over (the wait it began keeps its deadline)
+    and sends them on PI's timeout sweep (100 ms at least, a sample waits one to two)."""
     clock = FakeClock()
     q = DigestQueue(clock)
-    q.emit(7, (1, 2))  # not configured: dropped
-    assert q.poll() == [] and q.dropped == 1
-    q.set_config(7, DigestConfig(max_timeout_ns=1000, max_list_size=3, ack_timeout_ns=10_000))
-    q.emit(7, (1, 2))
-    q.emit(7, (1, 2))  # duplicate of a buffered sample
-    q.emit(7, (3, 4))
+    q.emit(7, (1,))
+    assert q.poll() == [] and q.dropped == 0
+    clock.now = 500 * MS
+    q.set_config(7, DigestConfig(max_timeout_ns=10 * MS, max_list_size=64, ack_timeout_ns=0))
+    clock.now = 999 * MS
     assert q.poll() == []
-    assert q.next_deadline_ns() == 1000
-    clock.now = 1000
+    assert q.next_deadline_ns() == 1000 * MS
+    clock.now = 1000 * MS
+    assert q.poll() == []  # with the server now, waiting for its sweep
+    assert q.next_deadline_ns() == 1100 * MS  # the sweep ticks every 100 ms from 500 ms
+    clock.now = 1100 * MS
+    assert q.poll() == []  # first visit
+    clock.now = 1200 * MS
     (b,) = q.poll()
-    assert (b.digest_id, b.list_id, b.samples) == (7, 1, [(1, 2), (3, 4)])
-    # sent but not acked: filtered
-    q.emit(7, (1, 2))
-    q.emit(7, (5, 6))
-    q.emit(7, (7, 8))
-    q.emit(7, (9, 10))  # third new sample fills the list at once
-    (b2,) = q.poll()
-    assert (b2.list_id, b2.samples) == (2, [(5, 6), (7, 8), (9, 10)])
-    assert q.ack(7, 1)
-    assert not q.ack(7, 1)
-    q.emit(7, (1, 2))
-    clock.now = 2000
-    (b3,) = q.poll()
-    assert (b3.list_id, b3.samples) == (3, [(1, 2)])
-    # ack timeout lifts the filter for list 2
-    clock.now = 1000 + 10_000
-    q.poll()
-    q.emit(7, (5, 6))
-    clock.now += 1000
-    assert q.poll()[0].samples == [(5, 6)]
+    assert (b.digest_id, b.list_id, b.samples) == (7, 1, [(1,)])
 
 
-def test_digest_zero_timeout_sends_at_once() -> None:
-    woken = []
+def test_without_a_digest_entry_the_device_buffer_is_dropped_when_full_or_late() -> None:
+    clock = FakeClock()
+    q = DigestQueue(clock)
+    for i in range(17):  # 16 fill the buffer: dropped; the 17th starts the next
+        q.emit(3, (i,))
+    assert q.dropped == 16 and q.poll() == []
+    clock.now = 1000 * MS
+    assert q.poll() == [] and q.dropped == 17
+    q.set_config(3, DigestConfig(max_timeout_ns=0, max_list_size=1))
+    assert q.poll() == []  # nothing was left to deliver
+
+
+def test_a_zero_timeout_holds_samples_until_the_list_is_full() -> None:
+    """BMv2: max_timeout_ns 0 turns the device timeout off, so samples wait for
+    max_list_size of them; with max_list_size 1 each goes at once."""
+    woken: list[int] = []
     q = DigestQueue(FakeClock())
     q.on_ready = lambda: woken.append(1)
-    q.set_config(1, DigestConfig(max_timeout_ns=0, max_list_size=10, ack_timeout_ns=0))
-    q.emit(1, (42,))
+    q.set_config(1, DigestConfig(max_timeout_ns=0, max_list_size=3, ack_timeout_ns=0))
+    q.emit(1, (1,))
+    q.emit(1, (2,))
+    assert q.poll() == [] and q.next_deadline_ns() is None and woken == []
+    q.emit(1, (3,))
     assert woken == [1]
-    assert [b.samples for b in q.poll()] == [[(42,)]]
-    q.emit(1, (42,))  # ack_timeout 0: no filter once sent
-    assert [b.samples for b in q.poll()] == [[(42,)]]
+    assert [b.samples for b in q.poll()] == [[(1,), (2,), (3,)]]
+    q.set_config(1, DigestConfig(max_timeout_ns=0, max_list_size=1, ack_timeout_ns=0))
+    q.emit(1, (42,))
+    q.emit(1, (42,))  # ack_timeout 0: nothing held once sent
+    assert [b.samples for b in q.poll()] == [[(42,)], [(42,)]]
+
+
+def test_digest_dedup_acks_and_the_ack_sweep() -> None:
+    clock = FakeClock()
+    q = DigestQueue(clock)
+    q.set_config(7, DigestConfig(max_timeout_ns=10 * MS, max_list_size=2, ack_timeout_ns=MS))
+    q.emit(7, (1, 2))
+    q.emit(7, (1, 2))  # in the device buffer: filtered
+    q.emit(7, (3, 4))  # the second fills the list
+    (b,) = q.poll()
+    assert (b.list_id, b.samples) == (1, [(1, 2), (3, 4)])
+    q.emit(7, (1, 2))  # sent, not acknowledged: filtered
+    assert q.ack(7, 1) and not q.ack(7, 1)
+    q.emit(7, (1, 2))
+    q.emit(7, (5, 6))
+    (b2,) = q.poll()
+    assert (b2.list_id, b2.samples) == (2, [(1, 2), (5, 6)])
+    # not acknowledged: the ack sweep (every 100 ms, ack_timeout_ns below that) releases
+    # the list on its second visit
+    clock.now = 100 * MS
+    q.poll()
+    q.emit(7, (5, 6))
+    clock.now = 150 * MS
+    assert q.poll() == []  # still held: the emit was filtered
+    clock.now = 200 * MS
+    q.poll()
+    q.emit(7, (5, 6))
+    q.emit(7, (9, 9))
+    assert [b.list_id for b in q.poll()] == [3]
+    # deleting the config leaves the device buffer (BMv2 does nothing there): a new
+    # config gets what it holds; list ids go on
+    q.emit(7, (11, 11))
+    q.set_config(7, None)
+    assert q.config(7) is None and q.poll() == []
+    q.set_config(7, DigestConfig(max_timeout_ns=0, max_list_size=1))
+    q.emit(7, (12, 12))
+    assert [(b.list_id, b.samples) for b in q.poll()] == [(4, [(11, 11)]), (5, [(12, 12)])]
