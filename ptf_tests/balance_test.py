@@ -268,15 +268,7 @@ class ClusterHitsTest(BalanceTest):
     measures an entry's traffic by when it rebalances)."""
 
     def hits(self, rule: ClusterRule) -> int:
-        ent = p4runtime_pb2.Entity()
-        te = ent.direct_counter_entry.table_entry
-        te.CopyFrom(cluster_update(self.schema, 1, rule).entity.table_entry)
-        te.ClearField("action")
-        req = p4runtime_pb2.ReadRequest(device_id=self.device_id)
-        req.entities.add().CopyFrom(ent)
-        got = [e for r in self.stub.Read(req, timeout=10) for e in r.entities]
-        self.assertEqual(len(got), 1)
-        return int(got[0].direct_counter_entry.data.packet_count)
+        return self.direct_counter(cluster_update(self.schema, 1, rule).entity.table_entry)[0]
 
     @autocleanup
     def runTest(self) -> None:

@@ -392,6 +392,19 @@ class P4RuntimeTest(BaseTest):
 
     # ---- packet-out / packet-in
 
+    def direct_counter(self, entry: p4runtime_pb2.TableEntry) -> tuple[int, int]:
+        """(packets, bytes) of the direct counter of table entry `entry` (its key)."""
+        ent = p4runtime_pb2.Entity()
+        te = ent.direct_counter_entry.table_entry
+        te.CopyFrom(entry)
+        te.ClearField("action")
+        req = p4runtime_pb2.ReadRequest(device_id=self.device_id)
+        req.entities.add().CopyFrom(ent)
+        got = [e for r in self.stub.Read(req, timeout=10) for e in r.entities]
+        self.assertEqual(len(got), 1, f"reading a direct counter returned {len(got)} entries")
+        data = got[0].direct_counter_entry.data
+        return int(data.packet_count), int(data.byte_count)
+
     def send_packet_out(self, payload: bytes, **metadata: int) -> None:
         """Send a packet-out with metadata fields by name (from P4Info's packet_out)."""
         fields = self.p4info.packet_metadata("packet_out")

@@ -332,14 +332,7 @@ class StatsTest(P4RuntimeTest):
 
     def rule_hits(self, entry: p4runtime_pb2.TableEntry) -> tuple[int, int]:
         """(packets, bytes) of the direct counter `rule_hits` of a rule entry."""
-        ent = p4runtime_pb2.Entity()
-        te = ent.direct_counter_entry.table_entry
-        te.CopyFrom(entry)
-        te.ClearField("action")
-        got = self._read(ent)
-        self.assertEqual(len(got), 1, f"reading rule_hits returned {len(got)} entries")
-        data = got[0].direct_counter_entry.data
-        return int(data.packet_count), int(data.byte_count)
+        return self.direct_counter(entry)
 
     def group_totals(self, slot: int, key: GroupKey) -> tuple[int, int]:
         """(packets, bytes) counted for `key`'s index in slot `slot` (never reset)."""

@@ -152,11 +152,11 @@ class DigestQueue:
         with self._lock:
             now = self._clock()
             d = self._digests.setdefault(digest_id, _Digest())
-            before = len(self._ready)
             if config is None:
                 d.server = None
                 self._ready = [b for b in self._ready if b.digest_id != digest_id]
                 return
+            before = len(self._ready)
             s = d.server
             if s is None:
                 s = d.server = _Server(config)
